@@ -1,0 +1,40 @@
+# Two commands do everything on a fresh machine:
+#   make book   build the HTML book into _build/html (offline assets included)
+#   make test   run every test: notebooks, package, build, browser
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BUILD := _build
+JB_FLAGS := -W -n --keep-going
+
+.PHONY: setup assets book test lab lint clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+assets: $(STAMP)
+	$(PY) scripts/build_assets.py
+
+book: assets
+	$(VENV)/bin/jupyter-book build . --builder html $(JB_FLAGS)
+	@echo "The book is in $(BUILD)/html/index.html"
+
+test: $(STAMP)
+	$(PY) -m pytest --nbval-lax --nbval-current-env
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab book/
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check backprop_book tests scripts
+	$(VENV)/bin/nbqa ruff book/
+
+clean:
+	rm -rf $(BUILD) web/dist

@@ -1,0 +1,110 @@
+"""Assemble the third-party browser assets the built book ships with.
+
+The book must work with no network: in a classroom with bad Wi-Fi, or opened
+from a USB stick. A default Jupyter Book page loads MathJax, require.js and the
+ipywidgets HTML manager from CDNs; we install the same files from the npm
+registry (pinned by ``web/package-lock.json``) and copy what a page needs into
+``web/dist/_static/vendor/``. Sphinx receives ``web/dist`` as
+``html_extra_path``: its files are copied into the output, never injected into
+pages, so only the scripts named in ``_config.yml`` load.
+
+Run it through ``make assets``; it is idempotent and fast when nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
+MODULES = WEB / "node_modules"
+VENDOR = WEB / "dist" / "_static" / "vendor"
+
+# MathJax 3 loads its fonts, TeX extensions and accessibility components on
+# demand from beside ``tex-chtml.js``: ship those folders, not the other bundles.
+MATHJAX_PARTS = ["tex-chtml.js", "input", "output/chtml", "a11y", "ui", "sre", "adaptors"]
+
+
+def npm_install() -> None:
+    """Install web/node_modules from the lock file unless it is already current."""
+    stamp = MODULES / ".package-lock.json"
+    lock = WEB / "package-lock.json"
+    if stamp.exists() and stamp.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("npm was not found: install Node.js 20 (it ships npm) to build the book's assets.")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=WEB, check=True)
+
+
+def copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+    else:
+        shutil.copy2(src, dst)
+
+
+def named_anywidget(version: str) -> str:
+    """anywidget's AMD bundle with its anonymous ``define`` given the name "anywidget".
+
+    The widget manager asks require.js for the module "anywidget"; a named define
+    loaded by a plain <script> tag answers that request locally, so the manager
+    never falls back to fetching ``anywidget@~x.y.*`` from a CDN.
+    """
+    text = (MODULES / "anywidget" / "dist" / "index.js").read_text()
+    anonymous = 'define(["@jupyter-widgets/base"]'
+    if text.count(anonymous) != 1:
+        sys.exit(f"anywidget {version}: expected one anonymous define in dist/index.js; the build step needs updating.")
+    return text.replace(anonymous, 'define("anywidget", ["@jupyter-widgets/base"]')
+
+
+def installed_version(package: str) -> str:
+    return json.loads((MODULES / package / "package.json").read_text())["version"]
+
+
+def check_anywidget_matches_python() -> str:
+    """The page records the Python anywidget's version; the shipped front end must match it."""
+    version = installed_version("anywidget")
+    try:
+        from importlib.metadata import version as py_version
+
+        python_side = py_version("anywidget")
+    except Exception:  # anywidget not installed in this interpreter: nothing to compare
+        return version
+    major_minor = re.match(r"\d+\.\d+", python_side)
+    if major_minor is None or not version.startswith(major_minor.group(0) + "."):
+        sys.exit(
+            f"anywidget front end {version} (web/package.json) does not match the Python "
+            f"package {python_side} (requirements.txt): pin both to the same release."
+        )
+    return version
+
+
+def main() -> None:
+    npm_install()
+    if VENDOR.exists():
+        shutil.rmtree(VENDOR)
+    for part in MATHJAX_PARTS:
+        copy(MODULES / "mathjax" / "es5" / part, VENDOR / "mathjax" / part)
+    copy(MODULES / "requirejs" / "require.js", VENDOR / "require.js")
+    manager = MODULES / "@jupyter-widgets" / "html-manager" / "dist"
+    target = VENDOR / "jupyter-widgets" / "html-manager" / "dist"
+    copy(manager / "embed-amd.js", target / "embed-amd.js")
+    for font in manager.iterdir():  # icon fonts, requested relative to the module's URL
+        if font.suffix in {".woff2", ".woff", ".ttf", ".eot", ".svg"}:
+            copy(font, target / font.name)
+    version = check_anywidget_matches_python()
+    (VENDOR / "anywidget.js").write_text(named_anywidget(version))
+    copy(WEB / "src" / "widgets-config.js", VENDOR / "widgets-config.js")
+    size = sum(f.stat().st_size for f in VENDOR.rglob("*") if f.is_file())
+    print(f"assets: {size / 1e6:.1f} MB in {VENDOR.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Drive Debian's Chromium with playwright, with every request beyond 127.0.0.1 refused.
+
+Used by the browser tests. Never run ``playwright install``: the system Chromium is
+what CI installs (``apt-get install chromium``) and what these helpers launch.
+"""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Chromium resolves Google hosts in the background even when every page
+    # request is blocked; map every name but localhost to "not found".
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+@dataclass
+class PageLog:
+    """What a page did while it loaded: errors the reader would not see but should not happen."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_responses: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        return (
+            [f"console error: {m}" for m in self.console_errors]
+            + [f"uncaught exception: {m}" for m in self.page_errors]
+            + [f"HTTP {m}" for m in self.failed_responses]
+            + [f"tried the network: {m}" for m in self.blocked_requests]
+        )
+
+
+def chromium_or_skip() -> Path:
+    if not CHROMIUM.exists():
+        if shutil.which("apt-get") and _ci():
+            pytest.fail("Chromium is missing in CI: .ci/run must `apt-get install -y chromium`")
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    return CHROMIUM
+
+
+def _ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@contextmanager
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_or_skip()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900):
+    """A new page that records errors and refuses every request not served by ``base_url``."""
+    page = b.new_page(viewport={"width": width, "height": height})
+    log = PageLog()
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(base_url) or url.startswith("data:") or url.startswith("blob:"):
+            r.continue_()
+        else:
+            log.blocked_requests.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
+    page.on("pageerror", lambda e: log.page_errors.append(str(e)))
+    page.on("response", lambda r: r.status >= 400 and log.failed_responses.append(f"{r.status} {r.url}"))
+    return page, log

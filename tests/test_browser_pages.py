@@ -1,0 +1,106 @@
+"""Every page of the built book, as a reader's browser shows it, offline.
+
+For each page in the toc: no console error, no failed or outside request, every
+equation typeset by the shipped MathJax, every image loaded and described, no WCAG
+A/AA problem that axe-core can see, every chapter in the sidebar. Search finds the chain rule. A screenshot of each page is
+saved under ``_build/screenshots`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser import browser, open_logged_page
+from conftest import BUILD, ROOT, toc_entries
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = BUILD / "screenshots"
+
+# Text a reader should never see: TeX that MathJax failed to typeset.
+RAW_TEX = re.compile(r"\$\$|\\frac|\\partial|\\begin\{|\\mathsf|\\sigma\b")
+
+VISIBLE_TEXT = """() => {
+  const main = document.querySelector('main') || document.body;
+  const clone = main.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, textarea, mjx-container, .MathJax, mjx-assistive-mml')
+       .forEach(n => n.remove());
+  return clone.innerText;
+}"""
+
+MATH_STATE = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const sources = document.querySelectorAll('main .math, main span.math, main div.math').length;
+  const typeset = document.querySelectorAll('main mjx-container').length;
+  const errors = document.querySelectorAll('main mjx-merror, main [data-mjx-error]').length;
+  return {sources, typeset, errors, loaded: !!(window.MathJax && MathJax.version)};
+}"""
+
+IMAGES = """() => Array.from(document.querySelectorAll('main img')).map(img => ({
+  src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0, alt: img.getAttribute('alt') || ''
+}))"""
+
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}});
+  return result.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.length} element(s), e.g. ${v.nodes[0].target.join(' ')}`);
+}"""
+
+
+def page_url(entry: str) -> str:
+    return entry + ".html"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser() as b:
+        yield b
+
+
+@pytest.mark.parametrize("entry", toc_entries())
+def test_page_reads_cleanly_offline(chromium, book_server, entry):
+    page, log = open_logged_page(chromium, book_server)
+    page.goto(f"{book_server}/{page_url(entry)}")
+    page.wait_for_load_state("networkidle")
+    math = page.evaluate(MATH_STATE)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / (entry.replace("/", "__") + ".png")), full_page=True)
+
+    assert not log.problems(), f"{entry}: " + "; ".join(log.problems())
+    if math["sources"]:
+        assert math["loaded"], f"{entry}: the page has math but MathJax did not load"
+        assert math["typeset"] >= math["sources"], f"{entry}: only {math['typeset']} of {math['sources']} equations typeset"
+        assert math["errors"] == 0, f"{entry}: MathJax reported {math['errors']} TeX errors"
+    leftover = RAW_TEX.findall(page.evaluate(VISIBLE_TEXT))
+    assert not leftover, f"{entry}: raw TeX visible in the page: {sorted(set(leftover))}"
+    for img in page.evaluate(IMAGES):
+        assert img["ok"], f"{entry}: image {img['src']} did not load"
+        assert img["alt"].strip(), f"{entry}: image {img['src']} has no alt text"
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(AXE_RUN)
+    assert not violations, f"{entry}: WCAG A/AA problems found by axe-core: {violations}"
+    page.close()
+
+
+def test_sidebar_lists_every_chapter(chromium, book_server):
+    page, log = open_logged_page(chromium, book_server)
+    page.goto(f"{book_server}/{page_url(toc_entries()[0])}")
+    hrefs = page.eval_on_selector_all("nav.bd-links a", "links => links.map(a => a.getAttribute('href'))")
+    listed = {re.sub(r"^(\.\./)+|#.*$", "", h) for h in hrefs}
+    missing = [e for e in toc_entries()[1:] if not any(h.endswith(e.split("/")[-1] + ".html") for h in listed)]
+    assert not missing, f"chapters missing from the sidebar: {missing}"
+    assert not log.problems(), "; ".join(log.problems())
+    page.close()
+
+
+def test_search_finds_the_chain_rule(chromium, book_server):
+    page, log = open_logged_page(chromium, book_server)
+    page.goto(f"{book_server}/search.html?q=chain+rule")
+    page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    results = page.locator("#search-results ul.search li").count()
+    assert results > 0, "searching for 'chain rule' returned nothing"
+    assert not log.problems(), "; ".join(log.problems())
+    page.close()

@@ -1,0 +1,93 @@
+"""The built book loads nothing from the network: no remote script, stylesheet, font or image."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
+
+
+class _AssetCollector(HTMLParser):
+    """Collect every URL a browser would fetch on its own while loading a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script" and a.get("src"):
+            self.urls.append(("script", a["src"]))
+        elif tag == "link" and a.get("href"):
+            rel = (a.get("rel") or "").lower()
+            if any(r in rel for r in ("stylesheet", "preload", "icon", "modulepreload")):
+                self.urls.append((f"link rel={rel}", a["href"]))
+        elif tag in ("img", "iframe", "audio", "video", "source", "embed") and a.get("src"):
+            self.urls.append((tag, a["src"]))
+        for name, value in attrs:
+            # The widget manager fetches modules it cannot find from this prefix.
+            if name == "data-jupyter-widgets-cdn" and value:
+                self.urls.append((name, value))
+
+
+def remote_assets_in_page(html: str) -> list[str]:
+    parser = _AssetCollector()
+    parser.feed(html)
+    return [f"{kind}: {url}" for kind, url in parser.urls if REMOTE.match(url)]
+
+
+def test_the_collector_sees_remote_assets():
+    """The check itself can fail: a page with a CDN script, stylesheet or image is caught."""
+    page = (
+        '<script src="https://cdn.example/x.js"></script>'
+        '<link rel="stylesheet" href="//fonts.example/css">'
+        '<img src="http://img.example/a.png"><script src="_static/local.js"></script>'
+    )
+    assert len(remote_assets_in_page(page)) == 3
+
+
+def test_no_page_loads_a_remote_asset(built_book: Path):
+    pages = sorted(built_book.rglob("*.html"))
+    assert pages, "the build produced no HTML pages"
+    offenders = {}
+    for page in pages:
+        found = remote_assets_in_page(page.read_text(errors="replace"))
+        if found:
+            offenders[str(page.relative_to(built_book))] = found
+    assert not offenders, f"pages that load from the network: {offenders}"
+
+
+CSS_URL = re.compile(r"url\(\s*['\"]?(https?:)?//", re.IGNORECASE)
+CSS_IMPORT = re.compile(r"@import\s+(url\()?\s*['\"]?(https?:)?//", re.IGNORECASE)
+
+
+def test_no_stylesheet_pulls_a_remote_font_or_import(built_book: Path):
+    offenders = [
+        str(css.relative_to(built_book))
+        for css in (built_book / "_static").rglob("*.css")
+        if CSS_URL.search(css.read_text(errors="replace")) or CSS_IMPORT.search(css.read_text(errors="replace"))
+    ]
+    assert not offenders, f"stylesheets that fetch fonts or imports from the network: {offenders}"
+
+
+@pytest.mark.parametrize(
+    "asset",
+    [
+        "_static/vendor/mathjax/tex-chtml.js",
+        "_static/vendor/require.js",
+        "_static/vendor/widgets-config.js",
+        "_static/vendor/jupyter-widgets/html-manager/dist/embed-amd.js",
+        "_static/vendor/anywidget.js",
+    ],
+)
+def test_offline_assets_are_shipped(built_book: Path, asset: str):
+    assert (built_book / asset).is_file(), f"{asset} is missing from the build; run `make assets`"
+
+
+def test_mathjax_ships_its_fonts(built_book: Path):
+    fonts = list((built_book / "_static/vendor/mathjax/output/chtml/fonts").rglob("*.woff"))
+    assert len(fonts) > 10, "MathJax's CHTML fonts are missing: equations would render in fallback glyphs"
