@@ -6,7 +6,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
-JB_FLAGS := -W -n --keep-going
 
 .PHONY: setup assets book test lab lint clean
 
@@ -22,15 +21,18 @@ $(STAMP): requirements.txt pyproject.toml
 assets: $(STAMP)
 	$(PY) scripts/build_assets.py
 
-book: assets
-	$(VENV)/bin/jupyter-book build . --builder html $(JB_FLAGS)
+book: $(STAMP)
+	$(PY) scripts/build_book.py
 	@echo "The book is in $(BUILD)/html/index.html"
 
 test: $(STAMP)
 	$(PY) -m pytest --nbval-lax --nbval-current-env
 
+# Readers work in lab/, a copy of book/ made on first use (never overwritten), so their
+# edits and saved outputs stay out of the committed sources.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab book/
+	mkdir -p lab && cp -rn book/. lab/
+	$(VENV)/bin/jupyter lab lab/
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check backprop_book tests scripts

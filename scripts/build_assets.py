@@ -60,7 +60,9 @@ def named_anywidget(version: str) -> str:
     text = (MODULES / "anywidget" / "dist" / "index.js").read_text()
     anonymous = 'define(["@jupyter-widgets/base"]'
     if text.count(anonymous) != 1:
-        sys.exit(f"anywidget {version}: expected one anonymous define in dist/index.js; the build step needs updating.")
+        sys.exit(
+            f"anywidget {version}: expected one anonymous define in dist/index.js; the build step needs updating."
+        )
     return text.replace(anonymous, 'define("anywidget", ["@jupyter-widgets/base"]')
 
 

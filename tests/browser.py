@@ -89,5 +89,7 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900):
     page.route("**/*", route)
     page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
     page.on("pageerror", lambda e: log.page_errors.append(str(e)))
-    page.on("response", lambda r: r.status >= 400 and log.failed_responses.append(f"{r.status} {r.url}"))
+    page.on(
+        "response", lambda r: r.status >= 400 and log.failed_responses.append(f"{r.status} {r.url}")
+    )
     return page, log

@@ -39,21 +39,20 @@ def source_of(entry: str) -> Path:
         path = ROOT / (entry + suffix)
         if path.exists():
             return path
-    raise FileNotFoundError(f"_toc.yml lists {entry!r} but neither {entry}.ipynb nor {entry}.md exists")
+    raise FileNotFoundError(
+        f"_toc.yml lists {entry!r} but neither {entry}.ipynb nor {entry}.md exists"
+    )
 
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
     """Build the HTML book once per test run, warnings as errors, and return its folder.
 
-    Notebooks are executed through the jupyter-cache, so a rebuild with no changes is quick.
+    Same entry point as ``make book`` (scripts/build_book.py). Notebooks are executed
+    through the jupyter-cache, so a rebuild with no changes is quick.
     """
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_assets.py")], check=True)
-    jb = Path(sys.executable).parent / "jupyter-book"
     result = subprocess.run(
-        [str(jb), "build", str(ROOT), "--builder", "html", "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
+        [sys.executable, str(ROOT / "scripts" / "build_book.py")], capture_output=True, text=True
     )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import ROOT, source_of, toc_entries
 
 
@@ -26,8 +25,12 @@ def test_toc_and_notebooks_agree():
     """A notebook outside the toc is never shown (or tested by the build); an entry without a file breaks it."""
     listed = {e for e in toc_entries() if source_of(e).suffix == ".ipynb"}
     on_disk = set(book_notebooks())
-    assert on_disk - listed == set(), f"notebooks not listed in _toc.yml: {sorted(on_disk - listed)}"
-    assert listed - on_disk == set(), f"_toc.yml lists notebooks that do not exist: {sorted(listed - on_disk)}"
+    assert on_disk - listed == set(), (
+        f"notebooks not listed in _toc.yml: {sorted(on_disk - listed)}"
+    )
+    assert listed - on_disk == set(), (
+        f"_toc.yml lists notebooks that do not exist: {sorted(listed - on_disk)}"
+    )
 
 
 @pytest.mark.parametrize("notebook", book_notebooks())
@@ -39,7 +42,9 @@ def test_notebook_committed_without_outputs(notebook):
         for i, cell in enumerate(nb["cells"])
         if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
     ]
-    assert not dirty, f"{notebook}.ipynb: cells {dirty} have outputs or execution counts; strip them"
+    assert not dirty, (
+        f"{notebook}.ipynb: cells {dirty} have outputs or execution counts; strip them"
+    )
 
 
 @pytest.mark.parametrize("notebook", book_notebooks())

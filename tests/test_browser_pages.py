@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from browser import browser, open_logged_page
 from conftest import BUILD, ROOT, toc_entries
 
@@ -72,7 +71,9 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     assert not log.problems(), f"{entry}: " + "; ".join(log.problems())
     if math["sources"]:
         assert math["loaded"], f"{entry}: the page has math but MathJax did not load"
-        assert math["typeset"] >= math["sources"], f"{entry}: only {math['typeset']} of {math['sources']} equations typeset"
+        assert math["typeset"] >= math["sources"], (
+            f"{entry}: only {math['typeset']} of {math['sources']} equations typeset"
+        )
         assert math["errors"] == 0, f"{entry}: MathJax reported {math['errors']} TeX errors"
     leftover = RAW_TEX.findall(page.evaluate(VISIBLE_TEXT))
     assert not leftover, f"{entry}: raw TeX visible in the page: {sorted(set(leftover))}"
@@ -88,9 +89,15 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
 def test_sidebar_lists_every_chapter(chromium, book_server):
     page, log = open_logged_page(chromium, book_server)
     page.goto(f"{book_server}/{page_url(toc_entries()[0])}")
-    hrefs = page.eval_on_selector_all("nav.bd-links a", "links => links.map(a => a.getAttribute('href'))")
+    hrefs = page.eval_on_selector_all(
+        "nav.bd-links a", "links => links.map(a => a.getAttribute('href'))"
+    )
     listed = {re.sub(r"^(\.\./)+|#.*$", "", h) for h in hrefs}
-    missing = [e for e in toc_entries()[1:] if not any(h.endswith(e.split("/")[-1] + ".html") for h in listed)]
+    missing = [
+        e
+        for e in toc_entries()[1:]
+        if not any(h.endswith(e.split("/")[-1] + ".html") for h in listed)
+    ]
     assert not missing, f"chapters missing from the sidebar: {missing}"
     assert not log.problems(), "; ".join(log.problems())
     page.close()

@@ -69,7 +69,8 @@ def test_no_stylesheet_pulls_a_remote_font_or_import(built_book: Path):
     offenders = [
         str(css.relative_to(built_book))
         for css in (built_book / "_static").rglob("*.css")
-        if CSS_URL.search(css.read_text(errors="replace")) or CSS_IMPORT.search(css.read_text(errors="replace"))
+        if CSS_URL.search(css.read_text(errors="replace"))
+        or CSS_IMPORT.search(css.read_text(errors="replace"))
     ]
     assert not offenders, f"stylesheets that fetch fonts or imports from the network: {offenders}"
 
@@ -90,4 +91,6 @@ def test_offline_assets_are_shipped(built_book: Path, asset: str):
 
 def test_mathjax_ships_its_fonts(built_book: Path):
     fonts = list((built_book / "_static/vendor/mathjax/output/chtml/fonts").rglob("*.woff"))
-    assert len(fonts) > 10, "MathJax's CHTML fonts are missing: equations would render in fallback glyphs"
+    assert len(fonts) > 10, (
+        "MathJax's CHTML fonts are missing: equations would render in fallback glyphs"
+    )
