@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint clean
+.PHONY: setup assets book test lab lint bench clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ test: $(STAMP)
 lab: $(STAMP)
 	mkdir -p lab && cp -rn book/. lab/
 	$(VENV)/bin/jupyter lab lab/
+
+# A benchmark, not a test: prints timings and ratios, writes _build/bench.json.
+bench: $(STAMP)
+	$(PY) scripts/bench.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check backprop_book tests scripts

@@ -35,20 +35,23 @@ Params = list[tuple[np.ndarray, np.ndarray]]
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """sigma(z) = 1 / (1 + e^{-z}), entry by entry, any shape.
 
-    Uses e^{-|z|} so the exponential never overflows: for z < 0, sigma(z) = e^z / (1 + e^z).
+    Uses e^{-|z|}, which never overflows: sigma(|z|) = 1 / (1 + e^{-|z|}) and, for z < 0,
+    sigma(z) = sigma(-|z|) = e^{-|z|} sigma(|z|).
     """
     z = np.asarray(z, dtype=float)
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    s = 1.0 / (1.0 + e)
+    return np.where(z >= 0, s, e * s)
 
 
 def sigmoid_prime(z: np.ndarray) -> np.ndarray:
-    """d sigma / dz = sigma(z) (1 - sigma(z)), computed from z (not from a = sigma(z)).
+    """d sigma / dz = sigma(z) (1 - sigma(z)) = e^{-|z|} / (1 + e^{-|z|})^2, computed from z.
 
-    Written sigma(z) sigma(-z), the same number since 1 - sigma(z) = sigma(-z): for large z,
-    1 - sigma(z) would subtract two numbers close to 1 and lose every digit.
+    The last form is the one computed: it is symmetric in z, costs one exponential, and keeps
+    every digit for large |z|, where 1 - sigma(z) would subtract two numbers close to 1.
     """
-    return sigmoid(z) * sigmoid(-np.asarray(z, dtype=float))
+    e = np.exp(-np.abs(np.asarray(z, dtype=float)))
+    return e / (1.0 + e) ** 2
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
