@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint bench clean
+.PHONY: setup assets book test lab lint bench handouts clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ test: $(STAMP)
 lab: $(STAMP)
 	mkdir -p lab && cp -rn book/. lab/
 	$(VENV)/bin/jupyter lab lab/
+
+# Student notebooks without solutions, the instructor's with, and a zip of both.
+handouts: $(STAMP)
+	$(PY) scripts/make_handouts.py
 
 # A benchmark, not a test: prints timings and ratios, writes _build/bench.json.
 bench: $(STAMP)

@@ -1,0 +1,146 @@
+"""Student handouts from the chapter notebooks: the same notebooks, solutions taken out.
+
+Solutions are marked once, in the source, the way nbgrader marks them:
+
+* in a code cell, the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``;
+* in the book's HTML, the cells between a ``{solution-start}`` and a ``{solution-end}``
+  directive (sphinx-exercise's gated solution) are folded behind a toggle.
+
+A handout keeps every cell but those two kinds of content. A removed region becomes a
+placeholder a student can run: at the top level, the names the solution assigned are set to
+``None`` (the checker that follows then says "not done yet"); inside a function body, a
+friendly ``NotImplementedError``. Markdown inside a solution gate (a written solution) is
+dropped, and so are the gate's own directive cells, which mean nothing in a notebook.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import textwrap
+from dataclasses import dataclass
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+GATE_START = re.compile(r"^\s*[`:]{3,}\s*\{solution-start\}")
+GATE_END = re.compile(r"^\s*[`:]{3,}\s*\{solution-end\}")
+PLACEHOLDER_NOTE = "# YOUR ANSWER HERE: replace None with your answer"
+FUNCTION_STUB = (
+    'raise NotImplementedError("Exercise: write this part, then run the checker below.")'
+)
+
+
+class HandoutError(ValueError):
+    """A notebook whose solution markers cannot be stripped safely."""
+
+
+@dataclass
+class Stripped:
+    """A handout notebook and the solution lines taken out of it (to check none leaked)."""
+
+    notebook: dict
+    removed: list[str]
+    exercises: int
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def assigned_names(code: str) -> list[str]:
+    """Names a block of top-level code assigns, in order: what its placeholder sets to None."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        for target in targets:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name) and name.id not in names:
+                    names.append(name.id)
+    return names
+
+
+def placeholder(solution: list[str], indent: str) -> list[str]:
+    """What replaces a solution region whose marker lines were indented by ``indent``."""
+    if indent:
+        return [indent + FUNCTION_STUB + "\n"]
+    names = assigned_names("".join(solution))
+    if not names:
+        return ["# YOUR CODE HERE\n"]
+    return [f"{name} = None  {PLACEHOLDER_NOTE}\n" for name in names]
+
+
+def strip_code(source: str, where: str) -> tuple[str, list[str]]:
+    """``source`` with every BEGIN/END SOLUTION region replaced; also return the removed lines."""
+    out: list[str] = []
+    removed: list[str] = []
+    region: list[str] | None = None
+    indent = ""
+    for line in source.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if region is not None:
+                raise HandoutError(f"{where}: a second {BEGIN} before {END}")
+            region, indent = [], line[: len(line) - len(line.lstrip())]
+        elif stripped == END:
+            if region is None:
+                raise HandoutError(f"{where}: {END} without {BEGIN}")
+            out += placeholder(region, indent)
+            removed += region
+            region = None
+        elif region is not None:
+            region.append(line)
+        else:
+            out.append(line)
+    if region is not None:
+        raise HandoutError(f"{where}: {BEGIN} is never closed by {END}")
+    return "".join(out), removed
+
+
+def make_handout(notebook: dict, name: str = "notebook") -> Stripped:
+    """A copy of ``notebook`` (nbformat 4 JSON as a dict) with its solutions taken out."""
+    nb = copy.deepcopy(notebook)
+    cells, removed, in_gate, exercises = [], [], False, 0
+    for index, cell in enumerate(nb["cells"]):
+        text = _source(cell)
+        where = f"{name}, cell {index}"
+        if cell["cell_type"] == "markdown" and GATE_START.match(text):
+            if in_gate:
+                raise HandoutError(f"{where}: solution-start inside another solution")
+            in_gate, exercises = True, exercises + 1
+            continue
+        if cell["cell_type"] == "markdown" and GATE_END.match(text):
+            if not in_gate:
+                raise HandoutError(f"{where}: solution-end without solution-start")
+            in_gate = False
+            continue
+        if in_gate and cell["cell_type"] == "markdown":
+            removed += text.splitlines(keepends=True)
+            continue
+        if in_gate and cell["cell_type"] == "code" and BEGIN not in text:
+            raise HandoutError(
+                f"{where}: a code cell inside a solution gate must mark its solution with "
+                f"{BEGIN} / {END}, or it would reach students as it is"
+            )
+        if cell["cell_type"] == "code" and BEGIN in text:
+            new, lines = strip_code(text, where)
+            cell["source"], cell["outputs"], cell["execution_count"] = new, [], None
+            removed += lines
+        cells.append(cell)
+    if in_gate:
+        raise HandoutError(f"{name}: a solution-start is never closed by solution-end")
+    nb["cells"] = cells
+    return Stripped(nb, removed, exercises)
+
+
+def leaked_lines(handout: dict, removed: list[str], min_length: int = 12) -> list[str]:
+    """Solution lines (long enough to be telling) that still appear somewhere in ``handout``."""
+    text = "\n".join(_source(cell) for cell in handout["cells"])
+    lines = {line.strip() for line in removed if len(line.strip()) >= min_length}
+    return sorted(line for line in lines if line in text)

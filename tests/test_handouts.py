@@ -1,0 +1,125 @@
+"""Handouts: solutions come out cleanly, placeholders run, nothing of a solution leaks."""
+
+from __future__ import annotations
+
+import pytest
+
+from backprop_book.handouts import (
+    FUNCTION_STUB,
+    HandoutError,
+    assigned_names,
+    leaked_lines,
+    make_handout,
+    strip_code,
+)
+
+
+def md(text):
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
+
+
+def code(text):
+    return {
+        "cell_type": "code",
+        "metadata": {},
+        "source": text,
+        "outputs": [],
+        "execution_count": None,
+    }
+
+
+def notebook(*cells):
+    return {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+SOLUTION = "### BEGIN SOLUTION\ndelta2 = 2 * (a2 - y) * a2 * (1 - a2)\nanswer = delta2 * a1\n### END SOLUTION\n"
+EXERCISE = notebook(
+    md("```{exercise} One gradient\n:label: ex-one\n\nCompute dC/dw2.\n```"),
+    md("```{solution-start} ex-one\n:class: dropdown\n```"),
+    md("The product of three factors."),
+    code(SOLUTION),
+    md("```{solution-end}\n```"),
+    code("check_dC_dw2(answer)"),
+)
+
+
+def test_top_level_solution_becomes_none_for_every_name_it_assigned():
+    out, removed = strip_code(SOLUTION, "cell")
+    assert out.splitlines()[0].startswith("delta2 = None")
+    assert out.splitlines()[1].startswith("answer = None")
+    assert "a2 * (1 - a2)" not in out
+    assert len(removed) == 2
+
+
+def test_solution_inside_a_function_becomes_a_friendly_stub():
+    src = "def tanh_prime(z):\n    ### BEGIN SOLUTION\n    return 1 - np.tanh(z) ** 2\n    ### END SOLUTION\n"
+    out, _ = strip_code(src, "cell")
+    assert out == "def tanh_prime(z):\n    " + FUNCTION_STUB + "\n"
+    compile(out, "handout", "exec")  # still valid Python
+
+
+def test_code_around_the_markers_is_kept():
+    src = "x = 1\n### BEGIN SOLUTION\nanswer = x + 1\n### END SOLUTION\nprint(answer)\n"
+    out, _ = strip_code(src, "cell")
+    assert out.startswith("x = 1\nanswer = None") and out.endswith("print(answer)\n")
+
+
+@pytest.mark.parametrize(
+    "src, message",
+    [
+        ("### BEGIN SOLUTION\nanswer = 1\n", "never closed"),
+        ("answer = 1\n### END SOLUTION\n", "without"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n", "second"),
+    ],
+)
+def test_broken_markers_are_refused_with_a_reason(src, message):
+    with pytest.raises(HandoutError, match=message):
+        strip_code(src, "ch1, cell 3")
+
+
+def test_handout_drops_the_gate_and_written_solution_and_keeps_the_checker():
+    result = make_handout(EXERCISE, "ch1")
+    sources = ["".join(c["source"]) for c in result.notebook["cells"]]
+    assert result.exercises == 1
+    assert not any("solution-start" in s or "solution-end" in s for s in sources)
+    assert "The product of three factors." not in sources
+    assert sources[-1] == "check_dC_dw2(answer)"
+    assert sources[1].startswith("delta2 = None")
+    assert leaked_lines(result.notebook, result.removed) == []
+
+
+def test_the_source_notebook_is_not_modified():
+    before = repr(EXERCISE)
+    make_handout(EXERCISE, "ch1")
+    assert repr(EXERCISE) == before
+
+
+def test_an_unmarked_code_cell_in_a_gate_is_refused():
+    nb = notebook(
+        md("```{solution-start} ex\n```"), code("answer = 42"), md("```{solution-end}\n```")
+    )
+    with pytest.raises(HandoutError, match="must mark its solution"):
+        make_handout(nb, "ch1")
+
+
+def test_an_unclosed_gate_is_refused():
+    with pytest.raises(HandoutError, match="never closed"):
+        make_handout(notebook(md("```{solution-start} ex\n```")), "ch1")
+
+
+def test_the_leak_check_can_fail():
+    removed = ["answer = delta2 * a1\n", "x = 1\n"]
+    assert leaked_lines(notebook(code("answer = None\n")), removed) == []
+    handout = notebook(code("answer = delta2 * a1  # copied back by mistake"))
+    assert leaked_lines(handout, removed) == ["answer = delta2 * a1"]  # short lines are not telling
+
+
+def test_assigned_names_reads_tuples_and_annotations():
+    assert assigned_names("a, (b, c) = 1, (2, 3)\nd: int = 4\ne += 1\nprint(f)") == [
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+    ]
+    assert assigned_names("this is not python") == []
