@@ -43,8 +43,7 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check backprop_book tests scripts
-	$(VENV)/bin/nbqa ruff book/
+	$(VENV)/bin/ruff check backprop_book tests scripts book
 
 clean:
 	rm -rf $(BUILD) web/dist

@@ -1,0 +1,401 @@
+"""Exercise checkers: immediate, specific feedback, never a deep traceback.
+
+Every exercise of the book ends with a cell ``check_...(answer)``. The chapter's checker
+(in :mod:`backprop_book.exercises`) knows the right answer and the classic wrong ones and
+calls one of the three engines here:
+
+* :func:`check_array` for numbers and arrays (a gradient, a delta, a Jacobian);
+* :func:`check_expr` for SymPy expressions (equal after simplification counts as right);
+* :func:`check_function` for a function the reader writes (called at test points).
+
+Three outcomes:
+
+* right: a :class:`Verdict` is returned and shown (a green box in Jupyter);
+* not done yet (``None``, ``...``, or a function that still raises the handout's
+  ``NotImplementedError``): a :class:`Verdict` that says so; nothing is raised, so a
+  handout runs on to the next exercise;
+* wrong: :class:`NotQuiteRight` is raised, with a diagnosis when the answer matches a
+  classic mistake (sign flipped, missing 1/m, transposed, f'(a) for f'(z), ...). IPython shows
+  only its message, never a traceback, and the notebook run stops there, so a book whose
+  solution is wrong cannot build.
+
+Numbers per student: :func:`set_student` once at the top of a handout; :func:`given` then
+draws each exercise's numbers from the student's id and the exercise's label, so neighbours
+get different numbers and the checker, calling :func:`given` too, knows the right answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: A classic wrong answer: (its value, what went wrong, how to fix it).
+Mistakes = Mapping[str, Any]
+
+
+# ------------------------------------------------------------------ outcomes
+
+
+class NotQuiteRight(Exception):
+    """A wrong answer. IPython shows the message alone (no traceback)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return ["\x1b[1;31mNot quite right.\x1b[0m " + str(self)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a checker concluded about an answer that did not need raising."""
+
+    ok: bool
+    what: str
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        head = "Right!" if self.ok else "Not done yet."
+        return f"{head} {self.message}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        kind = "bp-right" if self.ok else "bp-todo"
+        mark = "✓ Right!" if self.ok else "… Not done yet."
+        colour = "#e6f4ea;border-left:4px solid #1a7f37" if self.ok else (
+            "#fff8e1;border-left:4px solid #9a6700"
+        )
+        return (
+            f'<div class="bp-verdict {kind}" role="status" style="background:{colour};'
+            f'padding:0.4em 0.8em;margin:0.3em 0"><strong>{mark}</strong> '
+            f"{html.escape(self.message)}</div>"
+        )
+
+
+def right(what: str, detail: str = "") -> Verdict:
+    return Verdict(True, what, f"{what} is correct.{' ' + detail if detail else ''}")
+
+
+def not_done(what: str) -> Verdict:
+    return Verdict(
+        False,
+        what,
+        f"{what}: replace the placeholder with your answer, then run this cell again.",
+    )
+
+
+def is_placeholder(answer: object) -> bool:
+    """``None`` and ``...`` are what a handout leaves before the reader answers."""
+    return answer is None or answer is Ellipsis
+
+
+# ------------------------------------------------------------------ numbers per student
+
+_STUDENT: str | None = None
+
+
+def set_student(student_id: str | int | None) -> None:
+    """Give this notebook's exercises numbers of their own (``None``: the book's numbers)."""
+    global _STUDENT
+    if student_id is not None and not isinstance(student_id, str | int):
+        raise TypeError(
+            f"student id must be a string or an integer (or None), got {type(student_id).__name__}"
+        )
+    _STUDENT = None if student_id is None or str(student_id).strip() == "" else str(student_id)
+
+
+def student() -> str | None:
+    """The id set by :func:`set_student`, or ``None``."""
+    return _STUDENT
+
+
+def given(label: str, default: Mapping[str, Any], draw: Callable[[np.random.Generator], dict]):
+    """The numbers of exercise ``label``: ``default`` with no student id, else ``draw(rng)``.
+
+    ``rng`` is seeded from a hash of (student id, label), so it is the same on every run and
+    on every machine, and differs between students and between exercises.
+    """
+    if _STUDENT is None:
+        return dict(default)
+    digest = hashlib.sha256(f"{_STUDENT}\x00{label}".encode()).digest()
+    return dict(draw(np.random.default_rng(int.from_bytes(digest[:8], "little"))))
+
+
+# ------------------------------------------------------------------ arrays and numbers
+
+
+def _as_array(answer: object, what: str) -> np.ndarray:
+    """The answer as a float array, or NotQuiteRight saying what kind of thing was expected."""
+    if isinstance(answer, bool | str | bytes) or callable(answer) or isinstance(answer, Mapping):
+        raise NotQuiteRight(
+            f"{what} should be a number or a NumPy array; you gave a {type(answer).__name__}."
+        )
+    try:
+        import sympy as sp
+
+        if isinstance(answer, sp.Basic):
+            if answer.free_symbols:
+                names = ", ".join(sorted(str(s) for s in answer.free_symbols))
+                raise NotQuiteRight(
+                    f"{what} should be a number; your SymPy expression still contains {names}. "
+                    "Substitute the given values (.subs({...})) and evaluate it."
+                )
+            answer = float(answer)
+        elif isinstance(answer, sp.MatrixBase):
+            if answer.free_symbols:
+                raise NotQuiteRight(f"{what} should be numbers; your SymPy matrix has symbols left.")
+            answer = np.array(answer.tolist(), dtype=float)
+    except ImportError:  # pragma: no cover - SymPy is a requirement
+        pass
+    try:
+        arr = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        raise NotQuiteRight(
+            f"{what} should be a number or an array of numbers; "
+            f"could not read a {type(answer).__name__} as numbers."
+        ) from None
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise NotQuiteRight(
+            f"{what} contains NaN or infinity. Look for a division by zero, a log of 0, or a "
+            "variable used before it was given a value."
+        )
+    return arr
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _shape_message(got: tuple, want: tuple, what: str) -> str:
+    msg = f"{what} should have shape {want}; yours has shape {got}."
+    if len(got) == 2 and got[::-1] == want:
+        msg += " It looks transposed: check which index is 'to' (rows) and which is 'from'."
+    elif len(want) == 2 and want[1] == 1 and got == (want[0],):
+        msg += (
+            " You have a 1-D array where a column is expected: use .reshape(-1, 1). A 1-D array "
+            "broadcast against a column silently makes an (n, n) matrix."
+        )
+    elif len(want) == 2 and len(got) == 2 and got[0] == want[0] and want[1] == 1 and got[1] > 1:
+        msg += (
+            " One column per sample: a bias gradient is summed over the batch "
+            "(.sum(axis=1, keepdims=True))."
+        )
+    return msg
+
+
+def check_array(
+    answer: object,
+    expected: object,
+    *,
+    what: str,
+    mistakes: Mistakes | None = None,
+    m: int | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> Verdict:
+    """Check a number or an array against ``expected``.
+
+    Args:
+        answer: the reader's value (number, array, list, SymPy number or matrix).
+        expected: the right value.
+        what: how to name the answer in feedback ("dC/dw1").
+        mistakes: ``{diagnosis: wrong value}`` for this exercise's classic mistakes (f'(a)
+            for f'(z), only the Jacobian's diagonal, ...), checked before the generic ones.
+        m: the batch size, if the exercise has one: then m times (or 1/m times) the right
+            answer is diagnosed as a missing (or doubled) 1/m.
+    """
+    if is_placeholder(answer):
+        return not_done(what)
+    got = _as_array(answer, what)
+    want = np.asarray(expected, dtype=float)
+    if got.shape != want.shape and got.size == want.size == 1:
+        got = got.reshape(want.shape)
+    for diagnosis, wrong in (mistakes or {}).items():
+        wrong = np.asarray(wrong, dtype=float)
+        if _close(got, wrong, rtol, atol) and not _close(wrong, want, rtol, atol):
+            raise NotQuiteRight(f"{what}: {diagnosis}")
+    if got.shape != want.shape:
+        raise NotQuiteRight(_shape_message(got.shape, want.shape, what))
+    if _close(got, want, rtol, atol):
+        return right(what)
+    generic = [
+        (-want, "has the opposite sign. Check the order in (a - y): the derivative of "
+         "(a - y)^2 with respect to a is 2(a - y), not 2(y - a)."),
+    ]
+    if want.ndim == 2 and want.shape[0] == want.shape[1]:
+        generic.append((want.T, "is the transpose of the right matrix: rows are 'to', "
+                        "columns are 'from'."))
+    if m is not None and m > 1:
+        generic.append((m * want, f"is {m} times too large: the 1/m of the mean is missing."))
+        generic.append((want / m, f"is {m} times too small: the 1/m is applied twice."))
+    generic.append((2 * want, "is twice the right value: is there a factor 2 from a cost "
+                    "written with 1/2 (or without it)?"))
+    generic.append((want / 2, "is half the right value: the factor 2 from differentiating "
+                    "a square is missing."))
+    for wrong, diagnosis in generic:
+        if _close(got, wrong, rtol, atol):
+            raise NotQuiteRight(f"{what} {diagnosis}")
+    raise NotQuiteRight(f"{what} is {_fmt(got)}; that is not it. {_where_off(got, want)}")
+
+
+def _fmt(x: np.ndarray) -> str:
+    if x.size == 1:
+        return f"{float(x.reshape(-1)[0]):.6g}"
+    return np.array2string(x, precision=4, suppress_small=True)
+
+
+def _where_off(got: np.ndarray, want: np.ndarray) -> str:
+    if got.size <= 1:
+        return "Recompute it one factor at a time and compare each factor with the text."
+    off = ~np.isclose(got, want, rtol=1e-6, atol=1e-9)
+    idx = [tuple(int(i) for i in row) for row in np.argwhere(off)[:4]]
+    return f"{int(off.sum())} of {got.size} entries are off, for example at {idx}."
+
+
+# ------------------------------------------------------------------ SymPy expressions
+
+
+def check_expr(
+    answer: object,
+    expected: Any,
+    *,
+    what: str,
+    mistakes: Mistakes | None = None,
+    points: int = 4,
+    seed: int = 0,
+) -> Verdict:
+    """Check a SymPy expression: right when ``answer - expected`` simplifies to 0.
+
+    When ``simplify`` cannot decide, the two are compared at ``points`` random points (a
+    difference that vanishes at random points is zero with probability one for the
+    expressions of this book); both are reported honestly.
+    """
+    import sympy as sp
+
+    if is_placeholder(answer):
+        return not_done(what)
+    if isinstance(answer, str):
+        raise NotQuiteRight(
+            f"{what} should be a SymPy expression, not a string: build it from the symbols "
+            "(for example sp.exp(-z)), not inside quotes."
+        )
+    try:
+        answer = sp.sympify(answer, strict=True)
+    except (sp.SympifyError, TypeError):
+        raise NotQuiteRight(
+            f"{what} should be a SymPy expression; you gave a {type(answer).__name__}."
+        ) from None
+    expected = sp.sympify(expected)
+    extra = answer.free_symbols - expected.free_symbols
+    if extra:
+        names = ", ".join(sorted(map(str, extra)))
+        raise NotQuiteRight(
+            f"{what} should depend only on {_names(expected)}; yours also contains {names}."
+        )
+    for diagnosis, wrong in (mistakes or {}).items():
+        if _same_expr(answer, sp.sympify(wrong), points, seed):
+            raise NotQuiteRight(f"{what}: {diagnosis}")
+    if _same_expr(answer, expected, points, seed):
+        return right(what, "(SymPy agrees after simplification.)")
+    if _same_expr(answer, -expected, points, seed):
+        raise NotQuiteRight(f"{what} has the opposite sign of the right expression.")
+    raise NotQuiteRight(
+        f"{what} = {answer} is not equal to the right expression, even after simplification."
+    )
+
+
+def _names(expr) -> str:
+    return ", ".join(sorted(map(str, expr.free_symbols))) or "no symbols"
+
+
+def _same_expr(a, b, points: int, seed: int) -> bool:
+    import sympy as sp
+
+    try:
+        if sp.simplify(a - b) == 0:
+            return True
+    except (TypeError, ValueError):
+        pass
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    rng = np.random.default_rng(seed)
+    for _ in range(points):
+        values = {s: sp.Float(rng.uniform(-1.7, 1.9)) for s in symbols}
+        try:
+            da, db = complex(a.evalf(subs=values)), complex(b.evalf(subs=values))
+        except (TypeError, ValueError):
+            return False
+        if not math.isclose(abs(da - db), 0.0, abs_tol=1e-9 * (1 + abs(db))):
+            return False
+    return True
+
+
+# ------------------------------------------------------------------ functions
+
+
+def check_function(
+    answer: object,
+    reference: Callable[..., Any],
+    *,
+    what: str,
+    inputs: Iterable[Sequence[Any]],
+    mistakes: Mapping[str, Callable[..., Any]] | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> Verdict:
+    """Check a function the reader wrote by calling it at ``inputs`` (each a tuple of args)."""
+    if is_placeholder(answer):
+        return not_done(what)
+    if not callable(answer):
+        raise NotQuiteRight(
+            f"{what} should be a function (def ...); you gave a {type(answer).__name__}."
+        )
+    inputs = [tuple(args) for args in inputs]
+    got = []
+    for args in inputs:
+        try:
+            got.append(_as_array(answer(*args), f"{what}'s result"))
+        except NotImplementedError:
+            return not_done(what)
+        except NotQuiteRight:
+            raise
+        except Exception as err:  # the reader's code: report it in one line
+            raise NotQuiteRight(
+                f"calling {what} with {_describe(args)} raised {type(err).__name__}: {err}"
+            ) from None
+    want = [np.asarray(reference(*args), dtype=float) for args in inputs]
+    for diagnosis, wrong_fn in (mistakes or {}).items():
+        wrong = [np.asarray(wrong_fn(*args), dtype=float) for args in inputs]
+        if all(_close(g, w, rtol, atol) for g, w in zip(got, wrong, strict=True)) and not all(
+            _close(w, r, rtol, atol) for w, r in zip(wrong, want, strict=True)
+        ):
+            raise NotQuiteRight(f"{what}: {diagnosis}")
+    for args, g, w in zip(inputs, got, want, strict=True):
+        if g.shape != w.shape:
+            raise NotQuiteRight(
+                f"{what}({_describe(args)}) returned shape {g.shape}; expected {w.shape}."
+            )
+        if not _close(g, w, rtol, atol):
+            raise NotQuiteRight(
+                f"{what}({_describe(args)}) returned {_fmt(g)}; expected {_fmt(w)}."
+            )
+    return right(what, f"(checked at {len(inputs)} inputs.)")
+
+
+def _describe(args: Sequence[Any]) -> str:
+    parts = []
+    for a in args:
+        if isinstance(a, np.ndarray) and a.size > 4:
+            parts.append(f"an array of shape {a.shape}")
+        elif isinstance(a, numbers.Number | np.ndarray):
+            parts.append(np.array2string(np.asarray(a), precision=4))
+        else:
+            parts.append(repr(a))
+    return ", ".join(parts)

@@ -1,0 +1,1 @@
+"""Checkers of each chapter's exercises: one module per chapter, built on ``checkers``."""

@@ -1,0 +1,219 @@
+"""Exercises of the 1-1-1 chapter: the given numbers and the checkers.
+
+The chain is z1 = w1 x + b1, a1 = sigma(z1), z2 = w2 a1 + b2, a2 = sigma(z2), C = (a2 - y)^2
+(no 1/2). Right answers come from :mod:`backprop_book.reference`, which uses the cost
+1/2 (a - y)^2: its gradients are doubled here. The classic wrong answers each checker
+recognises are built from the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference as ref
+from ..checkers import Verdict, check_array, check_expr, check_function, given
+
+SIGMOID_SLOPE = "ex-111-sigmoid-slope"
+GRAD_W1 = "ex-111-grad-w1"
+SENSITIVITY = "ex-111-sensitivity"
+TANH = "ex-111-tanh"
+
+
+def _chain_params(n: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [
+        (np.array([[n["w1"]]]), np.array([[n["b1"]]])),
+        (np.array([[n["w2"]]]), np.array([[n["b2"]]])),
+    ]
+
+
+def _draw_chain(rng: np.random.Generator) -> dict:
+    w1, w2 = rng.choice([-1, 1], size=2) * rng.uniform(0.4, 2.0, size=2)
+    return {
+        "w1": round(float(w1), 2),
+        "b1": round(float(rng.uniform(-1, 1)), 2),
+        "w2": round(float(w2), 2),
+        "b2": round(float(rng.uniform(-1, 1)), 2),
+        "x": round(float(rng.uniform(0.5, 2.0)), 2),
+        "y": round(float(rng.uniform(0.05, 0.95)), 2),
+    }
+
+
+# ------------------------------------------------------------------ 1. the sigmoid's slope
+
+
+def sigmoid_slope_numbers() -> dict:
+    """The point z at which the reader evaluates sigma'(z)."""
+    return given(
+        SIGMOID_SLOPE,
+        {"z": 0.7},
+        lambda rng: {"z": round(float(rng.choice([-1, 1]) * rng.uniform(0.3, 2.5)), 2)},
+    )
+
+
+def check_sigmoid_slope(answer: object) -> Verdict:
+    """sigma'(z) at the given z, a number."""
+    z = sigmoid_slope_numbers()["z"]
+    s = float(ref.sigmoid(z))
+    return check_array(
+        answer,
+        float(ref.sigmoid_prime(z)),
+        what=f"sigma'({z})",
+        mistakes={
+            "you evaluated a(1 - a) at a = z. The formula sigma(z)(1 - sigma(z)) needs "
+            "a = sigma(z) first.": z * (1 - z),
+            "that is sigma(z) itself; the slope is sigma(z)(1 - sigma(z)).": s,
+            "you used sigma(a)(1 - sigma(a)) with a = sigma(z): the derivative is taken "
+            "at z, not at the activation.": float(ref.sigmoid_prime(s)),
+        },
+    )
+
+
+# ------------------------------------------------------------------ 2. dC/dw1 by hand
+
+
+def chain_numbers(label: str = GRAD_W1) -> dict:
+    """w1, b1, w2, b2, x, y of a chain the reader differentiates by hand."""
+    defaults = {
+        GRAD_W1: {"w1": 1.2, "b1": -0.5, "w2": -0.9, "b2": 0.3, "x": 1.4, "y": 0.8},
+        SENSITIVITY: {"w1": -0.7, "b1": 0.4, "w2": 1.6, "b2": -0.2, "x": 0.9, "y": 0.3},
+    }
+    return given(label, defaults[label], _draw_chain)
+
+
+def _forward(n: dict) -> dict:
+    z1 = n["w1"] * n["x"] + n["b1"]
+    a1 = float(ref.sigmoid(z1))
+    z2 = n["w2"] * a1 + n["b2"]
+    return {"z1": z1, "a1": a1, "z2": z2, "a2": float(ref.sigmoid(z2))}
+
+
+def _reference_grads(n: dict) -> dict:
+    """dC/dw1, dC/db1, dC/dw2, dC/db2 for C = (a2 - y)^2, from the reference (times 2)."""
+    _, grads = ref.loss_and_grads(
+        _chain_params(n), [[n["x"]]], [[n["y"]]], ["sigmoid", "sigmoid"], "squared_error"
+    )
+    (dW1, db1), (dW2, db2) = grads
+    return {"w1": 2 * dW1.item(), "b1": 2 * db1.item(), "w2": 2 * dW2.item(), "b2": 2 * db2.item()}
+
+
+def check_grad_w1(answer: object) -> Verdict:
+    """dC/dw1 at the given numbers, a number."""
+    n = chain_numbers(GRAD_W1)
+    f = _forward(n)
+    dC_da2 = 2 * (f["a2"] - n["y"])
+    wrong_slope = float(ref.sigmoid_prime(f["a2"]) * n["w2"] * ref.sigmoid_prime(f["a1"]) * n["x"])
+    return check_array(
+        answer,
+        _reference_grads(n)["w1"],
+        what="dC/dw1",
+        mistakes={
+            "the sigmoid's slope was taken at the activations (sigma'(a)) instead of at z. "
+            "Use sigma'(z) = a(1 - a), with a = sigma(z).": dC_da2 * wrong_slope,
+            "the factor w2 (= dz2/da1) is missing: the path from a1 to the cost goes "
+            "through the output neuron's weight.": dC_da2
+            * float(ref.sigmoid_prime(f["z2"]) * ref.sigmoid_prime(f["z1"]))
+            * n["x"],
+            "the factor x (= dz1/dw1) is missing.": dC_da2
+            * float(ref.sigmoid_prime(f["z2"]) * ref.sigmoid_prime(f["z1"]))
+            * n["w2"],
+            "that is dC/dw2 (its last factor is a1, not w2 sigma'(z1) x).": _reference_grads(n)[
+                "w2"
+            ],
+        },
+    )
+
+
+# ------------------------------------------------------------------ 3. dC/da1
+
+
+def check_sensitivity(answer: object) -> Verdict:
+    """dC/da1 at the numbers of exercise ``ex-111-sensitivity``, a number."""
+    n = chain_numbers(SENSITIVITY)
+    f = _forward(n)
+    delta2 = 2 * (f["a2"] - n["y"]) * float(ref.sigmoid_prime(f["z2"]))
+    # Independent route: dC/dw1 = dC/da1 * sigma'(z1) * x, so dC/da1 follows from the reference.
+    expected = _reference_grads(n)["w1"] / (float(ref.sigmoid_prime(f["z1"])) * n["x"])
+    return check_array(
+        answer,
+        expected,
+        what="dC/da1",
+        mistakes={
+            "you multiplied by a1 (that is dz2/dw2). How z2 moves with a1 is its weight: "
+            "dz2/da1 = w2.": delta2 * f["a1"],
+            "that is delta2 = dC/dz2; one more factor, dz2/da1 = w2, takes it to a1.": delta2,
+            "you went one step too far: that is dC/dz1, which also has the factor "
+            "sigma'(z1).": delta2 * n["w2"] * float(ref.sigmoid_prime(f["z1"])),
+        },
+    )
+
+
+# ------------------------------------------------------------------ 4. a new activation: tanh
+
+
+def check_tanh_derivative(answer: object) -> Verdict:
+    """d tanh(z)/dz as a SymPy expression in the symbol ``z``."""
+    import sympy as sp
+
+    z = sp.Symbol("z", real=True)
+    if isinstance(answer, sp.Basic):  # accept the reader's z whatever its assumptions
+        answer = answer.subs({s: z for s in answer.free_symbols if s.name == "z"})
+    return check_expr(
+        answer,
+        1 - sp.tanh(z) ** 2,
+        what="d tanh(z)/dz",
+        mistakes={
+            "that is 1 - tanh(z): the square is missing, tanh'(z) = 1 - tanh(z)^2.": 1 - sp.tanh(z),
+            "that is the sigmoid's slope, a(1 - a) with a = tanh(z); tanh has its own.": sp.tanh(z)
+            * (1 - sp.tanh(z)),
+        },
+    )
+
+
+def check_tanh_chain(grad_w1: object) -> Verdict:
+    """A function ``f(w1, b1, w2, b2, x, y) -> dC/dw1`` for the chain with a tanh hidden neuron."""
+
+    def reference(w1, b1, w2, b2, x, y):  # centered differences of the cost: independent
+        def cost(w):
+            a2 = ref.sigmoid(w2 * np.tanh(w * x + b1) + b2)
+            return (a2 - y) ** 2
+
+        h = 1e-6
+        return (cost(w1 + h) - cost(w1 - h)) / (2 * h)
+
+    def sigmoid_slope_used(w1, b1, w2, b2, x, y):
+        z1 = w1 * x + b1
+        z2 = w2 * np.tanh(z1) + b2
+        a2 = ref.sigmoid(z2)
+        return 2 * (a2 - y) * ref.sigmoid_prime(z2) * w2 * ref.sigmoid_prime(z1) * x
+
+    rng = np.random.default_rng(111)
+    points = [tuple(np.round(rng.uniform(-1.5, 1.5, size=6), 3)) for _ in range(4)]
+    return check_function(
+        grad_w1,
+        reference,
+        what="your dC/dw1 function",
+        inputs=points,
+        rtol=1e-6,
+        atol=1e-8,
+        mistakes={
+            "the hidden neuron's slope is still the sigmoid's; with tanh it is "
+            "1 - tanh(z1)^2.": sigmoid_slope_used,
+        },
+    )
+
+
+def numbers_table(numbers: dict) -> str:
+    """The given numbers as one labelled line, for the exercise cells."""
+    return ", ".join(f"{k} = {v}" for k, v in numbers.items())
+
+
+__all__ = [
+    "sigmoid_slope_numbers",
+    "check_sigmoid_slope",
+    "chain_numbers",
+    "check_grad_w1",
+    "check_sensitivity",
+    "check_tanh_derivative",
+    "check_tanh_chain",
+    "numbers_table",
+]

@@ -1,0 +1,84 @@
+"""Start a throwaway JupyterLab on 127.0.0.1 for the kernel-path browser tests.
+
+Every run gets fresh config, data, runtime and IPython folders (no workspace state
+leaks in, nothing is written to the home folder). It serves a folder the test fills:
+copy a chapter there (never serve ``book/`` itself: autosave would write outputs into
+the committed notebook) or write a notebook of the test's own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from conftest import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def copy_chapter(name: str, work: Path) -> Path:
+    """Copy ``book/<name>`` into ``work`` (created) and return the copy."""
+    work.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(ROOT / "book" / name, work / name))
+
+
+@contextmanager
+def jupyter_lab(work: Path):
+    """Yield ``(base_url, token)`` of a JupyterLab serving the folder ``work``.
+
+    Its state folders and log go beside ``work``; the server is stopped by process group.
+    ``window.jupyterapp`` is exposed so a test may run commands as a last resort.
+    """
+    tmp = work.parent
+    env = dict(os.environ)
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        env[var] = str(tmp / var.lower())
+    # The kernel must find the venv's own kernelspec, not one in a fresh data dir.
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
+    port, token = _free_port(), secrets.token_hex(16)
+    lab = Path(sys.executable).parent / "jupyter-lab"
+    log = open(tmp / "lab.log", "w")
+    proc = subprocess.Popen(
+        [
+            str(lab), "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
+            "--LabApp.news_url=", "--LabApp.expose_app_in_browser=True", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"JupyterLab did not start; its log:\n{(tmp / 'lab.log').read_text()}"
+                )
+            time.sleep(0.3)
+        yield base, token
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()

@@ -1,0 +1,95 @@
+"""The kernel path: a chapter's nudge widget, live in a real JupyterLab driven by Chromium.
+
+The static book computes the widget in JavaScript; in a notebook the chapter's own NumPy
+function computes it. This test runs a chapter in JupyterLab exactly as a reader does
+(open, Run All Cells), moves a slider with the keyboard and waits until the widget
+shows the cost NumPy gives for the new position, labelled as computed by the kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from browser import browser, open_logged_page
+from jupyter_server import copy_chapter, jupyter_lab
+
+pytestmark = pytest.mark.kernel
+
+CHAIN_NOTEBOOK = "one-neuron-chain.ipynb"
+
+
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def chain_cost(w1, b1, w2, b2, x, y) -> float:
+    """C = (a2 - y)^2 for the 1-1-1 chain, written here independently of the book's code."""
+    a2 = sigmoid(w2 * sigmoid(w1 * x + b1) + b2)
+    return (a2 - y) ** 2
+
+
+def run_all(page) -> None:
+    """Wait for the kernel, then Run > Run All Cells (a reader's own path through the menus)."""
+    page.wait_for_function(
+        """() => {
+          const name = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName');
+          const text = name ? name.textContent.trim() : '';
+          const busy = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="busy"]');
+          return text && text !== 'No Kernel' && !/connecting|starting/i.test(text) && !busy;
+        }""",
+        timeout=90_000,
+    )
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def shown_values(widget) -> dict[str, float]:
+    return widget.evaluate(
+        """root => {
+          const out = {};
+          root.querySelectorAll('input[data-param]').forEach(i => out[i.dataset.param] = Number(i.value));
+          const c = root.querySelector('[data-readout="C"]');
+          out.C = Number(c.dataset.value);
+          out.source = root.querySelector('[data-readout="source"]').dataset.value;
+          return out;
+        }"""
+    )
+
+
+def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
+    copy_chapter(CHAIN_NOTEBOOK, tmp_path / "work")
+    with jupyter_lab(tmp_path / "work") as (base, token), browser() as b:
+        page, log = open_logged_page(b, base, width=1400, height=1000)
+        page.goto(f"{base}/lab/tree/{CHAIN_NOTEBOOK}?token={token}")
+        run_all(page)
+        widget = page.locator(".bp-chain-nudge").first
+        widget.wait_for(timeout=120_000)
+        widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+
+        before = shown_values(widget)
+        slider = widget.locator('input[data-param="w1"]')
+        slider.scroll_into_view_if_needed()
+        slider.focus()
+        for _ in range(25):
+            page.keyboard.press("ArrowRight")
+        moved = round(before["w1"] + 0.25, 10)
+        expected = chain_cost(moved, *(before[k] for k in ("b1", "w2", "b2", "x", "y")))
+        # Wait for the kernel's answer for the new position, never a fixed sleep.
+        page.wait_for_function(
+            """([root, want]) => {
+              const c = root.querySelector('[data-readout="C"]');
+              const src = root.querySelector('[data-readout="source"]');
+              return src.dataset.value === 'kernel' && Math.abs(Number(c.dataset.value) - want) < 1e-9;
+            }""",
+            arg=[widget.element_handle(), expected],
+            timeout=30_000,
+        )
+        after = shown_values(widget)
+        assert after["w1"] == pytest.approx(moved, abs=1e-9)
+        assert after["C"] == pytest.approx(expected, abs=1e-12)
+        assert after["C"] != pytest.approx(before["C"], abs=1e-9), (
+            "the slider moved but the cost did not"
+        )
+        page.screenshot(path=str(tmp_path / "lab.png"))
+        real_errors = [e for e in log.problems() if "favicon" not in e]
+        assert not real_errors, "; ".join(real_errors)
