@@ -30,6 +30,29 @@ FUNCTION_STUB = (
 )
 
 
+CHECK_TAG = "exercise-check"
+STUDENT_CELL = """\
+# Your exercise numbers: set your student id (a name or a number) to get numbers of your
+# own, then run the notebook from the top. With None you get the book's numbers.
+STUDENT_ID = {student_id!r}
+
+from backprop_book.checkers import set_student
+
+set_student(STUDENT_ID)
+"""
+
+
+def student_cell(student_id: str | None = None) -> dict:
+    """The code cell a handout starts with: it sets the student id for ``checkers.given``."""
+    return {
+        "cell_type": "code",
+        "metadata": {"tags": ["student-id"]},
+        "source": STUDENT_CELL.format(student_id=student_id),
+        "outputs": [],
+        "execution_count": None,
+    }
+
+
 class HandoutError(ValueError):
     """A notebook whose solution markers cannot be stripped safely."""
 
@@ -103,10 +126,17 @@ def strip_code(source: str, where: str) -> tuple[str, list[str]]:
     return "".join(out), removed
 
 
-def make_handout(notebook: dict, name: str = "notebook") -> Stripped:
-    """A copy of ``notebook`` (nbformat 4 JSON as a dict) with its solutions taken out."""
+def make_handout(
+    notebook: dict, name: str = "notebook", student_id: str | None = None
+) -> Stripped:
+    """A copy of ``notebook`` (nbformat 4 JSON as a dict) with its solutions taken out.
+
+    A notebook with exercises also gets :func:`student_cell` after its first cell (the
+    title), and the code cell after each solution gate (the checker) the tag ``CHECK_TAG``.
+    """
     nb = copy.deepcopy(notebook)
     cells, removed, in_gate, exercises = [], [], False, 0
+    check_next = False
     for index, cell in enumerate(nb["cells"]):
         text = _source(cell)
         where = f"{name}, cell {index}"
@@ -118,7 +148,7 @@ def make_handout(notebook: dict, name: str = "notebook") -> Stripped:
         if cell["cell_type"] == "markdown" and GATE_END.match(text):
             if not in_gate:
                 raise HandoutError(f"{where}: solution-end without solution-start")
-            in_gate = False
+            in_gate, check_next = False, True
             continue
         if in_gate and cell["cell_type"] == "markdown":
             removed += text.splitlines(keepends=True)
@@ -132,9 +162,15 @@ def make_handout(notebook: dict, name: str = "notebook") -> Stripped:
             new, lines = strip_code(text, where)
             cell["source"], cell["outputs"], cell["execution_count"] = new, [], None
             removed += lines
+        if check_next and cell["cell_type"] == "code":
+            tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+            tags.append(CHECK_TAG)
+            check_next = False
         cells.append(cell)
     if in_gate:
         raise HandoutError(f"{name}: a solution-start is never closed by solution-end")
+    if exercises:
+        cells.insert(1, student_cell(student_id))
     nb["cells"] = cells
     return Stripped(nb, removed, exercises)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backprop_book.handouts import (
+    CHECK_TAG,
     FUNCTION_STUB,
     HandoutError,
     assigned_names,
@@ -84,8 +85,23 @@ def test_handout_drops_the_gate_and_written_solution_and_keeps_the_checker():
     assert not any("solution-start" in s or "solution-end" in s for s in sources)
     assert "The product of three factors." not in sources
     assert sources[-1] == "check_dC_dw2(answer)"
-    assert sources[1].startswith("delta2 = None")
+    assert sources[2].startswith("delta2 = None")
     assert leaked_lines(result.notebook, result.removed) == []
+
+
+def test_handout_starts_with_the_student_id_cell_and_tags_the_checker():
+    cells = make_handout(EXERCISE, "ch1", student_id="ada").notebook["cells"]
+    assert "student-id" in cells[1]["metadata"]["tags"]
+    assert "STUDENT_ID = 'ada'" in cells[1]["source"]
+    namespace = {}
+    exec(compile(cells[1]["source"], "handout", "exec"), namespace)
+    from backprop_book.checkers import set_student, student
+
+    assert student() == "ada"
+    set_student(None)
+    assert cells[-1]["metadata"]["tags"] == [CHECK_TAG]
+    no_exercises = make_handout(notebook(md("# Title"), code("x = 1")), "intro")
+    assert len(no_exercises.notebook["cells"]) == 2, "no id cell where there is nothing to check"
 
 
 def test_the_source_notebook_is_not_modified():

@@ -1,0 +1,79 @@
+"""Handouts run as a student meets them, and per-student numbers keep the solutions right.
+
+For every chapter with exercises:
+
+* the student handout (placeholders everywhere) executes top to bottom; a cell may fail
+  only if it is an exercise's own cell, and every checker says "not done yet";
+* the book's notebook, run with a student id set (so every exercise draws its own numbers),
+  passes every checker: the solutions are written for any numbers, and the checkers know
+  the right answer for each student.
+"""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from conftest import ROOT, toc_entries
+from nbclient import NotebookClient
+
+from backprop_book.handouts import CHECK_TAG, make_handout, student_cell
+
+CHAPTERS = [
+    entry
+    for entry in toc_entries()
+    if (ROOT / f"{entry}.ipynb").exists() and "{solution-start}" in (ROOT / f"{entry}.ipynb").read_text()
+]
+
+
+def run(notebook: dict, allow_errors: bool) -> nbformat.NotebookNode:
+    nb = nbformat.reads(json.dumps(notebook), as_version=4)  # joins list sources
+    NotebookClient(
+        nb, timeout=180, kernel_name="python3", allow_errors=allow_errors,
+        resources={"metadata": {"path": str(ROOT / "book")}},
+    ).execute()
+    return nb
+
+
+def text_of(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append(out.get("text", ""))
+        data = out.get("data", {})
+        parts.append(data.get("text/plain", "") + data.get("text/html", ""))
+        parts.extend(out.get("traceback", []))
+    return "\n".join(parts)
+
+
+def test_there_are_chapters_with_exercises():
+    assert CHAPTERS, "no notebook in the toc has exercises"
+
+
+@pytest.mark.parametrize("entry", CHAPTERS)
+def test_handout_runs_with_placeholders(entry):
+    source = json.loads((ROOT / f"{entry}.ipynb").read_text())
+    nb = run(make_handout(source, entry).notebook, allow_errors=True)
+    checks = [c for c in nb.cells if CHECK_TAG in c.metadata.get("tags", [])]
+    assert checks, f"{entry}: the handout has no tagged checker cells"
+    for index, cell in enumerate(nb.cells):
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if errors and CHECK_TAG not in cell.metadata.get("tags", []):
+            raise AssertionError(
+                f"{entry}, handout cell {index} failed before any exercise was attempted: "
+                f"{errors[0].ename}: {errors[0].evalue}\n{cell.source}"
+            )
+    for cell in checks:
+        assert "Not done yet" in text_of(cell), f"{entry}: {cell.source!r} did not say not done"
+
+
+@pytest.mark.parametrize("entry", CHAPTERS)
+def test_solutions_pass_with_a_student_s_own_numbers(entry):
+    source = json.loads((ROOT / f"{entry}.ipynb").read_text())
+    tagged = make_handout(source, entry)  # to learn which cells are checkers
+    n_checks = sum(CHECK_TAG in c["metadata"].get("tags", []) for c in tagged.notebook["cells"])
+    source["cells"].insert(1, student_cell("ci-student-7"))
+    nb = run(source, allow_errors=False)
+    outputs = "\n".join(text_of(c) for c in nb.cells)
+    assert outputs.count("Right!") >= n_checks, f"{entry}: some checker did not say Right"
+    assert "Not quite right" not in outputs and "Not done yet" not in outputs
