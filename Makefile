@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint bench handouts clean
+.PHONY: setup assets book test lab lint bench handouts mutants clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,10 @@ handouts: $(STAMP)
 # A benchmark, not a test: prints timings and ratios, writes _build/bench.json.
 bench: $(STAMP)
 	$(PY) scripts/bench.py
+
+# Plant the classic backprop bugs; every one must be caught (also run by make test).
+mutants: $(STAMP)
+	$(PY) -m backprop_book.mutants
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check backprop_book tests scripts book

@@ -1,0 +1,369 @@
+"""Mutation tests: plant the classic backprop bugs and require the book's checks to go red.
+
+Two places get bugs planted:
+
+* the reference implementation (:mod:`backprop_book.reference`): a mutant replaces one of
+  its functions while it runs; the catcher is the gradient check
+  (:func:`backprop_book.check_gradients`) on three small networks, including its shape check;
+* a chapter notebook's own hand-written backward pass, through a documented hook: cells
+  tagged ``mutants:setup`` run first, then the cell tagged ``mutants:target`` with one
+  text substitution applied, then the cells tagged ``mutants:check`` (the chapter's own
+  assertions). The notebook is read, never copied; the unmutated run must pass.
+
+A mutant that no check catches *survives*, and :func:`survivors` names it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import reference as ref
+from .checkers import NotQuiteRight, check_array
+from .gradcheck import check_gradients
+
+TAG = "mutants:"
+
+
+@dataclass
+class Outcome:
+    """What happened to one mutant."""
+
+    mutant: str
+    bug: str
+    where: str
+    caught: bool
+    caught_by: str
+    relative_error: float | None = None
+    entries_off: str = ""
+    diagnosis: str = ""
+
+
+@dataclass
+class Mutant:
+    """A bug, where it is planted, and how: ``patch`` for the reference, ``old -> new`` for a
+    notebook's ``mutants:target`` cell."""
+
+    name: str
+    bug: str
+    why: str
+    patch: dict[str, Callable] = field(default_factory=dict)
+    notebook: str = ""
+    old: str = ""
+    new: str = ""
+
+    @property
+    def where(self) -> str:
+        if self.notebook:
+            return f"{self.notebook}: the hand-written backward pass"
+        return "reference." + ", reference.".join(self.patch)
+
+
+# ------------------------------------------------------------------ the reference's bugs
+
+_orig = {name: getattr(ref, name) for name in
+         ("output_delta", "activation_backward", "backward_deltas", "backward")}
+
+
+def _sign_flipped_output_delta(cache, Y, name, cost):
+    return -_orig["output_delta"](cache, Y, name, cost)
+
+
+def _no_one_over_m(cache, Y, name, cost):
+    return _orig["output_delta"](cache, Y, name, cost) * Y.shape[1]
+
+
+def _slope_at_a(name, z, g):
+    if name == "softmax":
+        return _orig["activation_backward"](name, z, g)
+    return _orig["activation_backward"](name, ref.activate(name, z), g)
+
+
+def _relu_slope_at_the_kink(name, z, g):
+    if name != "relu":
+        return _orig["activation_backward"](name, z, g)
+    a = ref.relu(z)  # the slope read off the activation, with the kink counted as 1
+    return g * (a >= 0)
+
+
+def _softmax_diagonal_only(cache, Y, name, cost):
+    if cost != "cross_entropy":
+        return _orig["output_delta"](cache, Y, name, cost)
+    S, m = cache.as_[-1], Y.shape[1]
+    dC_dS = -Y / S / m
+    return S * (1 - S) * dC_dS  # only diag(s - s^2) of the Jacobian diag(s) - s s^T
+
+
+def _deltas_with(step: Callable) -> Callable:
+    def backward_deltas(params, cache, Y, activations, cost):
+        L = len(params)
+        deltas = [None] * (L + 1)
+        deltas[L] = ref.output_delta(cache, Y, activations[-1], cost)
+        for layer in range(L - 1, 0, -1):
+            W_next, z = params[layer][0], cache.zs[layer]
+            deltas[layer] = step(W_next, deltas[layer + 1], activations[layer - 1], z)
+        return deltas
+
+    return backward_deltas
+
+
+def _transpose_dropped(W, delta, name, z):
+    return ref.activation_backward(name, z, W @ delta)
+
+
+def _matmul_for_hadamard(W, delta, name, z):
+    slope = ref.activation_backward(name, z, np.ones_like(z))
+    return (W.T @ delta) @ slope
+
+
+def _backward_with(grads: Callable) -> Callable:
+    def backward(params, cache, Y, activations, cost):
+        deltas = ref.backward_deltas(params, cache, Y, activations, cost)
+        return [grads(d, a) for d, a in zip(deltas[1:], cache.as_[:-1], strict=True)]
+
+    return backward
+
+
+def _overwrite_not_accumulate(delta, a_prev):
+    dW = np.zeros((delta.shape[0], a_prev.shape[0]))
+    for i in range(delta.shape[1]):
+        dW = np.outer(delta[:, i], a_prev[:, i])  # `=` where `+=` was meant
+    return dW, delta.sum(axis=1, keepdims=True)
+
+
+REFERENCE_MUTANTS = [
+    Mutant("sign-flip", "output delta with (y - a) instead of (a - y)",
+           "the derivative of (a - y)^2 is taken with respect to y, not a",
+           {"output_delta": _sign_flipped_output_delta}),
+    Mutant("slope-at-a", "f'(a) used where f'(z) is meant",
+           "sigma'(z) = a(1 - a) is misread as 'sigma prime of a'",
+           {"activation_backward": _slope_at_a}),
+    Mutant("transpose-dropped", "W instead of W^T in the delta recursion",
+           "the forward pass multiplies by W, so the backward pass 'should' too",
+           {"backward_deltas": _deltas_with(_transpose_dropped)}),
+    Mutant("matmul-for-hadamard", "a matrix product where the Hadamard product belongs",
+           "the sigmoid's Jacobian is diagonal; written as a matrix it invites @",
+           {"backward_deltas": _deltas_with(_matmul_for_hadamard)}),
+    Mutant("missing-1/m", "the 1/m of the batch mean left out",
+           "the per-sample formula is copied to the batch unchanged",
+           {"output_delta": _no_one_over_m}),
+    Mutant("softmax-diagonal", "only the diagonal s(1 - s) of the softmax Jacobian",
+           "each output treated like an independent sigmoid",
+           {"output_delta": _softmax_diagonal_only}),
+    Mutant("overwrite-not-accumulate", "`=` instead of `+=` where the samples' paths meet",
+           "a loop over samples overwrites the gradient it should sum",
+           {"backward": _backward_with(_overwrite_not_accumulate)}),
+    Mutant("bias-not-summed", "the bias gradient not summed over the batch",
+           "the per-sample delta is used as the bias gradient",
+           {"backward": _backward_with(lambda d, a: (d @ a.T, d))}),
+    Mutant("bias-1d", "the bias gradient returned 1-D, which broadcasts against a column",
+           "sum(axis=1) without keepdims gives shape (n,); b - eta * db is then (n, n)",
+           {"backward": _backward_with(lambda d, a: (d @ a.T, d.sum(axis=1)))}),
+    Mutant("relu-kink", "the ReLU slope read off the activation, 1 at the kink",
+           "relu'(a) with a = max(0, z) is 1 for every z <= 0 when the kink counts as 1",
+           {"activation_backward": _relu_slope_at_the_kink}),
+]
+
+
+def probe_networks() -> list[tuple[str, list, np.ndarray, np.ndarray, list[str], str]]:
+    """The networks the gradient check runs on: (label, params, X, Y, activations, cost).
+
+    Widths are chosen so that shape-preserving bugs stay silent (a square W^(2), as many
+    samples as neurons) and only the values can betray them.
+    """
+    rng = np.random.default_rng(2024)
+    nets = []
+    p = ref.init_params([2, 3, 3, 2], seed=5, scale=1.0)
+    nets.append(("sigmoid 2-3-3-2, squared error, m=3", p, rng.normal(size=(2, 3)),
+                 rng.uniform(0.1, 0.9, size=(2, 3)), ["sigmoid"] * 3, "squared_error"))
+    p = ref.init_params([3, 3, 3, 3], seed=6, scale=1.0)
+    Y = np.eye(3)[:, rng.integers(0, 3, size=3)]
+    nets.append(("sigmoid 3-3-3-3, softmax + cross-entropy, m=3", p, rng.normal(size=(3, 3)), Y,
+                 ["sigmoid", "sigmoid", "softmax"], "cross_entropy"))
+    p = ref.init_params([3, 4, 3], seed=7, scale=1.0)
+    Y = np.eye(3)[:, rng.integers(0, 3, size=5)]
+    nets.append(("ReLU 3-4-3, softmax + cross-entropy, m=5", p, rng.normal(size=(3, 5)), Y,
+                 ["relu", "softmax"], "cross_entropy"))
+    return nets
+
+
+@contextlib.contextmanager
+def planted(mutant: Mutant) -> Iterator[None]:
+    """Replace the reference functions named in ``mutant.patch`` while the block runs."""
+    saved = {name: getattr(ref, name) for name in mutant.patch}
+    try:
+        for name, fn in mutant.patch.items():
+            setattr(ref, name, fn)
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(ref, name, fn)
+
+
+def _entries_off(analytic: np.ndarray, numerical: np.ndarray) -> str:
+    off = ~np.isclose(analytic, numerical, rtol=1e-5, atol=1e-8)
+    return f"{int(off.sum())} of {off.size}"
+
+
+def run_reference_mutant(mutant: Mutant) -> Outcome:
+    """Plant ``mutant`` and run the gradient check on every probe network."""
+    outcome = Outcome(mutant.name, mutant.bug, mutant.where, False, "nothing: it survived")
+    crash = ""
+    with planted(mutant):
+        for label, params, X, Y, acts, cost in probe_networks():
+            try:
+                report = check_gradients(params, X, Y, acts, cost)
+            except ValueError as err:  # a shape check, or NumPy refusing the shapes
+                crash = crash or f"shape error ({label}): {err}"
+                continue
+            if not report.ok:  # silently wrong values: the more telling catch, reported first
+                name, err = report.worst
+                layer, is_b = int(name[1:]) - 1, name[0] == "b"
+                got, want = report.analytic[layer][is_b], report.numerical[layer][is_b]
+                outcome.caught = True
+                outcome.caught_by = f"gradient check ({label}): worst {name}"
+                outcome.relative_error = float(err)
+                outcome.entries_off = f"{_entries_off(got, want)} entries of {name}"
+                outcome.diagnosis = _diagnose(got, want, name, X.shape[1])
+                return outcome
+    if crash:
+        outcome.caught, outcome.caught_by = True, crash
+    return outcome
+
+
+def _diagnose(got: np.ndarray, want: np.ndarray, name: str, m: int) -> str:
+    """What the exercise checkers would tell a reader who handed in ``got``."""
+    try:
+        check_array(got, want, what=f"dC/d{name}", m=m, rtol=1e-5, atol=1e-8)
+    except NotQuiteRight as err:
+        return str(err)
+    return "(the checker accepts it)"
+
+
+# ------------------------------------------------------------------ the notebooks' bugs
+
+NOTEBOOK_MUTANTS = [
+    Mutant("nb-sign-flip", "dC/da2 written 2(y - a2)", "the order inside the square is swapped",
+           notebook="book/one-neuron-chain.ipynb",
+           old="dC_da2 = 2 * (a2 - y)", new="dC_da2 = 2 * (y - a2)"),
+    Mutant("nb-slope-at-a", "sigma'(a2) instead of sigma'(z2)", "the slope taken at the output",
+           notebook="book/one-neuron-chain.ipynb",
+           old="delta2 = dC_da2 * a2 * (1 - a2)",
+           new="delta2 = dC_da2 * sigmoid(a2) * (1 - sigmoid(a2))"),
+    Mutant("nb-missing-w2", "the factor w2 left out of dC/da1", "dz2/da1 forgotten on the way down",
+           notebook="book/one-neuron-chain.ipynb",
+           old="dC_da1 = delta2 * w2", new="dC_da1 = delta2"),
+]
+
+
+def hooked_cells(notebook: dict) -> tuple[list[str], str, list[str]]:
+    """The (setup sources, target source, check sources) of a notebook's mutation hook."""
+    def tagged(role: str) -> list[str]:
+        return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                for c in notebook["cells"]
+                if c["cell_type"] == "code" and TAG + role in c.get("metadata", {}).get("tags", [])]
+
+    setup, target, checks = tagged("setup"), tagged("target"), tagged("check")
+    if len(target) != 1 or not checks:
+        raise ValueError(
+            f"a notebook's mutation hook needs exactly one cell tagged {TAG}target and at least "
+            f"one tagged {TAG}check; found {len(target)} and {len(checks)}"
+        )
+    return setup, target[0], checks
+
+
+def run_cells(sources: list[str], root: Path) -> tuple[str | None, str]:
+    """Run cells in one fresh namespace, output captured; (None or the failure, its cell)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    namespace: dict = {"__name__": "__mutant__"}
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.chdir(root / "book"):
+        for source in sources:
+            try:
+                exec(compile(source, "<cell>", "exec"), namespace)
+            except Exception as err:  # the chapter's own check failing is the point
+                first = source.strip().splitlines()[0]
+                return f"{type(err).__name__}: {err}".strip(), first
+    return None, ""
+
+
+def run_notebook_mutant(mutant: Mutant, root: Path) -> Outcome:
+    """Apply ``mutant`` to its notebook's target cell and run the hook's cells."""
+    notebook = json.loads((root / mutant.notebook).read_text())
+    setup, target, checks = hooked_cells(notebook)
+    if mutant.old not in target:
+        raise ValueError(f"{mutant.name}: {mutant.old!r} is not in {mutant.notebook}'s target cell")
+    failure, cell = run_cells([*setup, target.replace(mutant.old, mutant.new), *checks], root)
+    outcome = Outcome(mutant.name, mutant.bug, mutant.where, failure is not None,
+                      f"the chapter's assertion in the cell starting {cell!r}"
+                      if failure else "nothing: it survived")
+    if failure:
+        outcome.diagnosis = failure
+        found = re.search(r"relative error ([0-9.eE+-]+)", failure)
+        outcome.relative_error = float(found.group(1)) if found else None
+    return outcome
+
+
+def control_run(notebook: str, root: Path) -> str | None:
+    """The hook's cells without any mutation: must pass (else the hook itself is broken)."""
+    setup, target, checks = hooked_cells(json.loads((root / notebook).read_text()))
+    failure, _ = run_cells([*setup, target, *checks], root)
+    return failure
+
+
+def run_all(root: Path) -> list[Outcome]:
+    """Every mutant, reference first, then notebooks (after each notebook's control run)."""
+    outcomes = [run_reference_mutant(m) for m in REFERENCE_MUTANTS]
+    for notebook in dict.fromkeys(m.notebook for m in NOTEBOOK_MUTANTS):
+        failure = control_run(notebook, root)
+        if failure:
+            raise RuntimeError(f"{notebook}: the unmutated hook cells fail: {failure}")
+    outcomes += [run_notebook_mutant(m, root) for m in NOTEBOOK_MUTANTS]
+    return outcomes
+
+
+def survivors(outcomes: list[Outcome]) -> list[str]:
+    """Names of the mutants no check caught, with their bug."""
+    return [f"{o.mutant} ({o.bug})" for o in outcomes if not o.caught]
+
+
+def write_report(outcomes: list[Outcome], path: Path) -> None:
+    """The report as JSON (one object per mutant)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([asdict(o) for o in outcomes], indent=1) + "\n")
+
+
+def table(outcomes: list[Outcome]) -> str:
+    """The report as a Markdown table: bug, where, caught by, relative error, entries off."""
+    rows = ["| bug | planted in | caught by | relative error | entries off |",
+            "| --- | --- | --- | --- | --- |"]
+    for o in outcomes:
+        err = f"{o.relative_error:.1e}" if o.relative_error is not None else "(shape)"
+        caught = o.caught_by.replace("|", "/").split(": backward returned")[0]
+        rows.append(f"| {o.bug} | {o.where} | {caught if o.caught else '**SURVIVED**'} | "
+                    f"{err} | {o.entries_off or '-'} |")
+    return "\n".join(rows)
+
+
+def main() -> int:
+    """`make mutants`: run every mutant, print the table, write _build/mutants/report.json."""
+    root = Path(__file__).resolve().parent.parent
+    outcomes = run_all(root)
+    write_report(outcomes, root / "_build" / "mutants" / "report.json")
+    print(table(outcomes))
+    alive = survivors(outcomes)
+    print(f"\n{len(outcomes) - len(alive)} of {len(outcomes)} mutants caught"
+          + (f"; SURVIVED: {', '.join(alive)}" if alive else ""))
+    return 1 if alive else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
