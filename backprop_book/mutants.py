@@ -42,6 +42,7 @@ class Outcome:
     caught: bool
     caught_by: str
     relative_error: float | None = None
+    error_kind: str = "relative error"
     entries_off: str = ""
     diagnosis: str = ""
 
@@ -260,6 +261,15 @@ NOTEBOOK_MUTANTS = [
     Mutant("nb-missing-w2", "the factor w2 left out of dC/da1", "dz2/da1 forgotten on the way down",
            notebook="book/one-neuron-chain.ipynb",
            old="dC_da1 = delta2 * w2", new="dC_da1 = delta2"),
+    Mutant("nb-softmax-transpose", "W instead of W^T in the delta recursion",
+           "the forward pass multiplies by W, so the backward pass 'should' too",
+           notebook="book/softmax-four-layer.ipynb", old="W_next.T @", new="W_next @"),
+    Mutant("nb-softmax-slope-at-a", "f'(a) used where f'(z) is meant",
+           "the slope taken at the activation", notebook="book/softmax-four-layer.ipynb",
+           old="f_prime(z[l])", new="f_prime(a[l])"),
+    Mutant("nb-softmax-sign", "output delta (y - s) instead of (s - y)",
+           "the order in the cross-entropy gradient swapped",
+           notebook="book/softmax-four-layer.ipynb", old="(a[L] - y) / m", new="(y - a[L]) / m"),
 ]
 
 
@@ -280,18 +290,26 @@ def hooked_cells(notebook: dict) -> tuple[list[str], str, list[str]]:
 
 
 def run_cells(sources: list[str], root: Path) -> tuple[str | None, str]:
-    """Run cells in one fresh namespace, output captured; (None or the failure, its cell)."""
+    """Run cells in one fresh namespace, output captured; (None or the failure, its cell).
+
+    The failure reads ``Error: message`` followed by the last line the failing cell printed
+    (the chapter's own report of the mismatch, such as a ``compare`` line).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     namespace: dict = {"__name__": "__mutant__"}
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.chdir(root / "book"):
+    with contextlib.chdir(root / "book"):
         for source in sources:
+            printed = io.StringIO()
             try:
-                exec(compile(source, "<cell>", "exec"), namespace)
+                with contextlib.redirect_stdout(printed):
+                    exec(compile(source, "<cell>", "exec"), namespace)
             except Exception as err:  # the chapter's own check failing is the point
+                lines = [line for line in printed.getvalue().splitlines() if line.strip()]
+                said = f" (it printed: {lines[-1].strip()})" if lines else ""
                 first = source.strip().splitlines()[0]
-                return f"{type(err).__name__}: {err}".strip(), first
+                return f"{type(err).__name__}: {err}".strip() + said, first
     return None, ""
 
 
@@ -307,8 +325,10 @@ def run_notebook_mutant(mutant: Mutant, root: Path) -> Outcome:
                       if failure else "nothing: it survived")
     if failure:
         outcome.diagnosis = failure
-        found = re.search(r"relative error ([0-9.eE+-]+)", failure)
+        found = re.search(r"(?:relative error|max diff:) ([0-9.]+(?:e[+-]?[0-9]+)?)", failure)
         outcome.relative_error = float(found.group(1)) if found else None
+        if found and "max diff" in found.group(0):
+            outcome.error_kind = "max difference"
     return outcome
 
 
@@ -343,10 +363,14 @@ def write_report(outcomes: list[Outcome], path: Path) -> None:
 
 def table(outcomes: list[Outcome]) -> str:
     """The report as a Markdown table: bug, where, caught by, relative error, entries off."""
-    rows = ["| bug | planted in | caught by | relative error | entries off |",
+    rows = ["| bug | planted in | caught by | error it produced | entries off |",
             "| --- | --- | --- | --- | --- |"]
     for o in outcomes:
-        err = f"{o.relative_error:.1e}" if o.relative_error is not None else "(shape)"
+        err = f"{o.relative_error:.1e}" if o.relative_error is not None else "-"
+        if o.relative_error is not None and o.error_kind != "relative error":
+            err = f"{o.error_kind} {err}"
+        if o.caught_by.startswith("shape error"):
+            err = "(wrong shape)"
         caught = o.caught_by.replace("|", "/").split(": backward returned")[0]
         rows.append(f"| {o.bug} | {o.where} | {caught if o.caught else '**SURVIVED**'} | "
                     f"{err} | {o.entries_off or '-'} |")
