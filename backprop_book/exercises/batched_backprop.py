@@ -1,0 +1,255 @@
+"""Exercises of the batch chapter: the given numbers and the checkers.
+
+The chapter's convention (that of :mod:`backprop_book.reference`): samples are columns, the
+batch cost is the mean C = (1/m) sum_i C_i, and Delta^(l) = dC/dZ^(l) is the gradient of that
+mean, so the 1/m sits inside Delta. Then dC/dW^(l) = Delta^(l) (A^(l-1))^T, shape
+(n_l, n_{l-1}), and dC/db^(l) = the sum of Delta^(l)'s columns, shape (n_l, 1).
+
+Right answers are computed independently of those formulas: by centered differences of a
+cost built to have the given Delta (a cost linear in Z, so the differences are exact up to
+round-off), or by the reference's own backward pass. The classic wrong answers are built
+from the same numbers for the diagnoses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference as ref
+from ..checkers import NotQuiteRight, Verdict, check_array, given, is_placeholder, not_done
+from ..gradcheck import numerical_gradient
+
+BIAS_GRAD = "ex-batch-bias-grad"
+GRAD_SHAPE = "ex-batch-grad-shape"
+WEIGHT_GRAD = "ex-batch-weight-grad"
+L2_GRAD = "ex-batch-l2-grad"
+
+
+def _signed(rng: np.random.Generator, shape: tuple[int, ...], low: float, high: float) -> list:
+    """Numbers with random signs and magnitudes in [low, high], 2 decimals, as nested lists."""
+    values = rng.choice([-1, 1], size=shape) * rng.uniform(low, high, size=shape)
+    return np.round(values, 2).tolist()
+
+
+def _linear_cost_gradient(Delta: np.ndarray, param: np.ndarray, build_Z) -> np.ndarray:
+    """dC/d param by centered differences, for the cost C = sum(Delta * Z(param)).
+
+    That cost has dC/dZ = Delta exactly, whatever ``build_Z`` is, so the finite-difference
+    gradient is what backprop must produce from the given Delta.
+    """
+    work = np.array(param, dtype=float)
+    return numerical_gradient(lambda p: float(np.sum(Delta * build_Z(p))), work)
+
+
+# ------------------------------------------------------------------ 1. the bias gradient
+
+
+def bias_grad_numbers() -> dict:
+    """Delta^(l) of a batch, shape (n_l, m) = (3, 4), with the 1/m of the mean inside."""
+
+    def draw(rng: np.random.Generator) -> dict:
+        return {"Delta": _signed(rng, (3, 4), 0.01, 0.3)}
+
+    default = {
+        "Delta": [
+            [0.12, -0.05, 0.08, 0.21],
+            [-0.17, 0.03, -0.09, 0.06],
+            [0.04, 0.11, -0.14, -0.02],
+        ]
+    }
+    return given(BIAS_GRAD, default, draw)
+
+
+def check_bias_grad(answer: object) -> Verdict:
+    """dC/db^(l) of the batch from the given Delta^(l): a column of shape (n_l, 1)."""
+    Delta = np.asarray(bias_grad_numbers()["Delta"], dtype=float)
+    n, m = Delta.shape
+    A_prev = np.random.default_rng(7).uniform(-1.0, 1.0, (2, m))
+    W = np.random.default_rng(8).uniform(-1.0, 1.0, (n, 2))
+    expected = _linear_cost_gradient(Delta, np.full((n, 1), 0.3), lambda b: W @ A_prev + b)
+    what = "dC/db"
+    if not is_placeholder(answer):
+        got = np.asarray(answer, dtype=float) if _numeric(answer) else None
+        if got is not None and got.size == m and np.allclose(got.ravel(), Delta.sum(axis=0)):
+            raise NotQuiteRight(
+                f"{what}: you summed down each column (over the neurons, axis=0). Sum along "
+                "each row instead, over the samples: Delta.sum(axis=1, keepdims=True)."
+            )
+    return check_array(answer, expected, what=what, m=m)
+
+
+def _numeric(answer: object) -> bool:
+    try:
+        np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(answer, str | bytes | bool)
+
+
+# ------------------------------------------------------------------ 2. the shape of dC/dW
+
+
+def grad_shape_numbers() -> dict:
+    """Layer widths [n_0, ..., n_L], the layer l asked about, and the batch size m."""
+
+    def draw(rng: np.random.Generator) -> dict:
+        sizes = [int(v) for v in rng.choice(np.arange(3, 90), size=4, replace=False)]
+        m = int(rng.choice([v for v in (16, 32, 50, 64, 100, 128) if v not in sizes]))
+        return {"sizes": sizes, "layer": int(rng.integers(2, 4)), "m": m}
+
+    return given(GRAD_SHAPE, {"sizes": [64, 48, 20, 10], "layer": 2, "m": 32}, draw)
+
+
+def check_grad_shape(answer: object) -> Verdict:
+    """The shape of dC/dW^(layer) for a batch of m samples, as a tuple (rows, columns)."""
+    nums = grad_shape_numbers()
+    sizes, layer, m = nums["sizes"], nums["layer"], nums["m"]
+    params = ref.init_params(sizes, seed=0)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(sizes[0], m))
+    Y = rng.normal(size=(sizes[-1], m))
+    names = ["sigmoid"] * (len(sizes) - 1)
+    grads = ref.backward(params, ref.forward(params, X, names), Y, names, "squared_error")
+    expected = np.shape(grads[layer - 1][0])
+    n_out, n_in = sizes[layer], sizes[layer - 1]
+    what = f"the shape of dC/dW^({layer})"
+    if is_placeholder(answer):
+        return not_done(what)
+    got = tuple(int(v) for v in np.ravel(answer)) if _numeric(answer) else None
+    if got in {(m, n_out, n_in), (n_out, n_in, m)}:
+        raise NotQuiteRight(
+            f"{what}: that is one matrix per sample, stacked. The batch gradient is one "
+            "matrix: the product Delta A^T sums the samples' outer products for you."
+        )
+    return check_array(
+        answer,
+        expected,
+        what=what,
+        mistakes={
+            "that is transposed. W^(l) maps layer l-1 to layer l, so it has n_l rows ('to') "
+            "and n_{l-1} columns ('from'), and its gradient has the same shape.": (n_in, n_out),
+            f"that is the shape of Delta^({layer}), one column per sample; the gradient has "
+            "the shape of the weights.": (n_out, m),
+            f"that is the shape of A^({layer - 1}); the gradient has the shape of W^({layer})."
+            : (n_in, m),
+        },
+    )
+
+
+# ------------------------------------------------------------------ 3. the weight gradient
+
+
+def weight_grad_numbers() -> dict:
+    """Per-sample deltas D (n_l, m) = (2, 3), WITHOUT the 1/m, and A^(l-1) of shape (3, 3)."""
+
+    def draw(rng: np.random.Generator) -> dict:
+        return {"D": _signed(rng, (2, 3), 0.05, 0.9), "A_prev": _signed(rng, (3, 3), 0.1, 0.95)}
+
+    default = {
+        "D": [[0.42, -0.18, 0.66], [-0.35, 0.27, 0.09]],
+        "A_prev": [[0.81, 0.12, -0.44], [-0.63, 0.55, 0.29], [0.17, -0.92, 0.71]],
+    }
+    return given(WEIGHT_GRAD, default, draw)
+
+
+def check_weight_grad(answer: object) -> Verdict:
+    """dC/dW^(l) of the MEAN cost from per-sample deltas D and activations A_prev."""
+    nums = weight_grad_numbers()
+    D, A = np.asarray(nums["D"], dtype=float), np.asarray(nums["A_prev"], dtype=float)
+    m = D.shape[1]
+    Delta = D / m  # the batch cost is the mean, so dC/dZ is each sample's delta over m
+    W0 = np.random.default_rng(9).uniform(-1.0, 1.0, (D.shape[0], A.shape[0]))
+    expected = _linear_cost_gradient(Delta, W0, lambda W: W @ A)
+    return check_array(
+        answer,
+        expected,
+        what="dC/dW",
+        m=m,
+        mistakes={
+            "that is the product of the means, mean(D) mean(A)^T. The gradient is the mean "
+            "of the products, one outer product per sample: D @ A_prev.T / m.": np.outer(
+                D.mean(axis=1), A.mean(axis=1)
+            ),
+            "that uses only the first sample. Every column of D pairs with the same column "
+            "of A_prev, and the m outer products are averaged.": np.outer(D[:, 0], A[:, 0]),
+        },
+    )
+
+
+# ------------------------------------------------------------------ 4. the L2 term
+
+
+def l2_grad_numbers() -> dict:
+    """W (2, 3), the data cost's gradient dW_data (2, 3), lambda, and the batch size m."""
+
+    def draw(rng: np.random.Generator) -> dict:
+        return {
+            "W": _signed(rng, (2, 3), 0.2, 1.8),
+            "dW_data": _signed(rng, (2, 3), 0.01, 0.4),
+            "lam": round(float(rng.uniform(0.02, 0.3)), 3),
+            "m": int(rng.choice([16, 32, 64])),
+        }
+
+    default = {
+        "W": [[0.9, -1.4, 0.35], [-0.6, 1.1, 1.7]],
+        "dW_data": [[0.12, -0.03, 0.27], [-0.18, 0.05, -0.09]],
+        "lam": 0.05,
+        "m": 32,
+    }
+    return given(L2_GRAD, default, draw)
+
+
+def check_l2_grad(answer: object) -> Verdict:
+    """dC/dW for C = C_data + (lam/2) sum W^2, the penalty added once to the mean cost."""
+    nums = l2_grad_numbers()
+    W = np.asarray(nums["W"], dtype=float)
+    G = np.asarray(nums["dW_data"], dtype=float)
+    lam, m = float(nums["lam"]), int(nums["m"])
+
+    def cost(w: np.ndarray) -> float:  # a data cost with gradient G, plus the penalty
+        return float(np.sum(G * w) + 0.5 * lam * np.sum(w**2))
+
+    expected = numerical_gradient(cost, W.copy())
+    return check_array(
+        answer,
+        expected,
+        what="the regularized dC/dW",
+        mistakes={
+            "the penalty's gradient is there but the data gradient dW_data is missing: "
+            "the two add.": lam * W,
+            "the penalty's term is twice too large: the 1/2 in (lambda/2) w^2 cancels the 2 "
+            "from differentiating the square, leaving lambda w.": G + 2 * lam * W,
+            "the penalty's term is half the right size: differentiating (lambda/2) w^2 gives "
+            "lambda w, not (lambda/2) w.": G + 0.5 * lam * W,
+            "the penalty's term has the wrong sign: it pulls every weight toward zero, so "
+            "its gradient points away from zero, +lambda w.": G - lam * W,
+            f"the penalty's term is divided by m = {m}; here the penalty is added once to "
+            "the mean cost, not to each sample's cost, so its gradient is lambda W.": G
+            + lam * W / m,
+            "that is the L1 penalty's gradient, lambda sign(w); the squared (L2) penalty "
+            "gives lambda w.": G + lam * np.sign(W),
+        },
+    )
+
+
+def numbers_table(numbers: dict) -> str:
+    """The given numbers, one labelled line each, arrays printed as NumPy shows them."""
+    lines = []
+    for key, value in numbers.items():
+        arr = np.asarray(value)
+        text = np.array2string(arr, precision=3) if arr.ndim else str(value)
+        lines.append(f"{key} =" + ("\n" if arr.ndim == 2 else " ") + text)
+    return "\n".join(lines)
+
+
+__all__ = [
+    "bias_grad_numbers",
+    "check_bias_grad",
+    "grad_shape_numbers",
+    "check_grad_shape",
+    "weight_grad_numbers",
+    "check_weight_grad",
+    "l2_grad_numbers",
+    "check_l2_grad",
+    "numbers_table",
+]
