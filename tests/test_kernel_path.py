@@ -93,3 +93,60 @@ def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
         page.screenshot(path=str(tmp_path / "lab.png"))
         real_errors = [e for e in log.problems() if "favicon" not in e]
         assert not real_errors, "; ".join(real_errors)
+
+
+NETWORK_NOTEBOOK = "two-two-two.ipynb"
+
+NETWORK_STATE = """root => {
+  const flat = [];
+  root.querySelectorAll('[data-index][data-weight]').forEach(e => flat[Number(e.dataset.index)] = Number(e.dataset.weight));
+  root.querySelectorAll('[data-index][data-bias]').forEach(e => flat[Number(e.dataset.index)] = Number(e.dataset.bias));
+  const x = [...root.querySelectorAll('input[data-param^="x"]')].map(i => Number(i.nextElementSibling.dataset.value));
+  const y = [...root.querySelectorAll('input[data-param^="y"]')].map(i => Number(i.nextElementSibling.dataset.value));
+  return {flat, x, y, C: Number(root.querySelector('[data-readout="C"]').dataset.value),
+          source: root.querySelector('[data-readout="source"]').dataset.value};
+}"""
+
+
+def network_cost(flat, x, y) -> float:
+    """C = 1/2 sum (a2 - y)^2 of the 2-2-2 sigmoid network, from the flat W1, b1, W2, b2."""
+    flat = np.asarray(flat, dtype=float)
+    W1, b1, W2, b2 = flat[:4].reshape(2, 2), flat[4:6], flat[6:10].reshape(2, 2), flat[10:12]
+    a2 = sigmoid(W2 @ sigmoid(W1 @ np.asarray(x) + b1) + b2)
+    return float(0.5 * np.sum((a2 - np.asarray(y)) ** 2))
+
+
+def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
+    copy_chapter(NETWORK_NOTEBOOK, tmp_path / "work")
+    with jupyter_lab(tmp_path / "work") as (base, token), browser() as b:
+        page, log = open_logged_page(b, base, width=1400, height=1000)
+        page.goto(f"{base}/lab/tree/{NETWORK_NOTEBOOK}?token={token}")
+        run_all(page)
+        widget = page.locator(".bp-network-nudge").first
+        widget.wait_for(timeout=120_000)
+        widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+        before = widget.evaluate(NETWORK_STATE)
+        assert len(before["flat"]) == 12 and before["C"] == pytest.approx(
+            network_cost(before["flat"], before["x"], before["y"]), abs=1e-12)
+
+        slider = widget.locator('input[data-param="value"]')
+        slider.scroll_into_view_if_needed()
+        slider.focus()
+        for _ in range(30):
+            page.keyboard.press("ArrowLeft")
+        page.wait_for_function(
+            """([root, old]) => {
+              const c = Number(root.querySelector('[data-readout="C"]').dataset.value);
+              const src = root.querySelector('[data-readout="source"]').dataset.value;
+              return src === 'kernel' && Math.abs(c - old) > 1e-9;
+            }""",
+            arg=[widget.element_handle(), before["C"]],
+            timeout=30_000,
+        )
+        after = widget.evaluate(NETWORK_STATE)
+        assert after["source"] == "kernel"
+        assert after["flat"][0] == pytest.approx(round(before["flat"][0], 2) - 0.30, abs=0.011)
+        assert after["C"] == pytest.approx(network_cost(after["flat"], after["x"], after["y"]),
+                                           abs=1e-12)
+        real_errors = [e for e in log.problems() if "favicon" not in e]
+        assert not real_errors, "; ".join(real_errors)

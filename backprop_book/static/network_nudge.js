@@ -10,7 +10,9 @@
 // Parameters are one flat list in the reference's order: W1 row by row, b1, W2, b2, ...
 // For tests: root class bp-network-nudge; numbers in [data-readout=KEY][data-value] (C,
 // gradient, predicted_change, actual_change, a{l}_{j}, delta{l}_{j}, s{j}, s_minus_y{j},
-// dW{l}_{j}_{k}, db{l}_{j}); sliders carry data-param; redraw time in root.dataset.lastUpdateMs.
+// dW{l}_{j}_{k}); each edge and neuron also carries its flat index and full-precision weight
+// or bias (data-index, data-weight, data-bias); sliders carry data-param; redraw time in
+// root.dataset.lastUpdateMs.
 
 const SVGNS = "http://www.w3.org/2000/svg";
 const KEYS_TO_US = { "data-lm-suppress-shortcuts": "true" };
@@ -189,6 +191,8 @@ function updateDiagram(dg, s, num) {
     e.line.setAttribute("stroke-width", (1 + (7 * Math.abs(g)) / gmax).toFixed(2));
     e.line.setAttribute("class", `bp-wedge ${g >= 0 ? "bp-pos" : "bp-neg"}${e.i === s.param ? " bp-selected" : ""}`);
     e.line.setAttribute("data-value", String(g));
+    e.line.setAttribute("data-index", String(e.i));
+    e.line.setAttribute("data-weight", String(s.flat[e.i]));
     e.title.textContent = `${paramName(s.sizes, e.i)} = ${fmt(s.flat[e.i], 2)}, dC/d${paramName(s.sizes, e.i)} = ${fmt(g)} (click to nudge it)`;
   }
   for (const nd of dg.nodes) {
@@ -196,6 +200,8 @@ function updateDiagram(dg, s, num) {
     if (nd.l === 0) continue;
     show(nd.dv, num.delta[nd.l][nd.j], 4);
     nd.circle.setAttribute("class", nd.i === s.param ? "bp-selected-node" : "");
+    nd.circle.setAttribute("data-index", String(nd.i));
+    nd.circle.setAttribute("data-bias", String(s.flat[nd.i]));
     nd.db.textContent = nd.i === s.param ? `b = ${fmt(s.flat[nd.i], 2)}` : "";
   }
   const L = s.sizes.length - 1;
