@@ -10,7 +10,7 @@
 //
 // For tests: the root has class bp-training-curves; numbers sit in [data-readout=KEY] with
 // the full-precision value in data-value; sliders carry data-param="lr_index"/"bs_index";
-// each redraw counts itself in root.dataset.redraws.
+// each redraw counts itself in root.dataset.redraws and times itself in lastUpdateMs.
 // Palette: Okabe-Ito; every curve also has its own dash pattern and marker.
 
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -218,6 +218,7 @@ function render({ model, el }) {
 
   let redraws = 0, announce = null;
   function redraw() {
+    const t0 = performance.now();
     const i = model.get("lr_index"), j = model.get("bs_index");
     const eta = etas[i], m = sizes[j];
     for (const [name, s] of Object.entries(sliders)) {
@@ -259,6 +260,7 @@ function render({ model, el }) {
     announce = setTimeout(() => { spoken.textContent = words; }, 400);
     redraws += 1;
     root.dataset.redraws = String(redraws);
+    el.dataset.lastUpdateMs = root.dataset.lastUpdateMs = (performance.now() - t0).toFixed(3);
   }
 
   const onMessage = (msg) => {
