@@ -175,8 +175,26 @@ def make_handout(
     return Stripped(nb, removed, exercises)
 
 
-def leaked_lines(handout: dict, removed: list[str], min_length: int = 12) -> list[str]:
-    """Solution lines (long enough to be telling) that still appear somewhere in ``handout``."""
-    text = "\n".join(_source(cell) for cell in handout["cells"])
-    lines = {line.strip() for line in removed if len(line.strip()) >= min_length}
-    return sorted(line for line in lines if line in text)
+def leaked_lines(
+    handout: dict, removed: list[str], min_length: int = 12, source: dict | None = None
+) -> list[str]:
+    """Solution lines (long enough to be telling) that still appear somewhere in ``handout``.
+
+    With ``source`` (the notebook the handout was made from), a line the chapter also shows
+    outside its solutions (a formula taught in the text, then asked for in an exercise) is
+    allowed as often as it appears there: a leak is a line that occurs in the handout more
+    often than in the source minus the times it was removed.
+    """
+    text = [line.strip() for cell in handout["cells"] for line in _source(cell).splitlines()]
+    original = (
+        [line.strip() for cell in source["cells"] for line in _source(cell).splitlines()]
+        if source is not None else None
+    )
+    stripped = [line.strip() for line in removed if len(line.strip()) >= min_length]
+    leaks = []
+    for line in sorted(set(stripped)):
+        in_handout = sum(line in t for t in text)
+        allowed = 0 if original is None else sum(line in t for t in original) - stripped.count(line)
+        if in_handout > allowed:
+            leaks.append(line)
+    return leaks

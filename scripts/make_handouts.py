@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in toc_notebooks():
         notebook = json.loads(path.read_text())
         handout = make_handout(notebook, path.name)
-        leaks = leaked_lines(handout.notebook, handout.removed)
+        leaks = leaked_lines(handout.notebook, handout.removed, source=notebook)
         if leaks:
             print(
                 f"{path.name}: solution lines would leak into the handout: {leaks}", file=sys.stderr

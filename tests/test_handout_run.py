@@ -77,3 +77,19 @@ def test_solutions_pass_with_a_student_s_own_numbers(entry):
     outputs = "\n".join(text_of(c) for c in nb.cells)
     assert outputs.count("Right!") >= n_checks, f"{entry}: some checker did not say Right"
     assert "Not quite right" not in outputs and "Not done yet" not in outputs
+
+
+def test_make_handouts_writes_the_zip_without_leaks():
+    import subprocess
+    import sys
+    import zipfile
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_handouts.py")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    archive = ROOT / "_build" / "handouts" / "backprop-book-handouts.zip"
+    names = zipfile.ZipFile(archive).namelist()
+    for entry in CHAPTERS:
+        stem = entry.split("/")[-1]
+        assert f"student/{stem}.ipynb" in names and f"instructor/{stem}.ipynb" in names
+    assert "README.txt" in names

@@ -139,3 +139,18 @@ def test_assigned_names_reads_tuples_and_annotations():
         "e",
     ]
     assert assigned_names("this is not python") == []
+
+
+def test_a_line_the_chapter_also_teaches_is_not_a_leak_but_an_extra_copy_is():
+    taught = "db = Delta.sum(axis=1, keepdims=True)"
+    source = notebook(
+        code(taught + "\n"),
+        md("```{solution-start} ex\n```"),
+        code("### BEGIN SOLUTION\n" + taught + "\n### END SOLUTION\n"),
+        md("```{solution-end}\n```"),
+    )
+    result = make_handout(source, "ch")
+    assert leaked_lines(result.notebook, result.removed, source=source) == []
+    assert leaked_lines(result.notebook, result.removed) == [taught], "without the source: strict"
+    leaky = notebook(*result.notebook["cells"], code(taught))
+    assert leaked_lines(leaky, result.removed, source=source) == [taught]
