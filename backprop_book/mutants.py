@@ -5,10 +5,11 @@ Two places get bugs planted:
 * the reference implementation (:mod:`backprop_book.reference`): a mutant replaces one of
   its functions while it runs; the catcher is the gradient check
   (:func:`backprop_book.check_gradients`) on three small networks, including its shape check;
-* a chapter notebook's own hand-written backward pass, through a documented hook: cells
-  tagged ``mutants:setup`` run first, then the cell tagged ``mutants:target`` with one
-  text substitution applied, then the cells tagged ``mutants:check`` (the chapter's own
-  assertions). The notebook is read, never copied; the unmutated run must pass.
+* a chapter notebook's own hand-written backward pass, through a documented hook: the cells
+  tagged ``mutants:setup``, ``mutants:target`` and ``mutants:check`` run in notebook order
+  in one fresh namespace, the target with one text substitution applied; the check cells
+  are the chapter's own assertions. The notebook is read, never copied; the unmutated run
+  must pass.
 
 A mutant that no check catches *survives*, and :func:`survivors` names it.
 """
@@ -270,23 +271,30 @@ NOTEBOOK_MUTANTS = [
     Mutant("nb-softmax-sign", "output delta (y - s) instead of (s - y)",
            "the order in the cross-entropy gradient swapped",
            notebook="book/softmax-four-layer.ipynb", old="(a[L] - y) / m", new="(y - a[L]) / m"),
+    Mutant("nb-engine-overwrite", "`=` instead of `+=` where paths meet, in the autodiff engine",
+           "a node used twice keeps only the last gradient sent to it",
+           notebook="book/autodiff.ipynb",
+           old="other.grad += self.data * out.grad", new="other.grad = self.data * out.grad"),
 ]
 
 
-def hooked_cells(notebook: dict) -> tuple[list[str], str, list[str]]:
-    """The (setup sources, target source, check sources) of a notebook's mutation hook."""
-    def tagged(role: str) -> list[str]:
-        return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                for c in notebook["cells"]
-                if c["cell_type"] == "code" and TAG + role in c.get("metadata", {}).get("tags", [])]
-
-    setup, target, checks = tagged("setup"), tagged("target"), tagged("check")
-    if len(target) != 1 or not checks:
+def hooked_cells(notebook: dict) -> list[tuple[str, str]]:
+    """The hook's cells in notebook order, as (role, source), role setup / target / check."""
+    cells = []
+    for c in notebook["cells"]:
+        tags = c.get("metadata", {}).get("tags", []) if c["cell_type"] == "code" else []
+        roles = [t[len(TAG):] for t in tags if t.startswith(TAG)]
+        if roles:
+            source = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            cells.append((roles[0], source))
+    n_target = sum(role == "target" for role, _ in cells)
+    n_check = sum(role == "check" for role, _ in cells)
+    if n_target != 1 or not n_check:
         raise ValueError(
             f"a notebook's mutation hook needs exactly one cell tagged {TAG}target and at least "
-            f"one tagged {TAG}check; found {len(target)} and {len(checks)}"
+            f"one tagged {TAG}check; found {n_target} and {n_check}"
         )
-    return setup, target[0], checks
+    return cells
 
 
 def run_cells(sources: list[str], root: Path) -> tuple[str | None, str]:
@@ -315,17 +323,18 @@ def run_cells(sources: list[str], root: Path) -> tuple[str | None, str]:
 
 def run_notebook_mutant(mutant: Mutant, root: Path) -> Outcome:
     """Apply ``mutant`` to its notebook's target cell and run the hook's cells."""
-    notebook = json.loads((root / mutant.notebook).read_text())
-    setup, target, checks = hooked_cells(notebook)
+    cells = hooked_cells(json.loads((root / mutant.notebook).read_text()))
+    target = next(source for role, source in cells if role == "target")
     if mutant.old not in target:
         raise ValueError(f"{mutant.name}: {mutant.old!r} is not in {mutant.notebook}'s target cell")
-    failure, cell = run_cells([*setup, target.replace(mutant.old, mutant.new), *checks], root)
+    sources = [s.replace(mutant.old, mutant.new) if role == "target" else s for role, s in cells]
+    failure, cell = run_cells(sources, root)
     outcome = Outcome(mutant.name, mutant.bug, mutant.where, failure is not None,
                       f"the chapter's assertion in the cell starting {cell!r}"
                       if failure else "nothing: it survived")
     if failure:
         outcome.diagnosis = failure
-        found = re.search(r"(?:relative error|max diff:) ([0-9.]+(?:e[+-]?[0-9]+)?)", failure)
+        found = re.search(r"(?:relative error|max diff:)[^0-9]*?([0-9.]+(?:e[+-]?[0-9]+)?)", failure)
         outcome.relative_error = float(found.group(1)) if found else None
         if found and "max diff" in found.group(0):
             outcome.error_kind = "max difference"
@@ -334,8 +343,8 @@ def run_notebook_mutant(mutant: Mutant, root: Path) -> Outcome:
 
 def control_run(notebook: str, root: Path) -> str | None:
     """The hook's cells without any mutation: must pass (else the hook itself is broken)."""
-    setup, target, checks = hooked_cells(json.loads((root / notebook).read_text()))
-    failure, _ = run_cells([*setup, target, *checks], root)
+    cells = hooked_cells(json.loads((root / notebook).read_text()))
+    failure, _ = run_cells([source for _, source in cells], root)
     return failure
 
 
