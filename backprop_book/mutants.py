@@ -262,6 +262,14 @@ NOTEBOOK_MUTANTS = [
     Mutant("nb-missing-w2", "the factor w2 left out of dC/da1", "dz2/da1 forgotten on the way down",
            notebook="book/one-neuron-chain.ipynb",
            old="dC_da1 = delta2 * w2", new="dC_da1 = delta2"),
+    Mutant("nb-222-transpose", "W2 instead of W2^T in delta1", "W2 is square: nothing complains",
+           notebook="book/two-two-two.ipynb", old="(W2.T @ delta2)", new="(W2 @ delta2)"),
+    Mutant("nb-222-one-over-m", "the 1/m of the batch mean left out", "per-sample formula kept",
+           notebook="book/two-two-two.ipynb",
+           old="bp.sigmoid_prime(z2) / m", new="bp.sigmoid_prime(z2)"),
+    Mutant("nb-222-bias-not-summed", "db2 not summed over the batch", "one column per sample kept",
+           notebook="book/two-two-two.ipynb",
+           old="delta2.sum(axis=1, keepdims=True)", new="delta2"),
     Mutant("nb-softmax-transpose", "W instead of W^T in the delta recursion",
            "the forward pass multiplies by W, so the backward pass 'should' too",
            notebook="book/softmax-four-layer.ipynb", old="W_next.T @", new="W_next @"),
@@ -334,7 +342,10 @@ def run_notebook_mutant(mutant: Mutant, root: Path) -> Outcome:
                       if failure else "nothing: it survived")
     if failure:
         outcome.diagnosis = failure
-        found = re.search(r"(?:relative error|max diff:)[^0-9]*?([0-9.]+(?:e[+-]?[0-9]+)?)", failure)
+        found = failure.startswith("AssertionError") and re.search(
+            r"(?:relative error|max diff:)[^0-9]*?([0-9.]+(?:e[+-]?[0-9]+)?)", failure)
+        if not found and "shape" in failure:
+            outcome.error_kind = "wrong shape"
         outcome.relative_error = float(found.group(1)) if found else None
         if found and "max diff" in found.group(0):
             outcome.error_kind = "max difference"
@@ -378,7 +389,7 @@ def table(outcomes: list[Outcome]) -> str:
         err = f"{o.relative_error:.1e}" if o.relative_error is not None else "-"
         if o.relative_error is not None and o.error_kind != "relative error":
             err = f"{o.error_kind} {err}"
-        if o.caught_by.startswith("shape error"):
+        if o.caught_by.startswith("shape error") or o.error_kind == "wrong shape":
             err = "(wrong shape)"
         caught = o.caught_by.replace("|", "/").split(": backward returned")[0]
         rows.append(f"| {o.bug} | {o.where} | {caught if o.caught else '**SURVIVED**'} | "
