@@ -1,27 +1,40 @@
 // Front end of backprop_book.network_widget.NetworkNudge (an anywidget ES module).
 //
-// A fully connected network, one sample: z(l) = W(l) a(l-1) + b(l); sigmoid hidden layers;
-// the output is either sigmoid with C = 1/2 sum_j (a_j - y_j)^2 ("sigmoid-mse") or softmax
-// with C = -sum_j y_j log s_j ("softmax-ce"). This file computes the forward and backward
-// pass itself, so the widget is live in the static book; when a kernel answers the ping,
-// the numbers shown are the kernel's (the chapter's NumPy code) whenever they were computed
-// for the values on screen. [data-readout=source] says which.
+// A fully connected network, one sample: z(l) = W(l) a(l-1) + b(l), a(0) = x; sigmoid hidden
+// layers; the output is either sigmoid with C = 1/2 sum_j (a_j - y_j)^2 ("sigmoid-mse") or
+// softmax s with C = -sum_j y_j log s_j ("softmax-ce", output delta s - y). This file
+// computes the forward and backward pass itself (float64, the reference's formulas), so the
+// widget is live in the static book, where no kernel runs. It also pings the kernel: when one
+// answers, the numbers shown are the kernel's (the chapter's NumPy code) whenever they were
+// computed for the values on screen. The label [data-readout=source] always says which.
 //
-// Parameters are one flat list in the reference's order: W1 row by row, b1, W2, b2, ...
-// For tests: root class bp-network-nudge; numbers in [data-readout=KEY][data-value] (C,
-// gradient, predicted_change, actual_change, a{l}_{j}, delta{l}_{j}, s{j}, s_minus_y{j},
-// dW{l}_{j}_{k}); each edge and neuron also carries its flat index and full-precision weight
-// or bias (data-index, data-weight, data-bias); sliders carry data-param; redraw time in
-// root.dataset.lastUpdateMs.
+// Parameters are one flat list in the reference's order: W1 row by row, b1, W2, b2, ...;
+// "W2[1,3]" (1-based, as in the text) is the weight to neuron 1 of layer 2 from neuron 3.
+//
+// For tests: the root has class bp-network-nudge; every number sits in [data-readout=KEY]
+// with its full-precision value in data-value (C, diagram_C, gradient, step,
+// predicted_change, actual_change, a{l}_{j}, delta{l}_{j}, dW{l}_{j}_{k}, db{l}_{j}, and for
+// softmax s{j}, s_minus_y{j}); each edge and neuron carries its flat index and its weight or
+// bias (data-index, data-weight, data-bias); sliders carry data-param (value, step, x1..,
+// y1..); each redraw writes its duration in ms to el.dataset.lastUpdateMs (and to the root,
+// with a redraw count). Colours (Okabe-Ito) and sizes live in network_nudge.css.
 
 const SVGNS = "http://www.w3.org/2000/svg";
+// JupyterLab binds the arrow keys to cell navigation; Lumino leaves a key alone when the
+// focused element itself carries this attribute.
 const KEYS_TO_US = { "data-lm-suppress-shortcuts": "true" };
+const SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+const SUB = "₀₁₂₃₄₅₆₇₈₉";
 
 // --- the mathematics ------------------------------------------------------------------------
 
-const sigmoid = (z) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+/** σ(z) with e^{-|z|}, which never overflows (the reference's formula). */
+const sigmoid = (z) => {
+  const e = Math.exp(-Math.abs(z));
+  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
+};
 
-/** Layer l = 1..L as {W (rows), b, n, nPrev, offW, offB}: where each lives in the flat list. */
+/** Layer l = 1..L as {n, nPrev, offW, offB}: where its W (row by row) and b sit in flat. */
 export function layout(sizes) {
   const layers = [null];
   let off = 0;
@@ -33,7 +46,7 @@ export function layout(sizes) {
   return { layers, count: off };
 }
 
-/** "W2[1,3]" (to neuron 1 from neuron 3 of layer 2, 1-based) or "b1[2]" for flat index i. */
+/** The 1-based name of flat parameter i: "W2[1,3]" or "b1[2]". */
 export function paramName(sizes, i) {
   const { layers } = layout(sizes);
   for (let l = 1; l < layers.length; l++) {
@@ -41,12 +54,10 @@ export function paramName(sizes, i) {
     if (i < offB) return `W${l}[${Math.floor((i - offW) / nPrev) + 1},${((i - offW) % nPrev) + 1}]`;
     if (i < offB + n) return `b${l}[${i - offB + 1}]`;
   }
-  throw new Error(`no parameter ${i}`);
+  throw new Error(`no parameter ${i} in a ${sizes.join("-")} network`);
 }
 
-/** The pass for one sample: activations, deltas, the flat gradient and the cost. */
-export function forwardBackward(sizes, flat, x, y, output) {
-  const { layers, count } = layout(sizes);
+function forwardPass(sizes, layers, flat, x, output) {
   const L = sizes.length - 1;
   const a = [x.slice()], z = [null];
   for (let l = 1; l <= L; l++) {
@@ -67,27 +78,35 @@ export function forwardBackward(sizes, flat, x, y, output) {
       a.push(zl.map(sigmoid));
     }
   }
+  return { a, z };
+}
+
+/** The pass for one sample: activations a, pre-activations z, deltas, flat gradient, C. */
+export function forwardBackward(sizes, flat, x, y, output) {
+  const { layers, count } = layout(sizes);
+  const L = sizes.length - 1;
+  const { a, z } = forwardPass(sizes, layers, flat, x, output);
   let C = 0;
   const delta = new Array(L + 1).fill(null);
-  if (output === "softmax-ce") {
-    const zl = z[L], m = Math.max(...zl);
-    const lse = m + Math.log(zl.reduce((p, v) => p + Math.exp(v - m), 0));
-    for (let j = 0; j < sizes[L]; j++) C -= y[j] * (zl[j] - lse);
-    delta[L] = a[L].map((s, j) => s - y[j]);
-  } else {
+  if (output === "softmax-ce") { // C = -Σ y_j log s_j with log s = z - logsumexp(z)
+    const m = Math.max(...z[L]);
+    const lse = m + Math.log(z[L].reduce((p, v) => p + Math.exp(v - m), 0));
+    for (let j = 0; j < sizes[L]; j++) C -= y[j] * (z[L][j] - lse);
+    delta[L] = a[L].map((s, j) => s - y[j]); // δ(L) = s − y
+  } else { // C = ½ Σ (a_j − y_j)², δ(L) = (a − y) ⊙ σ'(z) = (a − y) a (1 − a)
     for (let j = 0; j < sizes[L]; j++) C += 0.5 * (a[L][j] - y[j]) ** 2;
     delta[L] = a[L].map((v, j) => (v - y[j]) * v * (1 - v));
   }
-  for (let l = L - 1; l >= 1; l--) {
-    const { n, nPrev, offW } = layers[l + 1]; // W(l+1): rows n, columns nPrev = sizes[l]
+  for (let l = L - 1; l >= 1; l--) { // δ(l) = W(l+1)ᵀ δ(l+1) ⊙ σ'(z(l))
+    const { n, nPrev, offW } = layers[l + 1];
     delta[l] = new Array(nPrev);
     for (let k = 0; k < nPrev; k++) {
       let g = 0;
-      for (let j = 0; j < n; j++) g += flat[offW + j * nPrev + k] * delta[l + 1][j]; // W^T delta
-      delta[l][k] = g * a[l][k] * (1 - a[l][k]); // ⊙ σ'(z) = a (1 - a)
+      for (let j = 0; j < n; j++) g += flat[offW + j * nPrev + k] * delta[l + 1][j];
+      delta[l][k] = g * a[l][k] * (1 - a[l][k]);
     }
   }
-  const grad = new Array(count);
+  const grad = new Array(count); // ∂C/∂W(l)[j,k] = δ(l)_j a(l-1)_k,  ∂C/∂b(l)_j = δ(l)_j
   for (let l = 1; l <= L; l++) {
     const { n, nPrev, offW, offB } = layers[l];
     for (let j = 0; j < n; j++) {
@@ -110,12 +129,22 @@ export function nudgeNumbers(s) {
 
 // --- formatting and DOM helpers -------------------------------------------------------------
 
+/** A number for humans, a true minus sign, never "−0": `digits` decimals from 0.1 up, else
+ *  digits − 1 significant ones (0.00190), scientific below 0.001 (9.41e−4). */
 function fmt(v, digits = 4) {
   if (!Number.isFinite(v)) return String(v);
-  let t = v !== 0 && Math.abs(v) < 5e-4 ? v.toExponential(2) : v.toFixed(digits);
+  const a = Math.abs(v);
+  let t = a >= 0.1 || a === 0 ? v.toFixed(digits)
+    : a >= 1e-3 ? v.toPrecision(digits - 1) : v.toExponential(digits - 2);
   if (/^-0\.?0*$/.test(t)) t = t.slice(1);
   return t.replace(/-/g, "\u2212");
 }
+/** A slider value: two decimals when it sits on the slider's grid, four otherwise. */
+const fmtValue = (v) => fmt(v, Math.abs(v * 100 - Math.round(v * 100)) < 1e-9 ? 2 : 4);
+/** "W2[1,3]" as the text writes it: W²[1,3]. */
+const pretty = (name) => name.replace(/^([Wb])(\d+)/, (_, p, l) => p + [...l].map((c) => SUP[c]).join(""));
+const sub = (i) => [...String(i)].map((c) => SUB[c]).join("");
+
 function html(tag, attrs, parent, text) {
   const n = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
@@ -130,265 +159,490 @@ function svg(tag, attrs, parent, text) {
   if (parent) parent.appendChild(n);
   return n;
 }
+/** Show a number: rounded text for people, the full float in data-value for tests. */
 function show(node, v, digits) {
   node.textContent = fmt(v, digits);
   node.setAttribute("data-value", String(v));
 }
-const pretty = (name) => name.replace(/^([Wb])(\d)/, (_, p, l) => `${p}${"⁰¹²³⁴⁵⁶⁷⁸⁹"[l]}`);
+function setAll(node, attrs) {
+  for (const k in attrs) node.setAttribute(k, attrs[k]);
+}
 
-// --- the drawing ----------------------------------------------------------------------------
+// --- the drawing of the network ---------------------------------------------------------------
 
-function buildDiagram(root, sizes, select) {
-  const L = sizes.length - 1, W = 720, H = 70 + 86 * Math.max(...sizes);
-  const d = svg("svg", { class: "bp-net", viewBox: `0 0 ${W} ${H}`, role: "img" }, root);
-  const X = (l) => 60 + (l * (W - 120)) / L;
-  const Y = (l, j) => 40 + ((j + 0.5) * (H - 70)) / sizes[l];
-  const edgeLayer = svg("g", {}, d), nodeLayer = svg("g", {}, d);
+const G = { W: 720, left: 50, right: 530, top: 60, r: 27, inputPitch: 80, neuronPitch: 112 };
+const PILL = G.r + 13; // a neuron's bias pill is centred this far above it, its δ pill below
+
+/** Where layer l's neuron j sits: hidden and output neurons get room for a bias and a δ. */
+function geometry(sizes) {
+  const L = sizes.length - 1;
+  const span = Math.max(G.inputPitch * sizes[0], G.neuronPitch * Math.max(...sizes.slice(1)));
+  const X = (l) => G.left + (l * (G.right - G.left)) / L;
+  const Y = (l, j) => G.top + ((j + 0.5) * span) / sizes[l];
+  return { L, X, Y, H: G.top + span + 4 };
+}
+
+/** "label value" on a white rounded pill centred at (x, y); the value may be a readout. */
+function pill(parent, x, y, width, label, key, cls) {
+  const g = svg("g", { class: "bp-pill" + (cls ? " " + cls : "") }, parent);
+  const rect = svg("rect", { x: x - width / 2, y: y - 10, width, height: 20, rx: 7 }, g);
+  const text = svg("text", { x, y: y + 4.5, "text-anchor": "middle" }, g);
+  svg("tspan", {}, text, label);
+  const value = svg("tspan", key ? { "data-readout": key, "data-value": "" } : {}, text);
+  return { g, rect, text, value };
+}
+
+function buildEdges(parent, sizes, geo, select) {
   const { layers } = layout(sizes);
-  const edges = [], nodes = [];
-  for (let l = 1; l <= L; l++) {
-    const { n, nPrev, offW, offB } = layers[l];
+  const edges = [];
+  for (let l = 1; l <= geo.L; l++) {
+    const { n, nPrev, offW } = layers[l];
     for (let j = 0; j < n; j++) {
       for (let k = 0; k < nPrev; k++) {
         const i = offW + j * nPrev + k;
-        const g = svg("g", { class: "bp-edge-hit", tabindex: "-1" }, edgeLayer);
-        svg("line", { x1: X(l - 1), y1: Y(l - 1, k), x2: X(l), y2: Y(l, j), class: "bp-hit" }, g);
-        const line = svg("line", { x1: X(l - 1), y1: Y(l - 1, k), x2: X(l), y2: Y(l, j),
-          class: "bp-wedge", "data-readout": `dW${l}_${j + 1}_${k + 1}`, "data-value": "" }, g);
+        const ends = { x1: geo.X(l - 1), y1: geo.Y(l - 1, k), x2: geo.X(l), y2: geo.Y(l, j) };
+        const g = svg("g", { class: "bp-edge" }, parent);
+        svg("line", { ...ends, class: "bp-hit" }, g);
+        const line = svg("line", { ...ends, class: "bp-wedge", "data-index": i }, g);
         const title = svg("title", {}, g);
         g.addEventListener("click", () => select(i));
-        edges.push({ i, line, title });
+        edges.push({ i, ends, line, title });
       }
-      const node = svg("g", { class: "bp-neuron" }, nodeLayer);
-      node.addEventListener("click", () => select(offB + j));
-      const circle = svg("circle", { cx: X(l), cy: Y(l, j), r: 24 }, node);
-      const value = svg("text", { x: X(l), y: Y(l, j) + 5, "text-anchor": "middle",
-        "data-readout": `a${l}_${j + 1}`, "data-value": "" }, node);
-      const delta = svg("text", { x: X(l), y: Y(l, j) + 40, "text-anchor": "middle", class: "bp-delta" }, node);
-      svg("tspan", {}, delta, "δ = ");
-      const dv = svg("tspan", { "data-readout": `delta${l}_${j + 1}`, "data-value": "" }, delta);
-      const db = svg("text", { x: X(l), y: Y(l, j) - 30, "text-anchor": "middle", class: "bp-bias" }, node);
-      svg("title", {}, node, `bias b${l}[${j + 1}]: click to nudge it`);
-      nodes.push({ l, j, i: offB + j, circle, value, dv, db });
     }
   }
-  for (let k = 0; k < sizes[0]; k++) {
-    svg("circle", { cx: X(0), cy: Y(0, k), r: 24, class: "bp-input" }, nodeLayer);
-    const t = svg("text", { x: X(0), y: Y(0, k) + 5, "text-anchor": "middle", "data-readout": `a0_${k + 1}`, "data-value": "" }, nodeLayer);
-    nodes.push({ l: 0, j: k, value: t });
-  }
-  for (let l = 0; l <= L; l++) {
-    svg("text", { x: X(l), y: 18, "text-anchor": "middle", class: "bp-layer" }, d,
-      l === 0 ? "inputs x" : l === L ? "outputs" : `hidden layer ${l}`);
-  }
-  return { svg: d, edges, nodes };
+  return edges;
 }
 
-function updateDiagram(dg, s, num) {
-  const gmax = Math.max(1e-12, ...num.grad.map(Math.abs));
-  for (const e of dg.edges) {
-    const g = num.grad[e.i];
-    e.line.setAttribute("stroke-width", (1 + (7 * Math.abs(g)) / gmax).toFixed(2));
-    e.line.setAttribute("class", `bp-wedge ${g >= 0 ? "bp-pos" : "bp-neg"}${e.i === s.param ? " bp-selected" : ""}`);
-    e.line.setAttribute("data-value", String(g));
-    e.line.setAttribute("data-index", String(e.i));
-    e.line.setAttribute("data-weight", String(s.flat[e.i]));
-    e.title.textContent = `${paramName(s.sizes, e.i)} = ${fmt(s.flat[e.i], 2)}, dC/d${paramName(s.sizes, e.i)} = ${fmt(g)} (click to nudge it)`;
+function buildNeurons(parent, labels, sizes, geo, select) {
+  const { layers } = layout(sizes);
+  const nodes = [];
+  for (let k = 0; k < sizes[0]; k++) {
+    const x = geo.X(0), y = geo.Y(0, k);
+    svg("circle", { cx: x, cy: y, r: G.r, class: "bp-input" }, parent);
+    const value = svg("text", { x, y: y + 5, "text-anchor": "middle", class: "bp-value",
+      "data-readout": `a0_${k + 1}`, "data-value": "" }, parent);
+    svg("text", { x, y: y + G.r + 17, "text-anchor": "middle", class: "bp-name" }, parent, `x${sub(k + 1)}`);
+    nodes.push({ l: 0, j: k, value });
   }
+  for (let l = 1; l <= geo.L; l++) {
+    for (let j = 0; j < sizes[l]; j++) {
+      const x = geo.X(l), y = geo.Y(l, j), i = layers[l].offB + j;
+      const g = svg("g", { class: "bp-neuron" }, parent);
+      const circle = svg("circle", { cx: x, cy: y, r: G.r, "data-index": i }, g);
+      const value = svg("text", { x, y: y + 5, "text-anchor": "middle", class: "bp-value",
+        "data-readout": `a${l}_${j + 1}`, "data-value": "" }, g);
+      const title = svg("title", {}, g);
+      const bias = pill(labels, x, y - PILL, 88, "b = ", null, "bp-bias");
+      const delta = pill(labels, x, y + PILL, 100, "δ = ", `delta${l}_${j + 1}`, "bp-delta");
+      for (const part of [g, bias.g]) part.addEventListener("click", () => select(i));
+      nodes.push({ l, j, i, x, circle, value, title, bias, delta });
+    }
+  }
+  return nodes;
+}
+
+function buildDiagram(root, sizes, select) {
+  const geo = geometry(sizes);
+  const d = svg("svg", { class: "bp-net", viewBox: `0 0 ${G.W} ${geo.H}`, role: "img" }, root);
+  const L = geo.L, Xc = 682, Ymid = G.top + (geo.H - G.top) / 2;
+  for (let l = 0; l <= L; l++) {
+    const title = l === 0 ? "inputs x" : l === L ? "output layer" : `hidden layer ${l}`;
+    svg("text", { x: geo.X(l), y: 24, "text-anchor": "middle", class: "bp-layer" }, d, title);
+  }
+  const halo = svg("line", { class: "bp-halo" }, d);
+  const edges = buildEdges(svg("g", {}, d), sizes, geo, select);
+  const labels = svg("g", {}, d);
+  const nodes = buildNeurons(svg("g", {}, d), labels, sizes, geo, select);
+  d.appendChild(labels); // pills above the neurons and edges
+  const targets = [];
+  for (let j = 0; j < sizes[L]; j++) {
+    const t = svg("text", { x: geo.X(L) + G.r + 12, y: geo.Y(L, j) + 5, class: "bp-target-label" }, d);
+    targets.push(t);
+  }
+  svg("rect", { x: Xc - 38, y: Ymid - 30, width: 76, height: 56, rx: 8, class: "bp-cost" }, d);
+  svg("text", { x: Xc, y: Ymid - 10, "text-anchor": "middle", class: "bp-name" }, d, "cost C");
+  const cost = svg("text", { x: Xc, y: Ymid + 14, "text-anchor": "middle", class: "bp-strong",
+    "data-readout": "diagram_C", "data-value": "" }, d);
+  const chosen = pill(d, 0, 0, 60, "", null, "bp-chosen");
+  return { svg: d, geo, halo, edges, nodes, targets, cost, chosen };
+}
+
+/** A pill as wide as its text: about 7.3 px a character at 13 px (8 when bold), no layout. */
+function fitPill(p, x, chars, bold) {
+  const width = (bold ? 8 : 7.3) * chars + 12;
+  setAll(p.rect, { x: (x - width / 2).toFixed(1), width: width.toFixed(1) });
+}
+
+/** The nudged weight's name on a pill at its edge's middle, clear of the neurons' pills. */
+function placeName(chosen, ends, name) {
+  const mx = (ends.x1 + ends.x2) / 2, my = (ends.y1 + ends.y2) / 2;
+  fitPill(chosen, 0, name.length, true);
+  chosen.g.setAttribute("transform", `translate(${mx.toFixed(1)} ${my.toFixed(1)})`);
+  chosen.g.setAttribute("visibility", "visible");
+  chosen.text.firstChild.textContent = name;
+}
+
+function updateEdges(dg, s, num) {
+  let gmax = 1e-12;
+  for (const e of dg.edges) gmax = Math.max(gmax, Math.abs(num.grad[e.i]));
+  for (const e of dg.edges) {
+    const g = num.grad[e.i], name = pretty(paramName(s.sizes, e.i));
+    const width = 1 + (7 * Math.abs(g)) / gmax;
+    setAll(e.line, { "stroke-width": width.toFixed(2), "data-weight": String(s.flat[e.i]),
+      "data-gradient": String(g), class: "bp-wedge " + (g >= 0 ? "bp-pos" : "bp-neg") });
+    e.title.textContent = `${name} = ${fmtValue(s.flat[e.i])}, ∂C/∂${name} = ${fmt(g)} ` +
+      `(${g >= 0 ? "positive: solid" : "negative: dashed"}); click to nudge it`;
+    if (e.i === s.param) {
+      setAll(dg.halo, { ...e.ends, "stroke-width": (width + 12).toFixed(2), visibility: "visible" });
+      placeName(dg.chosen, e.ends, name);
+    }
+  }
+  if (!dg.edges.some((e) => e.i === s.param)) {
+    dg.halo.setAttribute("visibility", "hidden");
+    dg.chosen.g.setAttribute("visibility", "hidden");
+  }
+}
+
+function updateNeurons(dg, s, num) {
   for (const nd of dg.nodes) {
     show(nd.value, num.a[nd.l][nd.j], nd.l === 0 ? 2 : 3);
     if (nd.l === 0) continue;
-    show(nd.dv, num.delta[nd.l][nd.j], 4);
-    nd.circle.setAttribute("class", nd.i === s.param ? "bp-selected-node" : "");
-    nd.circle.setAttribute("data-index", String(nd.i));
-    nd.circle.setAttribute("data-bias", String(s.flat[nd.i]));
-    nd.db.textContent = nd.i === s.param ? `b = ${fmt(s.flat[nd.i], 2)}` : "";
+    const chosen = nd.i === s.param, b = s.flat[nd.i], name = pretty(paramName(s.sizes, nd.i));
+    show(nd.delta.value, num.delta[nd.l][nd.j], 4);
+    nd.bias.value.textContent = fmtValue(b);
+    fitPill(nd.delta, nd.x, 4 + nd.delta.value.textContent.length, false);
+    fitPill(nd.bias, nd.x, 4 + nd.bias.value.textContent.length, chosen);
+    nd.circle.setAttribute("data-bias", String(b));
+    nd.circle.classList.toggle("bp-chosen-node", chosen);
+    nd.bias.g.classList.toggle("bp-chosen", chosen);
+    nd.title.textContent = `neuron ${nd.j + 1} of layer ${nd.l}: a = ${fmt(num.a[nd.l][nd.j])}, ` +
+      `δ = ${fmt(num.delta[nd.l][nd.j])}, bias ${name} = ${fmtValue(b)}; click to nudge the bias`;
   }
-  const L = s.sizes.length - 1;
+}
+
+function updateDiagram(dg, s, num) {
+  updateEdges(dg, s, num);
+  updateNeurons(dg, s, num);
+  const L = dg.geo.L;
+  dg.targets.forEach((t, j) => { t.textContent = `y${sub(j + 1)} = ${fmtValue(s.y[j])}`; });
+  show(dg.cost, num.C);
+  const outs = num.a[L].map((v) => fmt(v, 3)).join(", ");
   dg.svg.setAttribute("aria-label",
-    `A ${s.sizes.join("-")} network. Output activations ${num.a[L].map((v) => fmt(v, 3)).join(", ")}; ` +
-    `cost ${fmt(num.C)}. Edge width shows the size of each weight's gradient; solid edges have ` +
-    `a positive gradient, dashed edges a negative one. Selected: ${paramName(s.sizes, s.param)}.`);
+    `A ${s.sizes.join("-")} network drawn left to right: inputs ${s.x.map(fmtValue).join(", ")}; ` +
+    `each neuron shows its activation, its bias above and its delta below. Outputs ${outs}, ` +
+    `targets ${s.y.map(fmtValue).join(", ")}, cost C = ${fmt(num.C)}. Edge width shows the size ` +
+    `of each weight's gradient; solid edges have a positive gradient, dashed edges a negative ` +
+    `one. Nudged: ${pretty(paramName(s.sizes, s.param))}, marked by a grey halo and its name.`);
 }
 
-// --- controls, numbers, probabilities ---------------------------------------------------------
+function buildLegend(parent) {
+  const ul = html("ul", { class: "bp-legend" }, parent);
+  const item = (draw, text) => {
+    const li = html("li", {}, ul);
+    const sw = svg("svg", { width: 36, height: 16, viewBox: "0 0 36 16", "aria-hidden": "true" }, li);
+    draw(sw);
+    html("span", {}, li, text);
+  };
+  item((sw) => svg("line", { x1: 2, y1: 8, x2: 34, y2: 8, class: "bp-wedge bp-pos", "stroke-width": 3 }, sw),
+    "∂C/∂w ≥ 0: solid");
+  item((sw) => svg("line", { x1: 2, y1: 8, x2: 34, y2: 8, class: "bp-wedge bp-neg", "stroke-width": 3 }, sw),
+    "∂C/∂w < 0: dashed");
+  item((sw) => {
+    svg("line", { x1: 2, y1: 4, x2: 34, y2: 4, class: "bp-wedge bp-pos", "stroke-width": 1 }, sw);
+    svg("line", { x1: 2, y1: 11, x2: 34, y2: 11, class: "bp-wedge bp-pos", "stroke-width": 6 }, sw);
+  }, "width: size of ∂C/∂w");
+  item((sw) => {
+    svg("line", { x1: 2, y1: 8, x2: 34, y2: 8, class: "bp-halo", "stroke-width": 14 }, sw);
+    svg("line", { x1: 2, y1: 8, x2: 34, y2: 8, class: "bp-wedge bp-pos", "stroke-width": 2 }, sw);
+  }, "the nudged weight");
+  html("p", { class: "bp-key" }, parent,
+    "In each neuron its activation a, above it its bias b, below it its delta δ = ∂C/∂z. " +
+    "Click an edge or a neuron to nudge its weight or bias.");
+}
 
-function slider(parent, id, label, min, max, step, onInput, key) {
+// --- controls ---------------------------------------------------------------------------------
+
+function slider(parent, id, label, range, key, onInput) {
   const row = html("div", { class: "bp-slider" }, parent);
-  html("label", { for: id }, row, label);
-  const input = html("input", { id, type: "range", min, max, step, "data-param": key, ...KEYS_TO_US }, row);
-  const out = html("output", { for: id }, row);
+  const lab = html("label", { for: id }, row, label);
+  const input = html("input", {
+    id, type: "range", min: range[0], max: range[1], step: 0.01, "data-param": key, ...KEYS_TO_US,
+  }, row);
+  const out = html("output", { for: id, "data-value": "" }, row);
   input.addEventListener("input", () => onInput(input.valueAsNumber));
-  return { input, out, row };
+  return { input, out, lab };
 }
 
-function buildControls(parent, s, uid, commit) {
+/** The picker: one <optgroup> per layer, each parameter by its name in the text. */
+function buildPicker(parent, sizes, uid, commit) {
+  const row = html("div", { class: "bp-pick" }, parent);
+  html("label", { for: uid + "-param" }, row, "parameter to nudge");
+  const select = html("select", { id: uid + "-param", "data-control": "param", ...KEYS_TO_US }, row);
+  const { layers, count } = layout(sizes);
+  let group = null;
+  for (let i = 0; i < count; i++) {
+    const name = paramName(sizes, i), l = Number(name.match(/\d+/)[0]);
+    if (i === layers[l].offW) group = html("optgroup", { label: `layer ${l}` }, select);
+    const [, j, k] = name.match(/\[(\d+),?(\d*)\]/);
+    const what = k ? `weight to neuron ${j} from ${l === 1 ? "input" : "neuron"} ${k}` : `bias of neuron ${j}`;
+    html("option", { value: String(i) }, group, `${pretty(name)}: ${what}`);
+  }
+  select.addEventListener("change", () => commit({ param: Number(select.value) }));
+  return select;
+}
+
+function buildControls(parent, s, uid, model, commit) {
   const c = {};
-  const pick = html("div", { class: "bp-slider" }, parent);
-  html("label", { for: uid + "-param" }, pick, "parameter to nudge");
-  c.select = html("select", { id: uid + "-param", "data-control": "param", ...KEYS_TO_US }, pick);
-  const { count } = layout(s.sizes);
-  for (let i = 0; i < count; i++) html("option", { value: String(i) }, c.select, pretty(paramName(s.sizes, i)));
-  c.select.addEventListener("change", () => commit({ param: Number(c.select.value) }));
-  c.value = slider(parent, uid + "-value", "its value", -4, 4, 0.01, (v) => {
-    const flat = c.flat.slice();
-    flat[c.param] = v;
+  const nudge = html("fieldset", {}, parent);
+  html("legend", {}, nudge, "The nudge");
+  c.select = buildPicker(nudge, s.sizes, uid, commit);
+  c.value = slider(nudge, uid + "-value", "its value", [-4, 4], "value", (v) => {
+    const flat = model.get("flat").slice();
+    flat[model.get("param")] = v;
     commit({ flat });
-  }, "value");
-  c.step = slider(parent, uid + "-step", "nudge Δ", 0.01, 1, 0.01, (v) => commit({ step: v }), "step");
-  c.x = s.x.map((_, k) => slider(parent, `${uid}-x${k}`, `input x${k + 1}`, -3, 3, 0.01, (v) => {
-    const x = c.s.x.slice();
-    x[k] = v;
-    commit({ x });
-  }, `x${k + 1}`));
+  });
+  c.step = slider(nudge, uid + "-step", "nudge Δ", [0.01, 1], "step", (v) => commit({ step: v }));
+  const data = html("fieldset", {}, parent);
+  html("legend", {}, data, s.output === "softmax-ce" ? "Input and true class" : "Input and target");
+  const vector = (name, k, v) => {
+    const next = model.get(name).slice();
+    next[k] = v;
+    commit({ [name]: next });
+  };
+  c.x = s.x.map((_, k) => slider(data, `${uid}-x${k + 1}`, `input x${sub(k + 1)}`, [-3, 3], `x${k + 1}`,
+    (v) => vector("x", k, v)));
   if (s.output === "softmax-ce") {
-    const row = html("div", { class: "bp-slider" }, parent);
+    const row = html("div", { class: "bp-pick" }, data);
     html("label", { for: uid + "-class" }, row, "true class");
     c.cls = html("select", { id: uid + "-class", "data-control": "class", ...KEYS_TO_US }, row);
     s.y.forEach((_, j) => html("option", { value: String(j) }, c.cls, `class ${j + 1}`));
-    c.cls.addEventListener("change", () => commit({ y: s.y.map((_, j) => (j === Number(c.cls.value) ? 1 : 0)) }));
+    c.cls.addEventListener("change", () =>
+      commit({ y: s.y.map((_, j) => (j === Number(c.cls.value) ? 1 : 0)) }));
   } else {
-    c.y = s.y.map((_, j) => slider(parent, `${uid}-y${j}`, `target y${j + 1}`, 0, 1, 0.01, (v) => {
-      const y = c.s.y.slice();
-      y[j] = v;
-      commit({ y });
-    }, `y${j + 1}`));
+    c.y = s.y.map((_, j) => slider(data, `${uid}-y${j + 1}`, `target y${sub(j + 1)}`, [0, 1], `y${j + 1}`,
+      (v) => vector("y", j, v)));
   }
   return c;
 }
 
+function put(sl, v) {
+  if (sl.input.valueAsNumber !== v) sl.input.value = String(v);
+  sl.out.textContent = fmtValue(v);
+  sl.out.setAttribute("data-value", String(v));
+}
+
 function updateControls(c, s) {
-  c.s = s;
-  c.flat = s.flat;
-  c.param = s.param;
+  const v = s.flat[s.param];
   c.select.value = String(s.param);
-  const put = (sl, v) => {
-    if (document.activeElement !== sl.input) sl.input.value = String(v);
-    sl.out.textContent = fmt(v, 2);
-    sl.out.setAttribute("data-value", String(v));
-  };
-  put(c.value, s.flat[s.param]);
-  c.value.row.querySelector("label").textContent = `value of ${pretty(paramName(s.sizes, s.param))}`;
+  // The value slider spans [−4, 4], widened to whole numbers around a value outside it.
+  c.value.input.min = String(Math.min(-4, Math.floor(v)));
+  c.value.input.max = String(Math.max(4, Math.ceil(v)));
+  c.value.lab.textContent = `value of ${pretty(paramName(s.sizes, s.param))}`;
+  put(c.value, v);
   put(c.step, s.step);
   c.x.forEach((sl, k) => put(sl, s.x[k]));
   if (c.y) c.y.forEach((sl, j) => put(sl, s.y[j]));
-  if (c.cls) c.cls.value = String(s.y.indexOf(Math.max(...s.y)));
+  if (c.cls) c.cls.value = String(s.y.indexOf(1));
+}
+
+// --- the numbers ------------------------------------------------------------------------------
+
+function row(table, label, key, cls) {
+  const tr = html("tr", cls ? { class: cls } : {}, table);
+  const th = html("th", { scope: "row" }, tr, label);
+  return { tr, th, td: html("td", { "data-readout": key, "data-value": "" }, tr) };
 }
 
 function buildNumbers(parent) {
   const table = html("table", { class: "bp-table" }, parent);
-  html("caption", {}, table, "The cost and the chosen parameter's gradient");
-  const rows = {};
-  for (const [key, label] of [["C", "cost C"], ["gradient", "gradient"], ["predicted_change", "predicted change = gradient × Δ"], ["actual_change", "actual change"]]) {
-    const tr = html("tr", {}, table);
-    const th = html("th", { scope: "row" }, tr, label);
-    rows[key] = { th, td: html("td", { "data-readout": key, "data-value": "" }, tr) };
-  }
-  return rows;
+  html("caption", {}, table, "The cost and the nudge");
+  const t = {};
+  t.C = row(table, "cost C", "C", "bp-strong");
+  t.gradient = row(table, "gradient", "gradient");
+  t.step = row(table, "nudge Δ", "step");
+  t.predicted_change = row(table, "predicted change = gradient × Δ", "predicted_change");
+  t.actual_change = row(table, "actual change", "actual_change");
+  return t;
 }
 
-function updateNumbers(rows, s, num) {
+function updateNumbers(t, s, num) {
   const P = pretty(paramName(s.sizes, s.param));
-  rows.gradient.th.textContent = `∂C/∂${P}`;
-  rows.actual_change.th.textContent = `actual change C(${P} + Δ) − C(${P})`;
-  for (const key of Object.keys(rows)) show(rows[key].td, num[key]);
+  t.gradient.th.textContent = `gradient ∂C/∂${P} (backprop)`;
+  t.step.th.textContent = `nudge Δ${P}`;
+  t.actual_change.th.textContent = `actual change C(${P} + Δ) − C(${P})`;
+  for (const key of ["C", "gradient", "predicted_change", "actual_change"]) show(t[key].td, num[key]);
+  show(t.step.td, s.step);
 }
 
+/** Every gradient by backprop, one small matrix per layer: ∂C/∂W(l) and ∂C/∂b(l). */
+function buildGradients(parent, sizes) {
+  const box = html("details", { class: "bp-grads" }, parent);
+  html("summary", {}, box, "Every gradient, by backprop: ∂C/∂W and ∂C/∂b of each layer");
+  const { layers } = layout(sizes);
+  const cells = [];
+  for (let l = 1; l < sizes.length; l++) {
+    const { n, nPrev, offW, offB } = layers[l];
+    const table = html("table", { class: "bp-table bp-matrix" }, box);
+    html("caption", {}, table, `layer ${l}: row j = to neuron j, column k = from ${l === 1 ? "input" : "neuron"} k`);
+    const head = html("tr", {}, table);
+    html("td", {}, head);
+    for (let k = 1; k <= nPrev; k++) html("th", { scope: "col" }, head, `∂C/∂W${SUP[l]}[j,${k}]`);
+    html("th", { scope: "col" }, head, `∂C/∂b${SUP[l]}[j]`);
+    for (let j = 1; j <= n; j++) {
+      const tr = html("tr", {}, table);
+      html("th", { scope: "row" }, tr, `j = ${j}`);
+      for (let k = 1; k <= nPrev; k++) {
+        const td = html("td", { "data-readout": `dW${l}_${j}_${k}`, "data-value": "" }, tr);
+        cells.push({ i: offW + (j - 1) * nPrev + (k - 1), td });
+      }
+      cells.push({ i: offB + j - 1, td: html("td", { "data-readout": `db${l}_${j}`, "data-value": "" }, tr) });
+    }
+  }
+  return cells;
+}
+
+function updateGradients(cells, s, num) {
+  for (const c of cells) {
+    show(c.td, num.grad[c.i]);
+    c.td.classList.toggle("bp-studied", c.i === s.param);
+  }
+}
+
+/** Softmax output: bars of the probabilities s_j, the true class's target marked, s − y. */
 function buildBars(parent, n) {
   const box = html("div", { class: "bp-bars" }, parent);
-  html("p", { class: "bp-bars-title" }, box, "softmax probabilities s and the gradient s − y at the logits");
-  const d = svg("svg", { viewBox: `0 0 ${60 + 90 * n} 170`, role: "img", class: "bp-bars-svg" }, box);
+  html("p", { class: "bp-bars-title" }, box, "Softmax probabilities s and the output delta s − y");
+  const W = 30 + 116 * n, base = 132, top = 32;
+  const d = svg("svg", { viewBox: `0 0 ${W} 200`, role: "img", class: "bp-bars-svg" }, box);
+  for (const [p, label] of [[0.5, "0.5"], [1, "1"]]) { // light grid: read a bar's height
+    svg("line", { x1: 34, x2: W - 10, y1: base - (base - top) * p, y2: base - (base - top) * p, class: "bp-grid" }, d);
+    svg("text", { x: 30, y: base - (base - top) * p + 5, "text-anchor": "end", class: "bp-name" }, d, label);
+  }
+  svg("text", { x: 30, y: base + 5, "text-anchor": "end", class: "bp-name" }, d, "0");
+  svg("line", { x1: 34, x2: W - 10, y1: base, y2: base, class: "bp-axis" }, d);
   const bars = [];
   for (let j = 0; j < n; j++) {
-    const x = 40 + 90 * j;
-    svg("line", { x1: 30, x2: 50 + 90 * n, y1: 130, y2: 130, class: "bp-axis" }, d);
-    const rect = svg("rect", { x, y: 130, width: 50, height: 0, class: "bp-bar" }, d);
-    const label = svg("text", { x: x + 25, y: 148, "text-anchor": "middle" }, d, `s${j + 1}`);
-    const val = svg("text", { x: x + 25, y: 125, "text-anchor": "middle", "data-readout": `s${j + 1}`, "data-value": "" }, d);
-    const grad = svg("text", { x: x + 25, y: 165, "text-anchor": "middle", class: "bp-sy" }, d);
-    svg("tspan", {}, grad, "s−y: ");
-    const gv = svg("tspan", { "data-readout": `s_minus_y${j + 1}`, "data-value": "" }, grad);
-    bars.push({ rect, label, val, gv });
+    const cx = 90 + 116 * j;
+    const rect = svg("rect", { x: cx - 26, y: base, width: 52, height: 0, class: "bp-bar" }, d);
+    const target = svg("line", { x1: cx - 36, x2: cx + 36, y1: top, y2: top, class: "bp-target-line" }, d);
+    const targetText = svg("text", { x: cx, y: top - 8, "text-anchor": "middle", class: "bp-name" }, d, "target y = 1");
+    const label = svg("text", { x: cx, y: base + 18, "text-anchor": "middle", class: "bp-strong" }, d);
+    const sText = svg("text", { x: cx, y: base + 36, "text-anchor": "middle" }, d);
+    svg("tspan", {}, sText, `s${sub(j + 1)} = `);
+    const val = svg("tspan", { "data-readout": `s${j + 1}`, "data-value": "" }, sText);
+    const gText = svg("text", { x: cx, y: base + 54, "text-anchor": "middle" }, d);
+    svg("tspan", {}, gText, "s − y = ");
+    const gv = svg("tspan", { "data-readout": `s_minus_y${j + 1}`, "data-value": "" }, gText);
+    bars.push({ rect, target, targetText, label, val, gv });
   }
-  return { svg: d, bars };
+  return { svg: d, bars, base, scale: base - top };
 }
 
 function updateBars(b, s, num) {
   const L = s.sizes.length - 1;
   b.bars.forEach((bar, j) => {
-    const p = num.a[L][j], h = 100 * p;
-    bar.rect.setAttribute("y", String(130 - h));
-    bar.rect.setAttribute("height", String(h));
-    bar.rect.setAttribute("class", s.y[j] === 1 ? "bp-bar bp-target" : "bp-bar");
-    bar.label.textContent = s.y[j] === 1 ? `s${j + 1} (true class)` : `s${j + 1}`;
-    bar.val.setAttribute("y", String(126 - h));
+    const p = num.a[L][j], h = b.scale * p, truth = s.y[j] === 1;
+    setAll(bar.rect, { y: String(b.base - h), height: String(h), class: truth ? "bp-bar bp-truth" : "bp-bar" });
+    bar.target.setAttribute("visibility", truth ? "visible" : "hidden");
+    bar.targetText.setAttribute("visibility", truth ? "visible" : "hidden");
+    bar.label.textContent = `class ${j + 1}` + (truth ? " (true)" : "");
     show(bar.val, p, 3);
     show(bar.gv, num.delta[L][j], 3);
   });
   b.svg.setAttribute("aria-label", "Bar chart of the softmax probabilities: " +
-    num.a[L].map((p, j) => `class ${j + 1}${s.y[j] === 1 ? " (true)" : ""} ${fmt(p, 3)}`).join(", ") + ".");
+    num.a[L].map((p, j) => `class ${j + 1}${s.y[j] === 1 ? " (the true class, target 1)" : ""} ` +
+      `s = ${fmt(p, 3)}, s − y = ${fmt(num.delta[L][j], 3)}`).join("; ") + ".");
 }
 
-// --- the widget -----------------------------------------------------------------------------
+// --- the widget -------------------------------------------------------------------------------
+
+const SYNCED = ["flat", "x", "y", "param", "step"]; // what the kernel's numbers depend on
 
 function render({ model, el }) {
-  const uid = "bpnn-" + Math.random().toString(36).slice(2, 9);
+  const uid = "bpnn-" + Math.random().toString(36).slice(2, 9); // ids unique per view
   const root = html("div", { class: "bp-network-nudge" }, el);
   const head = html("div", { class: "bp-head" }, root);
-  html("p", { class: "bp-title" }, head, "Nudge any parameter, watch every number move");
+  html("p", { class: "bp-title" }, head, "Nudge any weight or bias, watch every number move");
   const source = html("p", { class: "bp-source", "data-readout": "source" }, head);
-  const state = () => ({
-    sizes: model.get("sizes"), flat: model.get("flat"), x: model.get("x"), y: model.get("y"),
-    output: model.get("output"), param: model.get("param"), step: model.get("step"),
-  });
-  const s0 = state();
+  const state = () => {
+    const s = { sizes: model.get("sizes"), output: model.get("output") };
+    for (const n of SYNCED) s[n] = model.get(n);
+    return s;
+  };
+  // Who computes: the kernel once it has answered our ping and its numbers are for the
+  // values on screen; otherwise this browser.
   let canSync = true, kernelListening = false;
   const commit = (changes) => {
-    model.set(changes);
+    model.set(changes); // fires "change": the redraw follows at once
     if (!canSync) return;
-    try { model.save_changes(); } catch (e) { canSync = false; }
+    try {
+      model.save_changes();
+    } catch (e) {
+      canSync = false; // the static book's widget manager has no kernel to talk to
+    }
   };
+  const s0 = state();
   const diagram = buildDiagram(root, s0.sizes, (i) => commit({ param: i }));
-  html("p", { class: "bp-key" }, root,
-    "Edge width: size of the weight's gradient; solid edge: gradient ≥ 0, dashed: < 0. " +
-    "Inside each neuron its activation a, below it its delta δ = ∂C/∂z. Click an edge or a neuron to nudge its weight or bias.");
+  buildLegend(root);
   const cols = html("div", { class: "bp-cols" }, root);
-  const controls = buildControls(html("div", { class: "bp-controls" }, cols), s0, uid, commit);
+  const controls = buildControls(html("div", { class: "bp-controls" }, cols), s0, uid, model, commit);
   const right = html("div", { class: "bp-results" }, cols);
   const numbers = buildNumbers(right);
   const bars = s0.output === "softmax-ce" ? buildBars(right, s0.sizes[s0.sizes.length - 1]) : null;
+  const grads = buildGradients(root, s0.sizes);
+  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
 
   const same = (p, q) => JSON.stringify(p) === JSON.stringify(q);
   const kernelNumbersFor = (s) => {
     const k = model.get("kernel");
     if (!kernelListening || !k || !k.inputs) return null;
-    for (const n of ["flat", "x", "y", "param", "step"]) if (!same(k.inputs[n], s[n])) return null;
+    for (const n of SYNCED) if (!same(k.inputs[n], s[n])) return null;
     return k;
   };
-  let redraws = 0;
+
+  let redraws = 0, announce = null;
   function redraw() {
     const t0 = performance.now();
     const s = state();
     const kernel = kernelNumbersFor(s);
     const num = kernel || nudgeNumbers(s);
     source.dataset.value = kernel ? "kernel" : "browser";
-    source.textContent = kernel ? "Numbers computed by the kernel (NumPy)" : "Numbers computed in your browser (JavaScript)";
+    source.textContent = kernel
+      ? "Numbers computed by the kernel (NumPy)"
+      : "Numbers computed in your browser (JavaScript)" +
+        (kernelListening && model.get("kernel").inputs ? " while the kernel catches up" : "");
     updateDiagram(diagram, s, num);
     updateControls(controls, s);
     updateNumbers(numbers, s, num);
+    updateGradients(grads, s, num);
     if (bars) updateBars(bars, s, num);
+
+    clearTimeout(announce); // screen readers hear the result once the reader pauses
+    announce = setTimeout(() => {
+      const P = pretty(paramName(s.sizes, s.param));
+      spoken.textContent = `C = ${fmt(num.C)}, ∂C/∂${P} = ${fmt(num.gradient)}, predicted ` +
+        `change ${fmt(num.predicted_change)}, actual change ${fmt(num.actual_change)}.`;
+    }, 500);
+
     redraws += 1;
     el.dataset.lastUpdateMs = root.dataset.lastUpdateMs = (performance.now() - t0).toFixed(3);
     root.dataset.redraws = String(redraws);
   }
   const onMessage = (msg) => {
-    if (msg && msg.type === "pong") { kernelListening = true; redraw(); }
+    if (msg && msg.type === "pong") {
+      kernelListening = true;
+      redraw();
+    }
   };
   model.on("change", redraw);
   model.on("msg:custom", onMessage);
   redraw();
-  model.send({ type: "ping" });
-  return () => { model.off("change", redraw); model.off("msg:custom", onMessage); };
+  model.send({ type: "ping" }); // in the static book nobody answers, and we keep computing here
+  return () => {
+    clearTimeout(announce);
+    model.off("change", redraw);
+    model.off("msg:custom", onMessage);
+  };
 }
 
 export default { render };
