@@ -82,3 +82,29 @@ def jupyter_lab(work: Path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+KERNEL_IDLE = """() => {
+  const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
+  const s = document.querySelector('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator');
+  return k && k.textContent.trim() && !/No Kernel/.test(k.textContent)
+    && s && /idle/i.test(s.getAttribute('data-status') || s.title || s.textContent);
+}"""
+
+
+def run_all_until(page, selector: str, debug_folder: Path, attempts: int = 3, timeout_ms: int = 60_000):
+    """Run All Cells once the kernel is idle, until ``selector`` appears; return its locator.
+
+    A run issued while JupyterLab is still connecting the kernel can be lost, so the run is
+    repeated (at most ``attempts`` times); a screenshot of each failed wait is kept.
+    """
+    for attempt in range(attempts):
+        page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        found = page.locator(selector).first
+        try:
+            found.wait_for(timeout=timeout_ms)
+            return found
+        except Exception:
+            page.screenshot(path=str(debug_folder / f"lab-no-widget-{attempt}.png"))
+    raise AssertionError(f"no {selector} after {attempts} runs; see {debug_folder}/lab-no-widget-*.png")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from browser import browser, open_logged_page
-from jupyter_server import copy_chapter, jupyter_lab
+from jupyter_server import copy_chapter, jupyter_lab, run_all_until
 
 pytestmark = pytest.mark.kernel
 
@@ -26,21 +26,6 @@ def chain_cost(w1, b1, w2, b2, x, y) -> float:
     """C = (a2 - y)^2 for the 1-1-1 chain, written here independently of the book's code."""
     a2 = sigmoid(w2 * sigmoid(w1 * x + b1) + b2)
     return (a2 - y) ** 2
-
-
-def run_all(page) -> None:
-    """Wait for the kernel, then Run > Run All Cells (a reader's own path through the menus)."""
-    page.wait_for_function(
-        """() => {
-          const name = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName');
-          const text = name ? name.textContent.trim() : '';
-          const busy = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="busy"]');
-          return text && text !== 'No Kernel' && !/connecting|starting/i.test(text) && !busy;
-        }""",
-        timeout=90_000,
-    )
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
 
 def shown_values(widget) -> dict[str, float]:
@@ -61,9 +46,7 @@ def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
     with jupyter_lab(tmp_path / "work") as (base, token), browser() as b:
         page, log = open_logged_page(b, base, width=1400, height=1000)
         page.goto(f"{base}/lab/tree/{CHAIN_NOTEBOOK}?token={token}")
-        run_all(page)
-        widget = page.locator(".bp-chain-nudge").first
-        widget.wait_for(timeout=120_000)
+        widget = run_all_until(page, ".bp-chain-nudge", tmp_path)
         widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
 
         before = shown_values(widget)
@@ -121,9 +104,7 @@ def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
     with jupyter_lab(tmp_path / "work") as (base, token), browser() as b:
         page, log = open_logged_page(b, base, width=1400, height=1000)
         page.goto(f"{base}/lab/tree/{NETWORK_NOTEBOOK}?token={token}")
-        run_all(page)
-        widget = page.locator(".bp-network-nudge").first
-        widget.wait_for(timeout=120_000)
+        widget = run_all_until(page, ".bp-network-nudge", tmp_path)
         widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
         before = widget.evaluate(NETWORK_STATE)
         assert len(before["flat"]) == 12 and before["C"] == pytest.approx(

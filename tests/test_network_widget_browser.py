@@ -587,26 +587,11 @@ def write_notebook(folder: Path) -> None:
     (folder / "network.ipynb").write_text(json.dumps(nb))
 
 
-KERNEL_IDLE = """() => {
-  const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
-  const s = document.querySelector('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator');
-  return k && k.textContent.trim() && !/No Kernel/.test(k.textContent)
-    && s && /idle/i.test(s.getAttribute('data-status') || s.title || s.textContent);
-}"""
-
-
 def run_until_widget(page, tmp_path: Path):
-    """Run All Cells once the kernel is idle; again if a run issued while it connected was lost."""
-    for attempt in range(3):
-        page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        widget = page.locator(ROOT).first
-        try:
-            widget.wait_for(timeout=40_000)
-            return widget
-        except Exception:
-            page.screenshot(path=str(tmp_path / f"lab-no-widget-{attempt}.png"))  # for debugging
-    raise AssertionError(f"no NetworkNudge after three runs; see {tmp_path}/lab-no-widget-*.png")
+    """Run All Cells until the widget appears (see jupyter_server.run_all_until)."""
+    from jupyter_server import run_all_until
+
+    return run_all_until(page, ROOT, tmp_path, timeout_ms=40_000)
 
 
 @pytest.mark.kernel
