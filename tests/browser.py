@@ -93,3 +93,27 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900):
         "response", lambda r: r.status >= 400 and log.failed_responses.append(f"{r.status} {r.url}")
     )
     return page, log
+
+
+# Page snippets shared by the widget tests (run with element_handle.evaluate).
+
+# Every piece of text in a widget, with its size in CSS pixels as drawn on screen.
+TEXT_SIZES = """root => {
+  const out = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const e = n.parentElement;
+    if (!n.textContent.trim() || e.closest('.bp-sr-only, title, option, details:not([open]) table')) continue;
+    let px = parseFloat(getComputedStyle(e).fontSize);
+    const svg = e.closest('svg');
+    if (svg) px *= svg.getScreenCTM().a;
+    out.push([n.textContent.trim().slice(0, 30), px]);
+  }
+  return out;
+}"""
+
+AXE_ON_ELEMENT = """async root => {
+  const rules = {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}};
+  const result = await axe.run(root, rules);
+  return result.violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
+}"""

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import browser, open_logged_page
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
 from conftest import BUILD, HTML
 
 from backprop_book import reference as ref
@@ -100,28 +100,6 @@ EDGE_POINT = """(root, [i, t]) => {
   const q = p.matrixTransform(line.getScreenCTM());
   return [q.x, q.y];
 }"""
-
-# Every piece of text in the widget, with its size in CSS pixels as drawn on screen.
-TEXT_SIZES = """root => {
-  const out = [];
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    const e = n.parentElement;
-    if (!n.textContent.trim() || e.closest('.bp-sr-only, title, option, details:not([open]) table')) continue;
-    let px = parseFloat(getComputedStyle(e).fontSize);
-    const svg = e.closest('svg');
-    if (svg) px *= svg.getScreenCTM().a;
-    out.push([n.textContent.trim().slice(0, 30), px]);
-  }
-  return out;
-}"""
-
-AXE_ON_ELEMENT = """async root => {
-  const rules = {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}};
-  const result = await axe.run(root, rules);
-  return result.violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
-}"""
-
 
 def expected(sizes: list[int], output: str, s: dict) -> dict[str, float]:
     """Every number the widget shows, keyed like its data-readout, from the reference."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import browser, open_logged_page
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
 from conftest import BUILD
 from jupyter_server import jupyter_lab
 
@@ -61,29 +61,6 @@ MOVE = """(root, [name, value]) => {
   input.dispatchEvent(new Event('input', {bubbles: true}));
   return Number(root.dataset.lastUpdateMs);
 }"""
-
-# Every piece of text in the widget, with its size in CSS pixels as drawn on screen.
-TEXT_SIZES = """root => {
-  const out = [];
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    const e = n.parentElement;
-    if (!n.textContent.trim() || e.closest('.bp-sr-only')) continue;
-    let px = parseFloat(getComputedStyle(e).fontSize);
-    const svg = e.closest('svg');
-    if (svg) px *= svg.getScreenCTM().a;
-    out.push([n.textContent.trim().slice(0, 30), px]);
-  }
-  return out;
-}"""
-
-
-AXE_ON_ELEMENT = """async root => {
-  const rules = {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}};
-  const result = await axe.run(root, rules);
-  return result.violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
-}"""
-
 
 def reference(w1, b1, w2, b2, x, y) -> dict[str, float]:
     """NumPy, float64: the 1-1-1 sigmoid chain with C = (a2 - y)^2 and its four gradients."""
