@@ -227,9 +227,15 @@ def test_each_claim_links_to_its_proof_and_back(built_book):
         assert back is not None, f"{page}: the cell proving {proof.labels} does not link back"
         hrefs = [a["href"] for a in back.find_all("a")]
         assert len(hrefs) == len(proof.labels)
-        for href in hrefs:
-            target, anchor = _resolve(built_book, page, href)
-            assert _exists(built_book, target, anchor, cache), f"{page}: {href} does not exist"
+        for link in back.find_all("a"):
+            target, anchor = _resolve(built_book, page, link["href"])
+            assert _exists(built_book, target, anchor, cache), (
+                f"{page}: {link['href']} does not exist"
+            )
+            shown = _cached(cache, built_book, target).find(id=anchor).find(class_="eqno")
+            assert shown is not None and shown.get_text().startswith(link.get_text().split()[-1]), (
+                f"{page}: the link says {link.get_text()!r}, the equation shows {shown and shown.get_text()!r}"
+            )
 
 
 @pytest.mark.build

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from docutils import nodes
+from docutils.nodes import make_id
 from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -142,8 +143,17 @@ def check(app: Sphinx, env) -> None:
 
 
 def _number(env, label: str) -> str:
-    found = env.get_domain("math").equations.get(label)
-    return f"({found[1]})" if found and found[1] else label
+    """The equation's number as the page shows it, "(54)", the same way Sphinx's {eq} does:
+    with numfig (Jupyter Book numbers equations through the whole book) from the toc's
+    figure numbers, else the page's own count."""
+    docname, number = env.get_domain("math").equations.get(label, (None, None))
+    if docname is None:
+        return label
+    if env.config.math_numfig and env.config.numfig:
+        numbers = env.toc_fignumbers.get(docname, {}).get("displaymath", {})
+        found = numbers.get(make_id("equation-" + label), ())
+        return "(" + ".".join(map(str, found)) + ")" if found else label
+    return f"({number})"
 
 
 def _uri(app: Sphinx, fromdoc: str, todoc: str, anchor: str) -> str:
