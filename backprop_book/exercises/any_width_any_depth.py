@@ -1,0 +1,137 @@
+"""Exercises of the "any width, any depth" chapter: numbers and checkers.
+
+The network: z^(l) = W^(l) a^(l-1) + b^(l), a^(l) = f(z^(l)), delta^(l) = dC/dz^(l). The
+chapter proves, for any widths, delta^(l) = (W^(l+1))^T delta^(l+1) * f'(z^(l)) and, at a
+linear output, delta^(L) = a - y for C = 1/2 sum (a - y)^2, hence 2 (a - y) for
+C = sum (a - y)^2.
+
+Right answers come from independent sources, never from the formulas above: centered finite
+differences of the cost without the 1/2 (the output delta), and the reference
+implementation :mod:`backprop_book.reference` run on a two-layer network built to have the
+given numbers (the hidden delta). The classic wrong answers are built from the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference as ref
+from ..checkers import Verdict, check_array, given
+from ..gradcheck import numerical_gradient
+
+NO_HALF = "ex-general-no-half"
+WIDE_STEP = "ex-general-wide-step"
+
+
+def _column(values) -> np.ndarray:
+    return np.asarray(values, dtype=float).reshape(-1, 1)
+
+
+def _signed(rng: np.random.Generator, low: float, high: float, size: int) -> list[float]:
+    """``size`` numbers with random signs and magnitudes in [low, high], rounded to 2 places."""
+    values = rng.choice([-1, 1], size=size) * rng.uniform(low, high, size=size)
+    return [round(float(v), 2) for v in values]
+
+
+# ------------------------------------------------------------------ 1. the cost without 1/2
+
+
+def no_half_numbers() -> dict:
+    """The linear outputs a = z^(L) (4 of them) and the targets y of a regression network."""
+    return given(
+        NO_HALF,
+        {"a": [0.8, -1.3, 2.1, 0.4], "y": [1.0, -0.5, 1.6, 0.9]},
+        lambda rng: {"a": _signed(rng, 0.2, 2.5, 4), "y": _signed(rng, 0.1, 2.0, 4)},
+    )
+
+
+def check_no_half(answer: object) -> Verdict:
+    """delta^(L) = dC/dz^(L) for C = sum_j (a_j - y_j)^2 with a = z^(L), a (4, 1) column."""
+    n = no_half_numbers()
+    a, y = _column(n["a"]), _column(n["y"])
+
+    def cost_without_half(z: np.ndarray) -> float:
+        return float(np.sum((z - y) ** 2))  # a linear output: a = z
+
+    expected = numerical_gradient(cost_without_half, a.copy(), h=1e-4)
+    return check_array(
+        answer,
+        expected,
+        what="delta^(L) for the cost without 1/2",
+        mistakes={
+            "that is a - y, the delta of the book's cost 1/2 sum (a - y)^2. This cost has no "
+            "1/2, so the 2 of the square stays: 2 (a - y).": a - y,
+            "that is (a - y)^2, the cost's terms themselves. The delta is their derivative "
+            "with respect to z = a.": (a - y) ** 2,
+            "you multiplied by sigma'(z) as for a sigmoid output. The output here is linear, "
+            "a = z, so f'(z) = 1.": 2 * (a - y) * ref.sigmoid_prime(a),
+        },
+    )
+
+
+# ------------------------------------------------------------------ 2. one step back, 5 <- 3
+
+
+def wide_step_numbers() -> dict:
+    """W^(l+1) (3 x 5, rows = 'to'), delta^(l+1) (3 entries) and z^(l) (5 entries, tanh)."""
+    return given(
+        WIDE_STEP,
+        {
+            "W_next": [[0.7, -1.2, 0.3, 0.9, -0.4],
+                       [-0.6, 0.5, 1.1, -0.8, 0.2],
+                       [1.3, 0.4, -0.9, 0.6, 1.0]],
+            "delta_next": [0.25, -0.4, 0.15],
+            "z": [0.5, -1.1, 0.8, 1.6, -0.3],
+        },
+        lambda rng: {
+            "W_next": [_signed(rng, 0.1, 1.5, 5) for _ in range(3)],
+            "delta_next": _signed(rng, 0.05, 0.6, 3),
+            "z": _signed(rng, 0.1, 1.8, 5),
+        },
+    )
+
+
+def _reference_wide_step(W_next: np.ndarray, delta_next: np.ndarray, z: np.ndarray):
+    """The reference's delta^(1) of a network built to have the given numbers.
+
+    Layer 1 is the identity map (W = I, b = 0, tanh) fed with x = z, so its weighted input is
+    the given z; layer 2 is linear with weights W_next and the target y = a^(2) - delta_next,
+    so that its output delta (a^(2) - y, one sample) is the given delta_next.
+    """
+    n = z.shape[0]
+    params = [(np.eye(n), np.zeros((n, 1))), (W_next, np.zeros((W_next.shape[0], 1)))]
+    names = ["tanh", "identity"]
+    cache = ref.forward(params, z, names)
+    y = cache.as_[-1] - delta_next
+    return ref.backward_deltas(params, cache, y, names, "squared_error")[1]
+
+
+def check_wide_step(answer: object) -> Verdict:
+    """delta^(l) = dC/dz^(l) at the given numbers, a (5, 1) column."""
+    n = wide_step_numbers()
+    W_next, z = np.asarray(n["W_next"], dtype=float), _column(n["z"])
+    delta_next = _column(n["delta_next"])
+    back = W_next.T @ delta_next  # dC/da^(l)
+    return check_array(
+        answer,
+        _reference_wide_step(W_next, delta_next, z),
+        what="delta^(l)",
+        mistakes={
+            "the factor tanh'(z^(l)) is missing: (W^(l+1))^T delta^(l+1) is dC/da^(l); one "
+            "more step takes it to z^(l).": back,
+            "the slope was taken at the activation, tanh'(tanh(z)). It belongs at z^(l): "
+            "tanh'(z) = 1 - tanh(z)^2.": back * ref.tanh_prime(np.tanh(z)),
+            "you used 1 - z^2 for the slope. The derivative of tanh is 1 - tanh(z)^2, with "
+            "the tanh inside the square.": back * (1 - z**2),
+            "you multiplied by tanh(z^(l)), the activation; the factor is its slope "
+            "1 - tanh(z)^2.": back * np.tanh(z),
+        },
+    )
+
+
+__all__ = [
+    "no_half_numbers",
+    "check_no_half",
+    "wide_step_numbers",
+    "check_wide_step",
+]
