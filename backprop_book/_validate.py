@@ -47,7 +47,12 @@ def real_array(x, name: str) -> np.ndarray:
 def finite_array(x, name: str) -> np.ndarray:
     """``x`` as a real float array (see :func:`real_array`); NaN or inf is an error."""
     arr = real_array(x, name)
-    if not np.isfinite(arr).all():
+    flat = arr.reshape(-1)
+    # x . x is finite exactly when every entry is (squares cannot cancel), unless it overflows;
+    # one BLAS pass with no temporary array, so the entry-by-entry look is the rare case.
+    with np.errstate(over="ignore", invalid="ignore"):
+        square_sum = np.dot(flat, flat)
+    if not np.isfinite(square_sum) and not np.isfinite(arr).all():
         bad = ~np.isfinite(arr)
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(

@@ -84,17 +84,16 @@ def _no_one_over_m(cache, Y, name, cost):
     return _orig["_output_delta"](cache, Y, name, cost) * Y.shape[1]
 
 
-def _slope_at_a(name, z, g):
+def _slope_at_a(name, z, a, g):
     if name == "softmax":
-        return _orig["_activation_backward"](name, z, g)
-    return _orig["_activation_backward"](name, ref.activate(name, z), g)
+        return _orig["_activation_backward"](name, z, a, g)
+    return _orig["_activation_backward"](name, a, ref.activate(name, a), g)  # f'(a), not f'(z)
 
 
-def _relu_slope_at_the_kink(name, z, g):
+def _relu_slope_at_the_kink(name, z, a, g):
     if name != "relu":
-        return _orig["_activation_backward"](name, z, g)
-    a = ref.relu(z)  # the slope read off the activation, with the kink counted as 1
-    return g * (a >= 0)
+        return _orig["_activation_backward"](name, z, a, g)
+    return g * (a >= 0)  # the slope read off the activation, with the kink counted as 1
 
 
 def _softmax_diagonal_only(cache, Y, name, cost):
@@ -111,19 +110,19 @@ def _deltas_with(step: Callable) -> Callable:
         deltas = [None] * (L + 1)
         deltas[L] = ref._output_delta(cache, Y, activations[-1], cost)
         for layer in range(L - 1, 0, -1):
-            W_next, z = params[layer][0], cache.zs[layer]
-            deltas[layer] = step(W_next, deltas[layer + 1], activations[layer - 1], z)
+            W_next, z, a = params[layer][0], cache.zs[layer], cache.as_[layer]
+            deltas[layer] = step(W_next, deltas[layer + 1], activations[layer - 1], z, a)
         return deltas
 
     return backward_deltas
 
 
-def _transpose_dropped(W, delta, name, z):
-    return ref._activation_backward(name, z, W @ delta)
+def _transpose_dropped(W, delta, name, z, a):
+    return ref._activation_backward(name, z, a, W @ delta)
 
 
-def _matmul_for_hadamard(W, delta, name, z):
-    slope = ref._activation_backward(name, z, np.ones_like(z))
+def _matmul_for_hadamard(W, delta, name, z, a):
+    slope = ref._activation_backward(name, z, a, np.ones_like(z))
     return (W.T @ delta) @ slope
 
 
