@@ -47,12 +47,7 @@ def real_array(x, name: str) -> np.ndarray:
 def finite_array(x, name: str) -> np.ndarray:
     """``x`` as a real float array (see :func:`real_array`); NaN or inf is an error."""
     arr = real_array(x, name)
-    flat = arr.reshape(-1)
-    # x . x is finite exactly when every entry is (squares cannot cancel), unless it overflows;
-    # one BLAS pass with no temporary array, so the entry-by-entry look is the rare case.
-    with np.errstate(over="ignore", invalid="ignore"):
-        square_sum = np.dot(flat, flat)
-    if not np.isfinite(square_sum) and not np.isfinite(arr).all():
+    if not _all_finite(arr):
         bad = ~np.isfinite(arr)
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
@@ -60,6 +55,20 @@ def finite_array(x, name: str) -> np.ndarray:
             f"{first}); expected finite numbers"
         )
     return arr
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """Whether every entry is finite, cheaply for a large array.
+
+    x . x is finite exactly when every entry is (squares cannot cancel), unless it overflows:
+    one BLAS pass with no temporary array, so the entry-by-entry look is the rare case.
+    """
+    if arr.size > 65536:  # below this, np.errstate costs more than the dot saves
+        flat = arr.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.dot(flat, flat)):
+                return True
+    return bool(np.isfinite(arr).all())
 
 
 def batch(x, name: str) -> np.ndarray:
@@ -207,16 +216,15 @@ def probability_columns(Y: np.ndarray, tol: float | None = None) -> None:
     """
     if tol is None:
         tol = max(1e-9, 64 * float(np.finfo(Y.dtype).eps))
-    if (Y < 0).any():
+    if Y.min() < 0:
         j = int(np.argwhere(Y < 0)[0][1])
         raise ValueError(
             f"cross_entropy expects each column of Y to be a probability vector; column {j} "
             f"has a negative entry"
         )
     sums = Y.sum(axis=0)
-    bad = np.flatnonzero(np.abs(sums - 1) > tol)
-    if bad.size:
-        j = int(bad[0])
+    if np.abs(sums - 1).max() > tol:
+        j = int(np.flatnonzero(np.abs(sums - 1) > tol)[0])
         raise ValueError(
             f"cross_entropy expects each column of Y to sum to 1 (a one-hot or soft label, "
             f"within {tol:g}); column {j} sums to {sums[j]:.12g}"

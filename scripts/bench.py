@@ -120,7 +120,7 @@ def torch_autograd(activations: list[str], params: list) -> Contender | None:
     return run
 
 
-def race(contenders: dict[str, Contender], args: tuple, budget: float, rounds: int = 15) -> dict:
+def race(contenders: dict[str, Contender], args: tuple, budget: float, rounds: int = 25) -> dict:
     """Best seconds per call of each contender, timed in turns for ``rounds`` rounds."""
     number = {}
     for name, fn in contenders.items():
@@ -150,7 +150,7 @@ def machine(threads: int) -> dict:
     except OSError:
         pass
     try:
-        info["load average"] = os.getloadavg()[0]
+        info["load average"] = round(os.getloadavg()[0], 2)
     except OSError:
         pass
     blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
@@ -188,6 +188,34 @@ def format_row(row: dict) -> str:
     cells = "  ".join(f"{k} {v:8.3f} ms" for k, v in row["ms"].items())
     ratios = "  ".join(f"{k} {v:5.2f}x" for k, v in row.items() if " / " in k)
     return f"{row['variant']:7s} {row['dtype']:7s} m={row['batch']:5d}  {cells}  |  {ratios}"
+
+
+def _cell(value: float | None, unit: str, fmt: str) -> str:
+    return "" if value is None else f"{value:{fmt}}{unit}"
+
+
+def markdown(rows: list[dict], info: dict) -> str:
+    """The rows as a Markdown table (the one the book quotes), with the machine below it."""
+    head = "| network | dtype | m | vectorized | matmul floor | torch | per-sample loop |"
+    head += " vectorized / floor | vectorized / torch | loop / vectorized |"
+    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for row in rows:
+        times = [
+            _cell(row["ms"].get(k), " ms", ".3g")
+            for k in ("vectorized", "matmul floor", "torch autograd", "per-sample loop")
+        ]
+        ratios = [
+            _cell(row.get(k), "", f)
+            for k, f in (("vectorized / floor", ".2f"), ("vectorized / torch", ".2f"))
+        ]
+        ratios.append(_cell(row.get("loop / vectorized"), "", ".0f"))
+        lines.append(
+            f"| {row['variant']} | {row['dtype']} | {row['batch']} | "
+            + " | ".join(times + ratios)
+            + " |"
+        )
+    machine = ", ".join(f"{k} {v}" for k, v in info.items())
+    return "\n".join(lines) + f"\n\nmachine: {machine}"
 
 
 def verdict(rows: list[dict]) -> list[str]:
@@ -233,6 +261,7 @@ def main() -> int:
         f"<= {TORCH_TARGET}x torch: "
         + ("all met" if not misses else "MISSED: " + "; ".join(misses))
     )
+    print("\n" + markdown(rows, info) + "\n")
     out = ROOT / "_build" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     report = {"network": SIZES, "cost": COST, "variants": VARIANTS, "machine": info}
