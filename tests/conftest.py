@@ -78,6 +78,15 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[EARLY_BUILD] = str(folder)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need the built book run last (a stable sort: otherwise in order).
+
+    Under xdist the early build then runs beside the tests that do not need it, and no
+    worker sits waiting for it at the start.
+    """
+    items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
+
+
 def _wait_for_early_build(folder: Path) -> tuple[int, str]:
     while not (folder / "rc").exists():
         time.sleep(0.5)

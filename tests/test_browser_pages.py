@@ -59,14 +59,7 @@ def chromium():
         yield b
 
 
-# Two xdist groups (every other page), so `make test`'s two workers share the pages.
-PAGES = [
-    pytest.param(e, marks=pytest.mark.xdist_group(f"pages {i % 2}"))
-    for i, e in enumerate(toc_entries())
-]
-
-
-@pytest.mark.parametrize("entry", PAGES)
+@pytest.mark.parametrize("entry", toc_entries())
 def test_page_reads_cleanly_offline(chromium, book_server, entry):
     page, log = open_logged_page(chromium, book_server)
     page.goto(f"{book_server}/{page_url(entry)}")
