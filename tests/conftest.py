@@ -78,12 +78,18 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[EARLY_BUILD] = str(folder)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the built book run last (a stable sort: otherwise in order).
+    """Tests that need the built book run last (a stable sort: otherwise in order), and the
+    JupyterLab tests share one xdist group, so two Labs never start side by side.
 
     Under xdist the early build then runs beside the tests that do not need it, and no
-    worker sits waiting for it at the start.
+    worker sits waiting for it at the start. Two JupyterLabs with a kernel and a Chromium
+    each, at once on a busy 2-core machine, ran past their 60 s wait.
     """
+    for item in items:
+        if item.get_closest_marker("kernel"):
+            item.add_marker(pytest.mark.xdist_group("jupyterlab"))
     items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
 
 
