@@ -1,32 +1,74 @@
 """Input checks for the public functions: each error says what was expected and what came.
 
-The public functions of :mod:`backprop_book.reference` call these first, so a wrong shape or
-name fails at the reader's own call with one readable message, not deep inside NumPy.
+The public functions of :mod:`backprop_book.reference` call these once, at their edge, and
+then run plain private kernels: a wrong shape, type or name fails at the reader's own call
+with one readable message, not deep inside NumPy, and a correct call pays for one check.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
 
-def finite_array(x, name: str) -> np.ndarray:
-    """``x`` as a float array (no copy if it already is one); NaN or inf is an error."""
+def real_array(x, name: str) -> np.ndarray:
+    """``x`` as a real floating-point array; float32 stays float32 (no copy if it already is one).
+
+    Integers and booleans become float64. None, complex numbers and non-numbers are errors:
+    NumPy would turn None into NaN and silently drop an imaginary part.
+    """
+    if x is None:
+        raise TypeError(f"{name} must be an array of real numbers; got None")
     try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as err:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as err:  # e.g. ragged nested lists
         raise ValueError(
             f"{name} must be an array of numbers; got {type(x).__name__} ({err})"
         ) from None
-    bad = ~np.isfinite(arr)
-    if bad.any():
+    if arr.dtype.kind == "c":
+        raise TypeError(
+            f"{name} must be real; got complex numbers (dtype {arr.dtype}); the book's networks "
+            f"are real-valued (pass {name}.real if the imaginary part is meant to be dropped)"
+        )
+    if arr.dtype.kind == "O" and any(v is None for v in arr.flat):
+        raise TypeError(f"{name} must be an array of real numbers; it contains None")
+    if arr.dtype.kind != "f":
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{name} must be an array of numbers; got {type(x).__name__} ({err})"
+            ) from None
+    return arr
+
+
+def finite_array(x, name: str) -> np.ndarray:
+    """``x`` as a real float array (see :func:`real_array`); NaN or inf is an error."""
+    arr = real_array(x, name)
+    if not _all_finite(arr):
+        bad = ~np.isfinite(arr)
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"{name} contains NaN or inf ({int(bad.sum())} of {arr.size} entries, first at index "
             f"{first}); expected finite numbers"
         )
     return arr
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """Whether every entry is finite, cheaply for a large array.
+
+    x . x is finite exactly when every entry is (squares cannot cancel), unless it overflows:
+    one BLAS pass with no temporary array, so the entry-by-entry look is the rare case.
+    """
+    if arr.size > 65536:  # below this, np.errstate costs more than the dot saves
+        flat = arr.reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.dot(flat, flat)):
+                return True
+    return bool(np.isfinite(arr).all())
 
 
 def batch(x, name: str) -> np.ndarray:
@@ -63,11 +105,24 @@ def params(params) -> list[tuple[np.ndarray, np.ndarray]]:
             )
         if checked and W.shape[1] != checked[-1][0].shape[0]:
             W_prev, k = checked[-1][0], layer - 1
+            n = b.shape[0] if b.ndim == 2 and b.shape[1] == 1 else W.shape[0]
+            hint = (
+                f" (W{layer}.T would fit: is it transposed?)"
+                if W.shape == (W_prev.shape[0], n)
+                else ""
+            )
             raise ValueError(
                 f"layers {k} and {layer} do not chain: layer {k} has {W_prev.shape[0]} neurons "
                 f"(W{k} has shape {W_prev.shape}) but W{layer} has shape {W.shape}, i.e. "
-                f"{W.shape[1]} inputs; W{layer} must have shape ({W.shape[0]}, {W_prev.shape[0]}) "
-                f"since W[j, k] is the weight to neuron j from neuron k"
+                f"{W.shape[1]} inputs; W{layer} must have shape ({n}, {W_prev.shape[0]}) "
+                f"since W[j, k] is the weight to neuron j from neuron k{hint}"
+            )
+        if b.shape != (W.shape[0], 1) and b.shape == (W.shape[1], 1):
+            raise ValueError(
+                f"W{layer} has shape {W.shape} but b{layer} has shape {b.shape}, so layer {layer} "
+                f"has {b.shape[0]} neurons and W{layer} must have shape "
+                f"({b.shape[0]}, {W.shape[0]}) (W{layer}.T would fit: is it transposed? "
+                f"W[j, k] is the weight to neuron j from neuron k)"
             )
         if b.shape != (W.shape[0], 1):
             raise ValueError(
@@ -86,6 +141,11 @@ def activations(names, n_layers: int, valid: Sequence[str]) -> list[str]:
             f"activations must be a list of names, one per layer; got the string {names!r} "
             f"(for {n_layers} layer(s) pass e.g. {[names] * n_layers})"
         )
+    if not isinstance(names, Sequence):
+        raise TypeError(
+            f"activations must be a list of names, one per layer (e.g. "
+            f"{['sigmoid'] * n_layers}); got {names!r:.60}"
+        )
     names = list(names)
     if len(names) != n_layers:
         raise ValueError(
@@ -93,20 +153,28 @@ def activations(names, n_layers: int, valid: Sequence[str]) -> list[str]:
             f"pass one name per layer, layers 1..{n_layers}"
         )
     for layer, name in enumerate(names, start=1):
-        if name not in valid:
-            raise ValueError(
-                f"unknown activation {name!r} for layer {layer}; valid names: {', '.join(valid)}"
-            )
+        activation(name, valid, f" for layer {layer}")
     return names
 
 
-def cost(cost: str, names: list[str], valid: Sequence[str]) -> str:
-    """A known cost name; cross-entropy only on top of a softmax output layer."""
-    if cost not in valid:
+def activation(name, valid: Sequence[str], where: str = "") -> str:
+    """One known activation name."""
+    if not isinstance(name, str) or name not in valid:
+        raise ValueError(f"unknown activation {name!r}{where}; valid names: {', '.join(valid)}")
+    return name
+
+
+def cost(cost: str, names: list[str], valid: Sequence[str], layers: int | None = None) -> str:
+    """A known cost name; cross-entropy only on top of a softmax output layer.
+
+    ``names[-1]`` is the output layer's activation; ``layers`` (default ``len(names)``) is
+    the output layer's number, for the message.
+    """
+    if not isinstance(cost, str) or cost not in valid:
         raise ValueError(f"unknown cost {cost!r}; valid costs: {', '.join(valid)}")
     if cost == "cross_entropy" and names[-1] != "softmax":
         raise ValueError(
-            f"cost 'cross_entropy' needs a softmax output layer, but layer {len(names)} "
+            f"cost 'cross_entropy' needs a softmax output layer, but layer {layers or len(names)} "
             f"(the output) uses {names[-1]!r}; make the last activation 'softmax' or use "
             f"cost 'squared_error'"
         )
@@ -139,22 +207,24 @@ def targets(Y, n_out: int, m: int, cost: str) -> np.ndarray:
     return Y
 
 
-def probability_columns(Y: np.ndarray, tol: float = 1e-9) -> None:
+def probability_columns(Y: np.ndarray, tol: float | None = None) -> None:
     """Every column of Y is non-negative and sums to 1 within ``tol`` (one-hot or soft label).
 
     The tolerance is tight because the output delta s - y is the gradient only when the
     column sums to exactly 1; a column summing to 1 + e adds e * s to the true gradient.
+    By default it is 1e-9, or 64 rounding units for a coarser dtype (float32: about 8e-6).
     """
-    if (Y < 0).any():
+    if tol is None:
+        tol = max(1e-9, 64 * float(np.finfo(Y.dtype).eps))
+    if Y.min() < 0:
         j = int(np.argwhere(Y < 0)[0][1])
         raise ValueError(
             f"cross_entropy expects each column of Y to be a probability vector; column {j} "
             f"has a negative entry"
         )
     sums = Y.sum(axis=0)
-    bad = np.flatnonzero(np.abs(sums - 1) > tol)
-    if bad.size:
-        j = int(bad[0])
+    if np.abs(sums - 1).max() > tol:
+        j = int(np.flatnonzero(np.abs(sums - 1) > tol)[0])
         raise ValueError(
             f"cross_entropy expects each column of Y to sum to 1 (a one-hot or soft label, "
             f"within {tol:g}); column {j} sums to {sums[j]:.12g}"
@@ -189,3 +259,51 @@ def cache(cache, layers: list[tuple[np.ndarray, np.ndarray]]) -> None:
                 f"a^({layer}) has shape {a.shape} but W{layer} has shape {W.shape}; make the "
                 f"cache with forward and these params"
             )
+
+
+def same_shape_as_z(g, z: np.ndarray, what: str) -> np.ndarray:
+    """An upstream gradient g = dC/da must have the shape of z (one entry per entry of a)."""
+    g = real_array(g, "g")
+    if g.shape != z.shape:
+        raise ValueError(
+            f"g has shape {g.shape} but z has shape {z.shape}; g = dC/d{what} must have the "
+            f"shape of z, one entry per entry of {what}"
+        )
+    return g
+
+
+def sizes(sizes) -> list[int]:
+    """Layer widths [n_0, n_1, ..., n_L]: at least two positive integers."""
+    expected = "sizes must list >= 2 positive integers [n_0, ..., n_L]"
+    if isinstance(sizes, str) or not isinstance(sizes, Sequence | np.ndarray):
+        raise TypeError(f"{expected}; got {sizes!r:.60}")
+    sizes = list(sizes)
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{expected}; got {sizes} (entry {n!r} is a {type(n).__name__})")
+    if len(sizes) < 2 or min(sizes) <= 0:
+        raise ValueError(f"{expected}; got {sizes}")
+    return [int(n) for n in sizes]
+
+
+def seed(seed) -> int:
+    """A random seed: a non-negative integer (the book's randomness is always seeded)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"seed must be a non-negative integer (e.g. seed=0); got {seed!r:.40}")
+    return int(seed)
+
+
+def scale(scale) -> float | None:
+    """None (the default 1/sqrt(n_in)) or a standard deviation: a finite number >= 0."""
+    if scale is None:
+        return None
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise TypeError(
+            f"scale must be None or a number >= 0 (a standard deviation); got {scale!r:.40}"
+        )
+    if not np.isfinite(scale) or scale < 0:
+        raise ValueError(
+            f"scale must be None or a finite number >= 0 (the standard deviation of the "
+            f"weights); got {scale}"
+        )
+    return float(scale)

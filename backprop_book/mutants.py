@@ -70,34 +70,35 @@ class Mutant:
 
 # ------------------------------------------------------------------ the reference's bugs
 
+# The public functions check their inputs once and then run these private kernels, so the
+# bugs are planted in the kernels (a patched public name would never be called by the others).
 _orig = {name: getattr(ref, name) for name in
-         ("output_delta", "activation_backward", "backward_deltas", "backward")}
+         ("_output_delta", "_activation_backward", "_backward_deltas", "_backward")}
 
 
 def _sign_flipped_output_delta(cache, Y, name, cost):
-    return -_orig["output_delta"](cache, Y, name, cost)
+    return -_orig["_output_delta"](cache, Y, name, cost)
 
 
 def _no_one_over_m(cache, Y, name, cost):
-    return _orig["output_delta"](cache, Y, name, cost) * Y.shape[1]
+    return _orig["_output_delta"](cache, Y, name, cost) * Y.shape[1]
 
 
-def _slope_at_a(name, z, g):
+def _slope_at_a(name, z, a, g):
     if name == "softmax":
-        return _orig["activation_backward"](name, z, g)
-    return _orig["activation_backward"](name, ref.activate(name, z), g)
+        return _orig["_activation_backward"](name, z, a, g)
+    return _orig["_activation_backward"](name, a, ref.activate(name, a), g)  # f'(a), not f'(z)
 
 
-def _relu_slope_at_the_kink(name, z, g):
+def _relu_slope_at_the_kink(name, z, a, g):
     if name != "relu":
-        return _orig["activation_backward"](name, z, g)
-    a = ref.relu(z)  # the slope read off the activation, with the kink counted as 1
-    return g * (a >= 0)
+        return _orig["_activation_backward"](name, z, a, g)
+    return g * (a >= 0)  # the slope read off the activation, with the kink counted as 1
 
 
 def _softmax_diagonal_only(cache, Y, name, cost):
     if cost != "cross_entropy":
-        return _orig["output_delta"](cache, Y, name, cost)
+        return _orig["_output_delta"](cache, Y, name, cost)
     S, m = cache.as_[-1], Y.shape[1]
     dC_dS = -Y / S / m
     return S * (1 - S) * dC_dS  # only diag(s - s^2) of the Jacobian diag(s) - s s^T
@@ -107,27 +108,27 @@ def _deltas_with(step: Callable) -> Callable:
     def backward_deltas(params, cache, Y, activations, cost):
         L = len(params)
         deltas = [None] * (L + 1)
-        deltas[L] = ref.output_delta(cache, Y, activations[-1], cost)
+        deltas[L] = ref._output_delta(cache, Y, activations[-1], cost)
         for layer in range(L - 1, 0, -1):
-            W_next, z = params[layer][0], cache.zs[layer]
-            deltas[layer] = step(W_next, deltas[layer + 1], activations[layer - 1], z)
+            W_next, z, a = params[layer][0], cache.zs[layer], cache.as_[layer]
+            deltas[layer] = step(W_next, deltas[layer + 1], activations[layer - 1], z, a)
         return deltas
 
     return backward_deltas
 
 
-def _transpose_dropped(W, delta, name, z):
-    return ref.activation_backward(name, z, W @ delta)
+def _transpose_dropped(W, delta, name, z, a):
+    return ref._activation_backward(name, z, a, W @ delta)
 
 
-def _matmul_for_hadamard(W, delta, name, z):
-    slope = ref.activation_backward(name, z, np.ones_like(z))
+def _matmul_for_hadamard(W, delta, name, z, a):
+    slope = ref._activation_backward(name, z, a, np.ones_like(z))
     return (W.T @ delta) @ slope
 
 
 def _backward_with(grads: Callable) -> Callable:
     def backward(params, cache, Y, activations, cost):
-        deltas = ref.backward_deltas(params, cache, Y, activations, cost)
+        deltas = ref._backward_deltas(params, cache, Y, activations, cost)
         return [grads(d, a) for d, a in zip(deltas[1:], cache.as_[:-1], strict=True)]
 
     return backward
@@ -143,34 +144,34 @@ def _overwrite_not_accumulate(delta, a_prev):
 REFERENCE_MUTANTS = [
     Mutant("sign-flip", "output delta with (y - a) instead of (a - y)",
            "the derivative of (a - y)^2 is taken with respect to y, not a",
-           {"output_delta": _sign_flipped_output_delta}),
+           {"_output_delta": _sign_flipped_output_delta}),
     Mutant("slope-at-a", "f'(a) used where f'(z) is meant",
            "sigma'(z) = a(1 - a) is misread as 'sigma prime of a'",
-           {"activation_backward": _slope_at_a}),
+           {"_activation_backward": _slope_at_a}),
     Mutant("transpose-dropped", "W instead of W^T in the delta recursion",
            "the forward pass multiplies by W, so the backward pass 'should' too",
-           {"backward_deltas": _deltas_with(_transpose_dropped)}),
+           {"_backward_deltas": _deltas_with(_transpose_dropped)}),
     Mutant("matmul-for-hadamard", "a matrix product where the Hadamard product belongs",
            "the sigmoid's Jacobian is diagonal; written as a matrix it invites @",
-           {"backward_deltas": _deltas_with(_matmul_for_hadamard)}),
+           {"_backward_deltas": _deltas_with(_matmul_for_hadamard)}),
     Mutant("missing-1/m", "the 1/m of the batch mean left out",
            "the per-sample formula is copied to the batch unchanged",
-           {"output_delta": _no_one_over_m}),
+           {"_output_delta": _no_one_over_m}),
     Mutant("softmax-diagonal", "only the diagonal s(1 - s) of the softmax Jacobian",
            "each output treated like an independent sigmoid",
-           {"output_delta": _softmax_diagonal_only}),
+           {"_output_delta": _softmax_diagonal_only}),
     Mutant("overwrite-not-accumulate", "`=` instead of `+=` where the samples' paths meet",
            "a loop over samples overwrites the gradient it should sum",
-           {"backward": _backward_with(_overwrite_not_accumulate)}),
+           {"_backward": _backward_with(_overwrite_not_accumulate)}),
     Mutant("bias-not-summed", "the bias gradient not summed over the batch",
            "the per-sample delta is used as the bias gradient",
-           {"backward": _backward_with(lambda d, a: (d @ a.T, d))}),
+           {"_backward": _backward_with(lambda d, a: (d @ a.T, d))}),
     Mutant("bias-1d", "the bias gradient returned 1-D, which broadcasts against a column",
            "sum(axis=1) without keepdims gives shape (n,); b - eta * db is then (n, n)",
-           {"backward": _backward_with(lambda d, a: (d @ a.T, d.sum(axis=1)))}),
+           {"_backward": _backward_with(lambda d, a: (d @ a.T, d.sum(axis=1)))}),
     Mutant("relu-kink", "the ReLU slope read off the activation, 1 at the kink",
            "relu'(a) with a = max(0, z) is 1 for every z <= 0 when the kink counts as 1",
-           {"activation_backward": _relu_slope_at_the_kink}),
+           {"_activation_backward": _relu_slope_at_the_kink}),
 ]
 
 
@@ -199,6 +200,9 @@ def probe_networks() -> list[tuple[str, list, np.ndarray, np.ndarray, list[str],
 @contextlib.contextmanager
 def planted(mutant: Mutant) -> Iterator[None]:
     """Replace the reference functions named in ``mutant.patch`` while the block runs."""
+    unknown = [name for name in mutant.patch if not callable(getattr(ref, name, None))]
+    if unknown:  # a patch of a name nobody calls would survive for the wrong reason
+        raise ValueError(f"mutant {mutant.name!r} patches {unknown}, not functions of the reference")
     saved = {name: getattr(ref, name) for name in mutant.patch}
     try:
         for name, fn in mutant.patch.items():

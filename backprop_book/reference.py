@@ -16,6 +16,11 @@ Where the 1/m of the mean lives: in the deltas. Delta^(l) = dC/dZ^(l) is the gra
 the batch cost, so each column is that sample's delta divided by m. The parameter gradients
 are then plain sums over the batch: dW^(l) = Delta^(l) A^(l-1)^T and db^(l) = the sum of
 Delta^(l)'s columns.
+
+Checked once, at the edge: every public function checks its inputs (shapes, names, NaN, dtype)
+and then runs a private kernel (``_forward``, ``_backward``, ...) that does only the math, so
+``loss_and_grads`` pays for one check of X, Y and the params, not one per step. Floating
+dtypes are kept: float32 in, float32 out (integers become float64).
 """
 
 from __future__ import annotations
@@ -35,13 +40,18 @@ Params = list[tuple[np.ndarray, np.ndarray]]
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """sigma(z) = 1 / (1 + e^{-z}), entry by entry, any shape.
 
-    Uses e^{-|z|}, which never overflows: sigma(|z|) = 1 / (1 + e^{-|z|}) and, for z < 0,
-    sigma(z) = sigma(-|z|) = e^{-|z|} sigma(|z|).
+    Uses e = e^{-|z|}, which never overflows: sigma(z) = 1 / (1 + e) for z >= 0 and, for z < 0,
+    sigma(z) = e / (1 + e). The numerator, 1 or e, is max(e, [z >= 0]) since e <= 1: one
+    branch-free pass (``np.where`` on a mask of mixed signs is several times slower). The
+    steps work in place, so a large z costs two new arrays, not six.
     """
-    z = np.asarray(z, dtype=float)
-    e = np.exp(-np.abs(z))
-    s = 1.0 / (1.0 + e)
-    return np.where(z >= 0, s, e * s)
+    z = check.real_array(z, "z")
+    e = np.abs(z, out=np.empty_like(z))
+    np.exp(np.negative(e, out=e), out=e)  # e = e^{-|z|}, in (0, 1]
+    a = np.maximum(e, z >= 0)  # the numerator: 1 where z >= 0, e where z < 0
+    e += 1.0
+    a /= e
+    return a
 
 
 def sigmoid_prime(z: np.ndarray) -> np.ndarray:
@@ -50,13 +60,13 @@ def sigmoid_prime(z: np.ndarray) -> np.ndarray:
     The last form is the one computed: it is symmetric in z, costs one exponential, and keeps
     every digit for large |z|, where 1 - sigma(z) would subtract two numbers close to 1.
     """
-    e = np.exp(-np.abs(np.asarray(z, dtype=float)))
+    e = np.exp(-np.abs(check.real_array(z, "z")))
     return e / (1.0 + e) ** 2
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
     """tanh(z), entry by entry."""
-    return np.tanh(np.asarray(z, dtype=float))
+    return np.tanh(check.real_array(z, "z"))
 
 
 def tanh_prime(z: np.ndarray) -> np.ndarray:
@@ -65,28 +75,29 @@ def tanh_prime(z: np.ndarray) -> np.ndarray:
     The last form is the one computed: 1 - tanh(z)^2 is exactly 0 in floating point once
     |z| > 19, while the true slope is about 4 e^{-2|z|}; the exponential never overflows.
     """
-    e = np.exp(-2.0 * np.abs(np.asarray(z, dtype=float)))
+    e = np.exp(-2.0 * np.abs(check.real_array(z, "z")))
     return 4.0 * e / (1.0 + e) ** 2
 
 
 def relu(z: np.ndarray) -> np.ndarray:
     """max(z, 0), entry by entry."""
-    return np.maximum(np.asarray(z, dtype=float), 0.0)
+    return np.maximum(check.real_array(z, "z"), 0.0)
 
 
 def relu_prime(z: np.ndarray) -> np.ndarray:
     """1 where z > 0, else 0. At the kink z = 0 we choose 0 (any value in [0, 1] is valid)."""
-    return (np.asarray(z) > 0).astype(float)
+    z = check.real_array(z, "z")
+    return (z > 0).astype(z.dtype)
 
 
 def identity(z: np.ndarray) -> np.ndarray:
     """f(z) = z (a linear layer)."""
-    return np.array(z, dtype=float)
+    return check.real_array(z, "z").copy()
 
 
 def identity_prime(z: np.ndarray) -> np.ndarray:
     """f'(z) = 1."""
-    return np.ones_like(z, dtype=float)
+    return np.ones_like(check.real_array(z, "z"))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -95,24 +106,29 @@ def softmax(z: np.ndarray) -> np.ndarray:
     The column maximum is subtracted first (s does not change), so the largest exponent is
     e^0 = 1: logits like 1000 or -1000 give no overflow and no NaN.
     """
-    z = np.asarray(z, dtype=float)
+    z = check.real_array(z, "z")
     e = np.exp(z - z.max(axis=0, keepdims=True))
     return e / e.sum(axis=0, keepdims=True)
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """log s_j = z_j - log sum_k e^{z_k} down each column, with the max-shifted log-sum-exp."""
-    z = np.asarray(z, dtype=float)
+    z = check.real_array(z, "z")
     shifted = z - z.max(axis=0, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
 
 
 def softmax_vjp(z: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """dC/dz from g = dC/ds through s = softmax(z), column by column, shape of z.
+    """dC/dz from g = dC/ds through s = softmax(z), column by column; z, g of one shape.
 
     The Jacobian is ds_i/dz_k = s_i (1[i = k] - s_k), so g^T J = s * (g - sum_i g_i s_i).
     """
-    s = softmax(z)
+    z = check.real_array(z, "z")
+    return _softmax_vjp(softmax(z), check.same_shape_as_z(g, z, "s"))
+
+
+def _softmax_vjp(s: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The product of ``softmax_vjp``, from s = softmax(z)."""
     return s * (g - np.sum(g * s, axis=0, keepdims=True))
 
 
@@ -129,13 +145,42 @@ COSTS = ("squared_error", "cross_entropy")
 
 
 def activate(name: str, z: np.ndarray) -> np.ndarray:
-    """a = f(z) for the activation called ``name``."""
-    return softmax(z) if name == "softmax" else ACTIVATIONS[name][0](z)
+    """a = f(z) for the activation called ``name`` (one of ``ACTIVATION_NAMES``), shape of z."""
+    check.activation(name, ACTIVATION_NAMES)
+    return _activate(name, check.real_array(z, "z"))
 
 
 def activation_backward(name: str, z: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """dC/dz from g = dC/da: g * f'(z) (Hadamard), or the softmax vector-Jacobian product."""
-    return softmax_vjp(z, g) if name == "softmax" else g * ACTIVATIONS[name][1](z)
+    """dC/dz from g = dC/da: g * f'(z) (Hadamard), or the softmax vector-Jacobian product.
+
+    z and g have one shape; so has the result.
+    """
+    check.activation(name, ACTIVATION_NAMES)
+    z = check.real_array(z, "z")
+    g = check.same_shape_as_z(g, z, "a")
+    return _activation_backward(name, z, _activate(name, z), g)
+
+
+def _activate(name: str, z: np.ndarray) -> np.ndarray:
+    return softmax(z) if name == "softmax" else ACTIVATIONS[name][0](z)
+
+
+# f'(z) read off a = f(z), as the chapters write it: sigma' = a(1 - a), tanh' = 1 - a^2,
+# relu' = [a > 0]. The backward pass multiplies the slope by g and adds the products up, so
+# what counts is the slope's error measured against 1, about one rounding (1e-16), and these
+# forms have it; they cost no exponential and no second pass over z. (``sigmoid_prime(z)``
+# keeps every digit of a tiny slope, for a reader who wants the slope itself.)
+_SLOPE_FROM_A = {
+    "sigmoid": lambda a: a * (1.0 - a),
+    "tanh": lambda a: 1.0 - a * a,
+    "relu": lambda a: a > 0,  # booleans: g * [a > 0] keeps g's dtype
+    "identity": lambda a: np.ones_like(a),
+}
+
+
+def _activation_backward(name: str, z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """dC/dz from g = dC/da, for a = f(z) of the forward pass."""
+    return _softmax_vjp(a, g) if name == "softmax" else g * _SLOPE_FROM_A[name](a)
 
 
 # ---------------------------------------------------------------- costs
@@ -169,11 +214,9 @@ def init_params(sizes: Sequence[int], seed: int, scale: float | None = None) -> 
 
     W^(l) ~ Normal(0, scale^2), shape (n_l, n_{l-1}), with scale = 1/sqrt(n_{l-1}) by default;
     b^(l) ~ Normal(0, 0.1^2), shape (n_l, 1): small but not zero, since zero biases would hide
-    a wrong factor in db. Uses ``np.random.default_rng(seed)``.
+    a wrong factor in db. Uses ``np.random.default_rng(seed)``; float64.
     """
-    sizes = list(sizes)
-    if len(sizes) < 2 or not all(isinstance(n, int | np.integer) and n > 0 for n in sizes):
-        raise ValueError(f"sizes must list >= 2 positive integers [n_0, ..., n_L]; got {sizes}")
+    sizes, seed, scale = check.sizes(sizes), check.seed(seed), check.scale(scale)
     rng = np.random.default_rng(seed)
     params = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
@@ -196,14 +239,8 @@ class Cache(NamedTuple):
 
 def forward(params: Params, X: np.ndarray, activations: Sequence[str]) -> Cache:
     """Run X (n_0, m), or one sample x (n_0,), through the layers; keep every Z and A."""
-    params = check.params(params)
-    names = check.activations(activations, len(params), ACTIVATION_NAMES)
-    X = check.inputs(X, params[0][0])
-    zs, as_ = [None], [X]
-    for (W, b), name in zip(params, names, strict=True):
-        zs.append(W @ as_[-1] + b)
-        as_.append(activate(name, zs[-1]))
-    return Cache(zs, as_)
+    params, names = _network(params, activations)
+    return _forward(params, check.inputs(X, params[0][0]), names)
 
 
 def output_delta(cache: Cache, Y: np.ndarray, name: str, cost: str) -> np.ndarray:
@@ -211,11 +248,11 @@ def output_delta(cache: Cache, Y: np.ndarray, name: str, cost: str) -> np.ndarra
 
     softmax + cross-entropy:  (S - Y) / m, no division by probabilities.
     squared error:            dC/dA^(L) = (A^(L) - Y) / m, then back through f_L.
+    ``name`` is the output layer's activation; Y has the shape (n_L, m) of A^(L).
     """
-    A, m = cache.as_[-1], Y.shape[1]
-    if cost == "cross_entropy":
-        return (A - Y) / m
-    return activation_backward(name, cache.zs[-1], (A - Y) / m)
+    A, L = _output_of(cache), len(cache.as_) - 1
+    cost = check.cost(cost, [check.activation(name, ACTIVATION_NAMES)], COSTS, layers=L)
+    return _output_delta(cache, _targets(Y, A, cost), name, cost)
 
 
 def backward_deltas(
@@ -225,19 +262,8 @@ def backward_deltas(
 
     Delta^(L) from ``output_delta``, then Delta^(l) = (W^(l+1))^T Delta^(l+1) * f_l'(Z^(l)).
     """
-    params = check.params(params)
-    names = check.activations(activations, len(params), ACTIVATION_NAMES)
-    cost = check.cost(cost, names, COSTS)
-    check.cache(cache, params)
-    L, m = len(params), cache.as_[0].shape[1]
-    Y = check.targets(Y, params[-1][0].shape[0], m, cost)
-    deltas: list[np.ndarray | None] = [None] * (L + 1)
-    deltas[L] = output_delta(cache, Y, names[-1], cost)
-    for layer in range(L - 1, 0, -1):
-        W_next = params[layer][0]  # W^(layer+1) sits at params[layer]
-        g = W_next.T @ deltas[layer + 1]  # dC/dA^(layer)
-        deltas[layer] = activation_backward(names[layer - 1], cache.zs[layer], g)
-    return deltas
+    params, names, cost, Y = _backward_inputs(params, cache, Y, activations, cost)
+    return _backward_deltas(params, cache, Y, names, cost)
 
 
 def backward(
@@ -247,36 +273,119 @@ def backward(
 
     dC/dW^(l) = Delta^(l) (A^(l-1))^T  and  dC/db^(l) = sum of Delta^(l)'s columns, (n_l, 1).
     """
-    deltas = backward_deltas(params, cache, Y, activations, cost)
-    return [
-        (delta @ a_prev.T, delta.sum(axis=1, keepdims=True))
-        for delta, a_prev in zip(deltas[1:], cache.as_[:-1], strict=True)
-    ]
+    params, names, cost, Y = _backward_inputs(params, cache, Y, activations, cost)
+    return _backward(params, cache, Y, names, cost)
 
 
 def cost_from_cache(cache: Cache, Y: np.ndarray, activations: Sequence[str], cost: str) -> float:
     """The batch cost of a forward pass: squared error of A^(L), or cross-entropy of Z^(L)."""
+    A = _output_of(cache)
     names = check.activations(activations, len(cache.zs) - 1, ACTIVATION_NAMES)
     cost = check.cost(cost, names, COSTS)
-    A = cache.as_[-1]
-    Y = check.targets(Y, A.shape[0], A.shape[1], cost)
-    return cross_entropy(cache.zs[-1], Y) if cost == "cross_entropy" else squared_error(A, Y)
+    return _cost(cache, _targets(Y, A, cost), cost)
 
 
 def loss(
     params: Params, X: np.ndarray, Y: np.ndarray, activations: Sequence[str], cost: str
 ) -> float:
     """The batch cost C (a float) of the network on X (n_0, m) with targets Y (n_L, m)."""
-    return cost_from_cache(forward(params, X, activations), Y, activations, cost)
+    params, names = _network(params, activations)
+    cost = check.cost(cost, names, COSTS)
+    cache = _forward(params, check.inputs(X, params[0][0]), names)
+    return _cost(cache, _targets(Y, cache.as_[-1], cost), cost)
 
 
 def loss_and_grads(
     params: Params, X: np.ndarray, Y: np.ndarray, activations: Sequence[str], cost: str
 ) -> tuple[float, Params]:
-    """``(C, [(dW1, db1), ...])``: one forward pass, then the backward pass."""
-    cache = forward(params, X, activations)
-    C = cost_from_cache(cache, Y, activations, cost)
-    return C, backward(params, cache, Y, activations, cost)
+    """``(C, [(dW1, db1), ...])``: one forward pass, then the backward pass.
+
+    The inputs are checked once, here; the passes are the plain kernels below.
+    """
+    params, names = _network(params, activations)
+    cost = check.cost(cost, names, COSTS)
+    cache = _forward(params, check.inputs(X, params[0][0]), names)
+    Y = _targets(Y, cache.as_[-1], cost)
+    return _cost(cache, Y, cost), _backward(params, cache, Y, names, cost)
+
+
+# ---------------------------------------------------------------- the checks at the edge
+
+
+def _network(params, activations) -> tuple[Params, list[str]]:
+    """Checked params and one checked activation name per layer."""
+    params = check.params(params)
+    return params, check.activations(activations, len(params), ACTIVATION_NAMES)
+
+
+def _output_of(cache) -> np.ndarray:
+    """A^(L) of a cache made by ``forward``."""
+    if not isinstance(getattr(cache, "as_", None), Sequence) or not cache.as_:
+        raise ValueError(f"cache must be the Cache returned by forward; got {type(cache).__name__}")
+    return cache.as_[-1]
+
+
+def _targets(Y, A: np.ndarray, cost: str) -> np.ndarray:
+    """Y checked against the output A (n_L, m), in A's dtype (float32 stays float32)."""
+    Y = check.targets(Y, A.shape[0], A.shape[1], cost)
+    return Y.astype(A.dtype, copy=False)
+
+
+def _backward_inputs(params, cache, Y, activations, cost):
+    """What ``backward`` and ``backward_deltas`` need, checked: params, names, cost, Y."""
+    params, names = _network(params, activations)
+    cost = check.cost(cost, names, COSTS)
+    check.cache(cache, params)
+    return params, names, cost, _targets(Y, cache.as_[-1], cost)
+
+
+# ---------------------------------------------------------------- the kernels: math only
+
+
+def _forward(params: Params, X: np.ndarray, names: list[str]) -> Cache:
+    zs, as_ = [None], [X]
+    for (W, b), name in zip(params, names, strict=True):
+        z = W @ as_[-1]
+        z += b  # in place: no second (n_l, m) array
+        zs.append(z)
+        as_.append(_activate(name, z))
+    return Cache(zs, as_)
+
+
+def _cost(cache: Cache, Y: np.ndarray, cost: str) -> float:
+    m = Y.shape[1]
+    if cost == "cross_entropy":
+        return float(-np.sum(Y * log_softmax(cache.zs[-1])) / m)
+    return float(0.5 * np.sum((cache.as_[-1] - Y) ** 2) / m)
+
+
+def _output_delta(cache: Cache, Y: np.ndarray, name: str, cost: str) -> np.ndarray:
+    A, m = cache.as_[-1], Y.shape[1]
+    if cost == "cross_entropy":
+        return (A - Y) / m
+    return _activation_backward(name, cache.zs[-1], A, (A - Y) / m)
+
+
+def _backward_deltas(
+    params: Params, cache: Cache, Y: np.ndarray, names: list[str], cost: str
+) -> list[np.ndarray | None]:
+    L = len(params)
+    deltas: list[np.ndarray | None] = [None] * (L + 1)
+    deltas[L] = _output_delta(cache, Y, names[-1], cost)
+    for layer in range(L - 1, 0, -1):
+        W_next = params[layer][0]  # W^(layer+1) sits at params[layer]
+        g = W_next.T @ deltas[layer + 1]  # dC/dA^(layer)
+        z, a = cache.zs[layer], cache.as_[layer]
+        deltas[layer] = _activation_backward(names[layer - 1], z, a, g)
+    return deltas
+
+
+def _backward(params: Params, cache: Cache, Y: np.ndarray, names: list[str], cost: str) -> Params:
+    deltas = _backward_deltas(params, cache, Y, names, cost)
+    return [
+        (delta @ a_prev.T, delta.sum(axis=1, keepdims=True))
+        for delta, a_prev in zip(deltas[1:], cache.as_[:-1], strict=True)
+    ]
 
 
 # ---------------------------------------------------------------- flat vectors
@@ -290,7 +399,7 @@ def flatten(params: Params) -> np.ndarray:
 def unflatten(vector: np.ndarray, like: Params) -> Params:
     """The inverse of ``flatten``: cut ``vector`` into arrays shaped like ``like``'s (W, b)."""
     shapes = [p.shape for pair in check.params(like) for p in pair]
-    vector = np.asarray(vector, dtype=float)
+    vector = check.real_array(vector, "vector")
     sizes = [int(np.prod(s)) for s in shapes]
     if vector.shape != (sum(sizes),):
         raise ValueError(

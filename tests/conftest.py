@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -45,18 +49,84 @@ def source_of(entry: str) -> Path:
     )
 
 
-@pytest.fixture(scope="session")
-def built_book() -> Path:
-    """Build the HTML book once per test run, warnings as errors, and return its folder.
-
-    Same entry point as ``make book`` (scripts/build_book.py). Notebooks are executed
-    through the jupyter-cache, so a rebuild with no changes is quick.
-    """
+def _build_book() -> tuple[int, str]:
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_book.py")], capture_output=True, text=True
     )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
+    return result.returncode, "\n".join((result.stdout + result.stderr).splitlines()[-60:])
+
+
+EARLY_BUILD = "BACKPROP_BOOK_EARLY_BUILD"  # a folder where the early build leaves log and rc
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``make test`` (xdist, whole suite) start the build before the workers start.
+
+    The build executes every chapter, a minute or more; started here, it runs while both
+    workers run the tests that do not need it, instead of stalling whichever worker asks for
+    ``built_book`` first. The workers inherit the folder's name and wait for its ``rc`` file.
+    """
+    distributed = getattr(config.option, "numprocesses", None)
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if hasattr(config, "workerinput") or not distributed or not whole_suite:
+        return
+    if EARLY_BUILD in os.environ:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="backprop-book-build-"))
+    script = f'"{sys.executable}" "{ROOT / "scripts" / "build_book.py"}" > log 2>&1; echo $? > rc.tmp; mv rc.tmp rc'
+    subprocess.Popen(["bash", "-c", script], cwd=folder, start_new_session=True)
+    os.environ[EARLY_BUILD] = str(folder)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need the built book run last (a stable sort: otherwise in order), the
+    JupyterLab tests share one xdist group, so two Labs never start side by side, and each
+    notebook's nbval cells form a group, so one worker runs them in order.
+
+    Under xdist the early build then runs beside the tests that do not need it, and no
+    worker sits waiting for it at the start. Two JupyterLabs with a kernel and a Chromium
+    each, at once on a busy 2-core machine, ran past their 60 s wait.
+    """
+    for item in items:
+        if item.get_closest_marker("kernel"):
+            item.add_marker(pytest.mark.xdist_group("jupyterlab"))
+        elif item.nodeid.startswith("book/") and ".ipynb::" in item.nodeid:
+            # nbval: a notebook's cells run in order in one kernel, so on one worker
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
+
+
+def _wait_for_early_build(folder: Path) -> tuple[int, str]:
+    while not (folder / "rc").exists():
+        time.sleep(0.5)
+    tail = "\n".join((folder / "log").read_text().splitlines()[-60:])
+    return int((folder / "rc").read_text()), tail
+
+
+@pytest.fixture(scope="session")
+def built_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the HTML book once per test run, warnings as errors, and return its folder.
+
+    Same entry point as ``make book`` (scripts/build_book.py). Notebooks are executed
+    through the jupyter-cache, so a rebuild with no changes is quick. Under pytest-xdist
+    (``make test`` runs two workers) the first worker to ask builds while holding a lock
+    in the run's shared temporary folder; the others wait for it and reuse its result.
+    """
+    if EARLY_BUILD in os.environ:  # make test started it (pytest_configure)
+        code, tail = _wait_for_early_build(Path(os.environ[EARLY_BUILD]))
+    elif not hasattr(request.config, "workerinput"):  # not distributed
+        code, tail = _build_book()
+    else:
+        shared = tmp_path_factory.getbasetemp().parent
+        with open(shared / "built_book.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            result = shared / "built_book.json"
+            if not result.exists():
+                code, tail = _build_book()
+                result.write_text(json.dumps([code, tail]))
+            code, tail = json.loads(result.read_text())
+    if code != 0:
         pytest.fail(f"The book did not build with warnings as errors:\n{tail}", pytrace=False)
     return HTML
 

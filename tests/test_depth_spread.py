@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import traitlets
 
-from backprop_book.depth_spread import DepthSpread, checked_grid, spread_grid
+from backprop_book.widgets.depth_spread import DepthSpread, checked_grid, spread_grid
 
 
 def spreads(activation, c):

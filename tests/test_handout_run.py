@@ -26,6 +26,10 @@ CHAPTERS = [
     if (ROOT / f"{entry}.ipynb").exists() and "{solution-start}" in (ROOT / f"{entry}.ipynb").read_text()
 ]
 
+# One xdist group per chapter and test: `make test` spreads these kernel runs over its workers.
+PLACEHOLDERS = [pytest.param(e, marks=pytest.mark.xdist_group(f"placeholders {e}")) for e in CHAPTERS]
+STUDENTS = [pytest.param(e, marks=pytest.mark.xdist_group(f"student {e}")) for e in CHAPTERS]
+
 
 def run(notebook: dict, allow_errors: bool) -> nbformat.NotebookNode:
     nb = nbformat.reads(json.dumps(notebook), as_version=4)  # joins list sources
@@ -50,7 +54,7 @@ def test_there_are_chapters_with_exercises():
     assert CHAPTERS, "no notebook in the toc has exercises"
 
 
-@pytest.mark.parametrize("entry", CHAPTERS)
+@pytest.mark.parametrize("entry", PLACEHOLDERS)
 def test_handout_runs_with_placeholders(entry):
     source = json.loads((ROOT / f"{entry}.ipynb").read_text())
     nb = run(make_handout(source, entry).notebook, allow_errors=True)
@@ -67,7 +71,7 @@ def test_handout_runs_with_placeholders(entry):
         assert "Not done yet" in text_of(cell), f"{entry}: {cell.source!r} did not say not done"
 
 
-@pytest.mark.parametrize("entry", CHAPTERS)
+@pytest.mark.parametrize("entry", STUDENTS)
 def test_solutions_pass_with_a_student_s_own_numbers(entry):
     source = json.loads((ROOT / f"{entry}.ipynb").read_text())
     tagged = make_handout(source, entry)  # to learn which cells are checkers

@@ -35,15 +35,15 @@ def test_value_bugs_are_caught_by_the_values_not_by_luck(outcomes):
 
 
 def test_a_harmless_patch_survives_and_is_named():
-    same = M.Mutant("harmless", "no bug at all", "control", {"output_delta": ref.output_delta})
+    same = M.Mutant("harmless", "no bug at all", "control", {"_output_delta": ref._output_delta})
     outcome = M.run_reference_mutant(same)
     assert not outcome.caught and M.survivors([outcome]) == ["harmless (no bug at all)"]
 
 
 def test_the_reference_is_restored_after_a_mutant():
-    before = ref.output_delta
+    before = ref._output_delta
     M.run_reference_mutant(M.REFERENCE_MUTANTS[0])
-    assert ref.output_delta is before
+    assert ref._output_delta is before
     _, X, Y, acts, cost = M.probe_networks()[0][1:]
     assert M.check_gradients(M.probe_networks()[0][1], X, Y, acts, cost).ok
 

@@ -17,7 +17,7 @@ import pytest
 import traitlets
 
 from backprop_book import reference as ref
-from backprop_book.network_widget import (
+from backprop_book.widgets.network_nudge import (
     NetworkNudge,
     activations,
     cost_name,

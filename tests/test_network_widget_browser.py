@@ -32,7 +32,7 @@ from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
 from conftest import BUILD, HTML
 
 from backprop_book import reference as ref
-from backprop_book.network_widget import (
+from backprop_book.widgets.network_nudge import (
     NetworkNudge,
     activations,
     cost_name,
@@ -43,7 +43,7 @@ from backprop_book.network_widget import (
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
-STATIC = REPO / "backprop_book" / "static"
+STATIC = REPO / "backprop_book" / "widgets"
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = BUILD / "screenshots"
 ROOT = ".bp-network-nudge"
@@ -528,7 +528,7 @@ def forward_backward(params, x, y):
 
 
 KERNEL_CELLS = [
-    "import numpy as np\nfrom backprop_book.network_widget import NetworkNudge\n\n\n{source}",
+    "import numpy as np\nfrom backprop_book.widgets import NetworkNudge\n\n\n{source}",
     "params = [(np.array([[0.8, -0.5], [0.3, 1.1]]), np.array([[0.1], [-0.2]])),\n"
     "          (np.array([[-1.2, 0.7], [0.9, 0.4]]), np.array([[0.05], [-0.3]]))]\n"
     "nudge = NetworkNudge(forward_backward, params=params, x=[0.5, -1.0], y=[0.2, 0.9],\n"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import traitlets
 
-from backprop_book.optimizer_race import OptimizerRace, checked_hessian, checked_paths
+from backprop_book.widgets.optimizer_race import OptimizerRace, checked_hessian, checked_paths
 
 H = [[4.0, 1.5], [1.5, 2.0]]
 

@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from backprop_book import (
     ACTIVATIONS,
     Cache,
+    activate,
+    activation_backward,
     backward,
     backward_deltas,
     cross_entropy,
@@ -29,6 +31,7 @@ from backprop_book import (
     log_softmax,
     loss,
     loss_and_grads,
+    output_delta,
     relu,
     relu_prime,
     sigmoid,
@@ -561,3 +564,182 @@ def test_init_params_and_unflatten_validate():
         init_params([3, 0, 2], seed=0)
     with raises("vector has shape (5,)", "10 entries"):
         unflatten(np.zeros(5), like=init_params([1, 2, 2], seed=0))
+
+
+# ---------------------------------------------------------------- the building blocks check too
+
+
+@contextlib.contextmanager
+def raises_type(*fragments):
+    """Expect a TypeError whose message contains every fragment."""
+    with pytest.raises(TypeError) as info:
+        yield
+    for fragment in fragments:
+        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+
+
+def test_output_delta_refuses_a_y_that_would_broadcast(net):
+    params, X, Y, names = net
+    cache = forward(params, X, names)
+    with raises("Y has shape (3, 1)", "(n_L, m) = (3, 5)"):
+        output_delta(cache, Y[:, :1], "softmax", "cross_entropy")
+    right = output_delta(cache, Y, "softmax", "cross_entropy")
+    np.testing.assert_allclose(right, (softmax(cache.zs[-1]) - Y) / 5, rtol=1e-14)
+
+
+def test_output_delta_refuses_cross_entropy_on_a_sigmoid_output(net):
+    params, X, Y, names = net
+    cache = forward(params, X, names)
+    with raises("'cross_entropy' needs a softmax output", "layer 2", "'sigmoid'"):
+        output_delta(cache, Y, "sigmoid", "cross_entropy")
+    with raises("unknown cost 'mse'"):
+        output_delta(cache, Y, "softmax", "mse")
+    with raises("cache must be the Cache returned by forward"):
+        output_delta({"as_": []}, Y, "softmax", "cross_entropy")
+
+
+@pytest.mark.parametrize("call", ["activate", "activation_backward", "output_delta"])
+def test_an_unknown_activation_name_lists_the_valid_ones(net, call):
+    params, X, Y, names = net
+    cache = forward(params, X, names)
+    z = np.zeros((3, 5))
+    run = {
+        "activate": lambda: activate("sigmod", z),
+        "activation_backward": lambda: activation_backward("sigmod", z, z),
+        "output_delta": lambda: output_delta(cache, Y, "sigmod", "squared_error"),
+    }[call]
+    with raises("unknown activation 'sigmod'", "sigmoid", "tanh", "relu", "identity", "softmax"):
+        run()
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softmax"])
+def test_a_gradient_of_the_wrong_shape_is_named(name):
+    z = np.zeros((3, 5))
+    with raises("g has shape (3, 1)", "z has shape (3, 5)", "must have the shape of z"):
+        activation_backward(name, z, np.ones((3, 1)))
+    with raises("g has shape (5, 3)", "z has shape (3, 5)"):
+        softmax_vjp(z, np.ones((5, 3)))
+
+
+def test_activations_none_or_not_a_list(net):
+    params, X, Y, _ = net
+    with raises_type("activations must be a list of names", "got None"):
+        forward(params, X, None)
+    with raises_type("activations must be a list of names", "got 3"):
+        loss(params, X, Y, 3, "squared_error")
+
+
+@pytest.mark.parametrize("where", ["X", "Y", "W1", "z"])
+def test_complex_input_is_refused_not_truncated(net, where):
+    params, X, Y, names = net
+    if where == "z":
+        with raises_type("z must be real", "complex"):
+            sigmoid(np.array([1 + 2j]))
+        return
+    X, Y = X.astype(complex), Y.astype(complex)
+    params = [
+        (W.astype(complex) if where == "W1" and i == 0 else W, b) for i, (W, b) in enumerate(params)
+    ]
+    X, Y = (X if where == "X" else X.real), (Y if where == "Y" else Y.real)
+    with raises_type(f"{where} must be real", "complex"):
+        loss(params, X, Y, names, "cross_entropy")
+
+
+def test_none_is_named_as_none_not_as_nan(net):
+    params, X, Y, names = net
+    with raises_type("X must be an array of real numbers", "got None"):
+        forward(params, None, names)
+    with raises_type("Y must be an array of real numbers", "got None"):
+        loss(params, X, None, names, "squared_error")
+    with raises_type("X must be an array of real numbers", "contains None"):
+        forward(params, [[0.0, None]] * 2, names)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, fragments",
+    [
+        ({"scale": -1.0}, ValueError, ["scale must be None or a finite number >= 0", "-1.0"]),
+        ({"scale": float("nan")}, ValueError, ["finite number >= 0", "nan"]),
+        ({"scale": float("inf")}, ValueError, ["finite number >= 0", "inf"]),
+        ({"scale": "big"}, TypeError, ["scale must be None or a number", "'big'"]),
+        ({"sizes": [3, 2.5, 2]}, TypeError, ["positive integers", "2.5", "float"]),
+        ({"sizes": [3, True]}, TypeError, ["positive integers", "bool"]),
+        ({"sizes": 3}, TypeError, ["positive integers", "got 3"]),
+        ({"sizes": [3]}, ValueError, ["positive integers", "[3]"]),
+        ({"seed": -1}, TypeError, ["seed must be a non-negative integer", "-1"]),
+        ({"seed": None}, TypeError, ["seed must be a non-negative integer", "None"]),
+    ],
+)
+def test_init_params_says_what_it_expected(kwargs, error, fragments):
+    args = {"sizes": [3, 4, 2], "seed": 0} | kwargs
+    with pytest.raises(error) as info:
+        init_params(**args)
+    for fragment in fragments:
+        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+
+
+def test_init_params_accepts_zero_scale_and_numpy_integers():
+    ((W, b),) = init_params(np.array([3, 2]), seed=np.int64(4), scale=0.0)
+    assert W.shape == (2, 3) and not W.any() and b.shape == (2, 1)
+
+
+def test_a_transposed_weight_is_blamed_on_the_weight(net):
+    params, X, _, names = net
+    (W1, b1), (W2, b2) = params
+    with raises("W1 has shape (2, 4)", "b1 has shape (4, 1)", "W1 must have shape (4, 2)", "W1.T"):
+        forward([(W1.T, b1), (W2, b2)], X, names)
+    with raises("layers 1 and 2 do not chain", "W2 has shape (4, 3)", "shape (3, 4)", "W2.T"):
+        forward([(W1, b1), (W2.T, b2)], X, names)
+
+
+# ---------------------------------------------------------------- dtypes are kept
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float32_in_float32_out_and_equal_to_float64(dtype):
+    params, X, Y, names, cost = make_problem(
+        [4, 5, 3], 6, ["sigmoid"], "softmax", "cross_entropy", 9
+    )
+    ours = [(W.astype(dtype), b.astype(dtype)) for W, b in params]
+    C, grads = loss_and_grads(ours, X.astype(dtype), Y, names, cost)  # Y stays float64
+    cache = forward(ours, X.astype(dtype), names)
+    assert all(a.dtype == dtype for a in cache.as_) and all(z.dtype == dtype for z in cache.zs[1:])
+    assert all(dW.dtype == dtype and db.dtype == dtype for dW, db in grads)
+    C64, grads64 = loss_and_grads(params, X, Y, names, cost)
+    rtol = 1e-5 if dtype == np.float32 else 1e-15
+    assert C == pytest.approx(C64, rel=rtol)
+    for (dW, db), (dW64, db64) in zip(grads, grads64, strict=True):
+        np.testing.assert_allclose(dW, dW64, rtol=rtol * 10, atol=rtol * 1e-2)
+        np.testing.assert_allclose(db, db64, rtol=rtol * 10, atol=rtol * 1e-2)
+    for f in (sigmoid, softmax, relu, relu_prime, sigmoid_prime, tanh_prime):
+        assert f(np.ones((2, 2), dtype)).dtype == dtype, f.__name__
+    assert sigmoid(np.array([1, 2])).dtype == np.float64  # integers become float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extremes_stay_finite_and_exact_in_both_dtypes(dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = sigmoid(np.array([-800.0, 800.0], dtype))
+        p = softmax(np.array([[1e5], [0.0], [-1e5]], dtype))
+        lp = log_softmax(np.array([[1e5], [0.0]], dtype))
+    np.testing.assert_array_equal(s, [0.0, 1.0])  # e^-800 underflows in both; 1 is exact
+    np.testing.assert_array_equal(p[:, 0], [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(lp[:, 0], [0.0, -1e5])
+    assert s.dtype == p.dtype == lp.dtype == dtype
+
+
+def test_loss_and_grads_checks_each_input_once(net, monkeypatch):
+    from backprop_book import _validate
+
+    params, X, Y, names = net
+    seen = []
+    original = _validate.finite_array
+
+    def counting(x, name):
+        seen.append(name)
+        return original(x, name)
+
+    monkeypatch.setattr(_validate, "finite_array", counting)
+    loss_and_grads(params, X, Y, names, "cross_entropy")
+    assert sorted(seen) == sorted(["W1", "b1", "W2", "b2", "X", "Y"])

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backprop_book.training_widget import (
+from backprop_book.widgets.training_curves import (
     CURVES,
     TrainingCurves,
     checked_curves,
@@ -29,7 +29,7 @@ from backprop_book.training_widget import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-STATIC = REPO / "backprop_book" / "static"
+STATIC = REPO / "backprop_book" / "widgets"
 ETAS = [0.03, 0.1, 0.3, 1.0, 3.0]
 SIZES = [16, 64, 256, 1024]
 EPOCHS = 6

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import traitlets
 
-from backprop_book.widgets import KEYS, PARAMS, ChainNudge
+from backprop_book.widgets.chain_nudge import KEYS, PARAMS, ChainNudge
 
 INPUTS = ("w1", "b1", "w2", "b2", "x", "y")
 START = dict(w1=0.8, b1=-0.4, w2=-1.3, b2=0.6, x=1.5, y=0.2)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 #: The built page that shows the widget: the 1-1-1 chapter.
 PAGE = "book/one-neuron-chain.html"
 REPO = Path(__file__).resolve().parent.parent
-ESM = REPO / "backprop_book" / "static" / "chain_nudge.js"
+ESM = REPO / "backprop_book" / "widgets" / "chain_nudge.js"
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = BUILD / "screenshots"
 PARAMS = ("w1", "b1", "w2", "b2")

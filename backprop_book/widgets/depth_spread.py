@@ -9,7 +9,7 @@ activation and every scale factor c of a grid; each call returns, for layers l =
 
 for weights drawn with standard deviation c times the activation's right scale. The grid
 ``{"scales", "activations", "depth", "spreads": {activation: {"z": [[...] per scale],
-"delta": [...]}}}`` travels to the front end (``static/depth_spread.js``), which draws the
+"delta": [...]}}}`` travels to the front end (``depth_spread.js``), which draws the
 selected curves with no kernel, so the widget stays live in the static book.
 """
 
@@ -25,7 +25,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-STATIC = pathlib.Path(__file__).parent / "static"
+HERE = pathlib.Path(__file__).parent  # this widget's script and stylesheet sit beside it
 #: What ``spreads`` returns, one value per layer.
 SERIES = ("z", "delta")
 
@@ -135,8 +135,8 @@ class DepthSpread(anywidget.AnyWidget):
         scale_index: the scale shown first, an index into ``grid["scales"]``.
     """
 
-    _esm = STATIC / "depth_spread.js"
-    _css = STATIC / "depth_spread.css"
+    _esm = HERE / "depth_spread.js"
+    _css = HERE / "depth_spread.css"
 
     grid = traitlets.Dict().tag(sync=True)
     activation = traitlets.Unicode().tag(sync=True)

@@ -12,7 +12,7 @@ optimizer takes ``steps`` steps with the learning rate ``eta``:
 * Adam:              m <- beta m + (1 - beta) g,  s <- 0.999 s + 0.001 g*g,
                      w <- w - eta (m / (1 - beta^t)) / (sqrt(s / (1 - 0.999^t)) + 1e-8)
 
-(``beta`` is the momentum and Adam's beta_1). The front end (``static/optimizer_race.js``)
+(``beta`` is the momentum and Adam's beta_1). The front end (``optimizer_race.js``)
 computes the three paths itself, so the widget is live in the static book; in a kernel,
 this class calls the chapter's own ``race(eta, beta, start, steps)`` on every change and
 publishes its paths in the ``kernel`` trait, which the front end then draws and reports.
@@ -30,7 +30,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-STATIC = pathlib.Path(__file__).parent / "static"
+HERE = pathlib.Path(__file__).parent  # this widget's script and stylesheet sit beside it
 #: The three optimizers, in the order the widget lists them.
 OPTIMIZERS = ("gd", "momentum", "adam")
 #: Slider ranges: learning rate (0, 1], momentum [0, 1), steps 1..100.
@@ -132,8 +132,8 @@ class OptimizerRace(anywidget.AnyWidget):
     and the values it was computed for, so the front end shows it only while it is current.
     """
 
-    _esm = STATIC / "optimizer_race.js"
-    _css = STATIC / "optimizer_race.css"
+    _esm = HERE / "optimizer_race.js"
+    _css = HERE / "optimizer_race.css"
 
     hessian = traitlets.List().tag(sync=True)
     start = traitlets.List().tag(sync=True)

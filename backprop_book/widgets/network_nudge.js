@@ -1,4 +1,4 @@
-// Front end of backprop_book.network_widget.NetworkNudge (an anywidget ES module).
+// Front end of backprop_book.widgets.NetworkNudge (network_nudge.py) (an anywidget ES module).
 //
 // A fully connected network, one sample: z(l) = W(l) a(l-1) + b(l), a(0) = x; sigmoid hidden
 // layers; the output is either sigmoid with C = 1/2 sum_j (a_j - y_j)^2 ("sigmoid-mse") or

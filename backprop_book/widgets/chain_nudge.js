@@ -1,4 +1,4 @@
-// Front end of backprop_book.widgets.ChainNudge (an anywidget ES module).
+// Front end of backprop_book.widgets.ChainNudge (chain_nudge.py) (an anywidget ES module).
 //
 // The chain:  z1 = w1 x + b1,  a1 = σ(z1),  z2 = w2 a1 + b2,  a2 = σ(z2),  C = (a2 − y)².
 //

@@ -1,4 +1,4 @@
-// Front end of backprop_book.training_widget.TrainingCurves (an anywidget ES module).
+// Front end of backprop_book.widgets.TrainingCurves (training_curves.py) (an anywidget ES module).
 //
 // The model's "grid" holds precomputed curves, one value per epoch 0..E:
 //   grid.train_loss[i][j][e], grid.test_loss[i][j][e], grid.test_acc[i][j][e]

@@ -8,7 +8,7 @@ small grid and records, after each epoch e = 0..E (e = 0: before any step),
 
 for learning rate ``learning_rates[i]`` and batch size ``batch_sizes[j]``: three arrays of shape
 (n_eta, n_m, E + 1). :class:`TrainingCurves` carries that grid to its front end
-(``static/training_curves.js``), which draws the curves of the selected pair with no kernel,
+(``training_curves.js``), which draws the curves of the selected pair with no kernel,
 so the widget stays live in the static HTML book. In a live kernel the widget can also
 rerun the selected pair with a new shuffling seed, by calling the chapter's ``train``.
 """
@@ -25,7 +25,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-STATIC = pathlib.Path(__file__).parent / "static"
+HERE = pathlib.Path(__file__).parent
 
 #: The three curves ``train`` returns and the grid holds, one value per epoch 0..E.
 CURVES = ("train_loss", "test_loss", "test_acc")
@@ -156,8 +156,8 @@ class TrainingCurves(anywidget.AnyWidget):
         lr_index, bs_index: the pair shown first, as indices into the grid's two axes.
     """
 
-    _esm = STATIC / "training_curves.js"
-    _css = STATIC / "training_curves.css"
+    _esm = HERE / "training_curves.js"
+    _css = HERE / "training_curves.css"
 
     grid = traitlets.Dict().tag(sync=True)
     lr_index = traitlets.Int(0).tag(sync=True)

@@ -1,11 +1,11 @@
-"""Widgets of the book: one source, live in the static HTML book and in a Jupyter kernel.
+"""The 1-1-1 chapter's nudge widget: one source, live in the static HTML book and in a kernel.
 
 :class:`ChainNudge` is the "nudge" widget of the 1-1-1 chapter. The chain is
 
     z1 = w1 x + b1,   a1 = sigmoid(z1),   z2 = w2 a1 + b2,   a2 = sigmoid(z2),   C = (a2 - y)^2
 
-Its front end (``static/chain_nudge.js``) computes the forward and backward pass itself in
-JavaScript, so the widget stays live in the built book, where no kernel runs. In a live
+Its front end (``chain_nudge.js``, beside this module) computes the forward and backward pass
+itself in JavaScript, so the widget stays live in the built book, where no kernel runs. In a live
 kernel this class calls the chapter's own NumPy ``forward_backward`` on every change and
 publishes the numbers in the ``kernel`` trait; the front end shows those instead and says so.
 """
@@ -21,7 +21,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-STATIC = pathlib.Path(__file__).parent / "static"
+HERE = pathlib.Path(__file__).parent
 
 #: What ``forward_backward`` must return: the forward values, the cost and the four gradients.
 KEYS = ("z1", "a1", "z2", "a2", "C", "dC_dw1", "dC_db1", "dC_dw2", "dC_db2")
@@ -82,8 +82,8 @@ class ChainNudge(anywidget.AnyWidget):
     (C(param + step) − C(param), from a second call) and ``inputs`` (the values they are for).
     """
 
-    _esm = STATIC / "chain_nudge.js"
-    _css = STATIC / "nudge.css"
+    _esm = HERE / "chain_nudge.js"
+    _css = HERE / "nudge.css"
 
     w1 = FiniteFloat().tag(sync=True)
     b1 = FiniteFloat().tag(sync=True)

@@ -9,7 +9,7 @@ The widget of the 2-2-2 and softmax chapters. For one sample x (n_0 numbers) wit
 the same costs as :func:`backprop_book.reference.loss_and_grads` with ``"squared_error"`` and
 ``"cross_entropy"`` (the reference's mean over a batch of one sample is that sample's cost).
 
-As for :class:`backprop_book.widgets.ChainNudge`, the front end (``static/network_nudge.js``)
+As for :class:`backprop_book.widgets.ChainNudge`, the front end (``network_nudge.js``)
 computes the forward and backward pass itself, so the widget is live in the static book; in
 a kernel, this class calls the chapter's own ``forward_backward(params, x, y)`` on every
 change and publishes its numbers in the ``kernel`` trait, which the front end then shows.
@@ -34,11 +34,11 @@ import anywidget
 import numpy as np
 import traitlets
 
-from . import _validate as check
-from . import reference as ref
-from .widgets import FiniteFloat
+from .. import _validate as check
+from .. import reference as ref
+from .chain_nudge import FiniteFloat
 
-STATIC = pathlib.Path(__file__).parent / "static"
+HERE = pathlib.Path(__file__).parent
 #: The two kinds of output layer and cost.
 OUTPUTS = ("sigmoid-mse", "softmax-ce")
 #: What ``forward_backward`` must return (lists indexed by layer l = 0..L, entry 0 unused
@@ -165,8 +165,8 @@ class NetworkNudge(anywidget.AnyWidget):
     nudge − C, from a second call), ``param_name`` and ``inputs`` (the values they are for).
     """
 
-    _esm = STATIC / "network_nudge.js"
-    _css = STATIC / "network_nudge.css"
+    _esm = HERE / "network_nudge.js"
+    _css = HERE / "network_nudge.css"
 
     sizes = traitlets.List(traitlets.Int()).tag(sync=True)
     output = traitlets.Unicode("sigmoid-mse").tag(sync=True)

@@ -1,0 +1,35 @@
+"""The book's widgets, each one a Python module beside its JavaScript and CSS.
+
+Every widget is an anywidget: its front end (``<name>.js``) computes in the browser, so it
+stays live in the static HTML book, and in a running kernel the Python class can hand the
+numbers to the chapter's own NumPy instead. One source for both paths.
+
+- :class:`ChainNudge` (``chain_nudge.py``, ``chain_nudge.js``, ``nudge.css``): nudge one
+  parameter of the 1-1-1 chain and watch the cost and the four gradients.
+- :class:`NetworkNudge` (``network_nudge.py``, ``network_nudge.js``, ``network_nudge.css``):
+  the same for any small fully connected network, every weight and bias.
+- :class:`TrainingCurves` and :func:`curve_grid` (``training_curves.py``,
+  ``training_curves.js``, ``training_curves.css``): loss and accuracy curves over a grid of
+  training settings.
+- :class:`OptimizerRace` (``optimizer_race.py``, ``.js``, ``.css``): gradient descent, momentum
+  and Adam racing on a 2-D cost surface, with sliders for the learning rate and momentum.
+- :class:`DepthSpread` (``depth_spread.py``, ``.js``, ``.css``): the spread of activations and
+  gradients, layer by layer, as the initial scale moves.
+"""
+
+from .chain_nudge import ChainNudge, FiniteFloat
+from .depth_spread import DepthSpread, spread_grid
+from .network_nudge import NetworkNudge
+from .optimizer_race import OptimizerRace
+from .training_curves import TrainingCurves, curve_grid
+
+__all__ = [
+    "ChainNudge",
+    "DepthSpread",
+    "FiniteFloat",
+    "NetworkNudge",
+    "OptimizerRace",
+    "TrainingCurves",
+    "curve_grid",
+    "spread_grid",
+]

@@ -1,0 +1,40 @@
+"""Every notebook runs top to bottom without an error, in well under a minute: read off the build.
+
+The build (scripts/build_book.py, the ``built_book`` fixture) executes every notebook the
+table of contents lists and stops at the first failing cell (``nb_execution_raise_on_error``).
+It caches each executed notebook keyed on its code cells, and clears the cache whenever the
+helper package or the pinned requirements change. So a cache record that matches a
+notebook's current code is a passing run of exactly that code with this package, and its
+recorded time is the notebook's execution time. (nbval, in ``make test``, runs every
+notebook again cell by cell in a fresh kernel; the handout tests run each chapter with
+placeholders and with a student's numbers.)
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from conftest import BUILD, ROOT, toc_entries
+from jupyter_cache import get_cache
+
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+#: The house rule is "well under a minute" on a quiet machine; this bound holds on a busy one.
+MAX_SECONDS = 60
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_ran_without_error_in_the_build(built_book, path):
+    entry = f"book/{path.stem}"
+    assert entry in toc_entries(), f"{entry} is not in _toc.yml, so the build never runs it"
+    cache = get_cache(str(BUILD / ".jupyter_cache"))
+    try:
+        record = cache.match_cache_notebook(nbformat.read(path, as_version=4))
+    except KeyError:
+        pytest.fail(f"{entry}: the build holds no passing run of its current code", pytrace=False)
+    seconds = record.data.get("execution_seconds")
+    assert seconds is not None and seconds < MAX_SECONDS, f"{entry} ran for {seconds} s"
