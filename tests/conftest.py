@@ -80,9 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the built book run last (a stable sort: otherwise in order), the
-    JupyterLab tests share one xdist group, so two Labs never start side by side, and each
-    notebook's nbval cells form a group, so one worker runs them in order.
+    """Tests that need the built book run last (a stable sort: otherwise in order), and the
+    JupyterLab tests share one xdist group, so two Labs never start side by side.
 
     Under xdist the early build then runs beside the tests that do not need it, and no
     worker sits waiting for it at the start. Two JupyterLabs with a kernel and a Chromium
@@ -91,9 +90,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("kernel"):
             item.add_marker(pytest.mark.xdist_group("jupyterlab"))
-        elif item.nodeid.startswith("book/") and ".ipynb::" in item.nodeid:
-            # nbval: a notebook's cells run in order in one kernel, so on one worker
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
 
 
