@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint bench handouts mutants clean
+.PHONY: setup assets book test lab lint bench handouts course mutants clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ lab: $(STAMP)
 # Student notebooks without solutions, the instructor's with, and a zip of both.
 handouts: $(STAMP)
 	$(PY) scripts/make_handouts.py
+
+# An nbgrader course: one lean assignment per chapter, in _build/course.
+course: $(STAMP)
+	$(PY) scripts/make_course.py
 
 # A benchmark, not a test: prints timings and ratios, writes _build/bench.json.
 bench: $(STAMP)
