@@ -30,5 +30,5 @@ class StudentIdentity(NbGraderPreprocessor):
 
 def autograde_preprocessors() -> list:
     """nbgrader's own autograde preprocessors, with :class:`StudentIdentity` first."""
-    default = Autograde.class_traits()["autograde_preprocessors"].default_value
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
     return [StudentIdentity, *default]
