@@ -242,12 +242,15 @@ def checked_names(cell: dict) -> list[str]:
     tree = _parse(_source(cell))
     names = []
     for node in ast.walk(tree) if tree else []:
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "").startswith("check"):
+        func = getattr(node, "func", None)
+        if isinstance(node, ast.Call) and (
+            getattr(func, "attr", None) or getattr(func, "id", "")
+        ).startswith("check"):
             names += [a.id for a in node.args if isinstance(a, ast.Name)]
     return names
 
 
-def _require_placeholders(answers: list[str], cells: list[dict], label: str) -> None:
+def require_placeholders(answers: list[str], cells: list[dict], label: str) -> None:
     """Every answer must be bound by the exercise's own code outside the solution region."""
     bound: set[str] = set()
     for cell in cells:
@@ -281,7 +284,7 @@ def exercises(cells: list[dict], name: str) -> tuple[list[dict], list[str]]:
                              ["grade_id"]))
             own.append(cell)
         elif label and cell["cell_type"] == "code":
-            _require_placeholders(checked_names(cell), own, f"{name}, {label}")
+            require_placeholders(checked_names(cell), own, f"{name}, {label}")
             tests = test_cells(cell, label)
             out += tests
             grade_ids += [t["metadata"]["nbgrader"]["grade_id"] for t in tests]

@@ -212,7 +212,7 @@ def test_each_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(grad
         got = {t: s for t, (s, _) in graded["scores"][student].items()}
         assert got == {t: 0 if t in wrong else 1 for t in graded["tests"]}, (student, slips)
         html = graded["feedback"][student]
-        for test_id, says in slips:
+        for _, says in slips:
             assert says.replace("'", "&#39;") in html or says in html, (
                 f"{graded['stem']}, {student}: the feedback lacks the diagnosis {says!r}")
         assert "Traceback (most recent call last)" not in html
