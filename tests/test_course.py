@@ -59,6 +59,14 @@ def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.Complet
     return result
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process's finished children (nbgrader and its kernels)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def read(path: Path) -> dict:
     return json.loads(path.read_text())
 
@@ -176,9 +184,10 @@ def graded(request, course):
         folder = course / "submitted" / student / stem
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{stem}.ipynb").write_text(json.dumps(nb))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     nbgrader(course, "autograde", stem, "--force")
-    TIMINGS[stem] = (time.perf_counter() - start) / len(submissions)
+    TIMINGS[stem] = ((time.perf_counter() - start) / len(submissions),
+                     (cpu_seconds() - cpu) / len(submissions))
     nbgrader(course, "generate_feedback", stem, "--force")
     scores = gradebook(course, stem, list(submissions))
     feedback = {s: (course / "feedback" / s / stem / f"{stem}.html").read_text()
@@ -237,11 +246,16 @@ def test_validate_refuses_an_untouched_release_and_passes_solutions(graded):
 
 
 def test_autograde_is_quick_per_student(graded):
-    """A loose sanity bound (the benchmark numbers are in the report, not here)."""
-    seconds = TIMINGS[graded["stem"]]
-    print(f"\n{graded['stem']}: autograde {seconds:.2f} s per student; scores:")
+    """Under 10 s of CPU per student (the machine is shared: wall time is only printed).
+
+    CPU time, not wall time: nbgrader grades one student after another on one core, so on
+    an idle machine the two agree, and CPU time does not grow when other jobs share it.
+    scripts/bench_course.py measures it for a whole class.
+    """
+    wall, cpu = TIMINGS[graded["stem"]]
+    print(f"\n{graded['stem']}: autograde {cpu:.2f} s CPU, {wall:.2f} s wall per student")
     for student, grades in graded["scores"].items():
         total = sum(s for s, _ in grades.values())
         lost = [t.removeprefix("check-") for t, (s, _) in grades.items() if s == 0]
         print(f"  {student:10} {total:g} / {len(grades)}  lost: {', '.join(lost) or '-'}")
-    assert seconds < 10, f"{graded['stem']}: {seconds:.1f} s per student"
+    assert cpu < 10, f"{graded['stem']}: {cpu:.1f} s of CPU per student"
