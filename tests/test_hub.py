@@ -117,6 +117,10 @@ def log_in(b, hub, person: str):
                            timeout=120_000)
     page.wait_for_function("() => window.jupyterapp.commands.hasCommand('terminal:create-new')",
                            timeout=60_000)
+    # nbgrader's JupyterLab extensions: its menu, and its assignment list for students
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=60_000)
+    assert page.evaluate("() => window.jupyterapp.commands.listCommands()"
+                         ".some(c => c.startsWith('nbgrader:'))")
     return page
 
 
