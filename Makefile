@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint bench handouts mutants clean
+.PHONY: setup assets book test lab lint bench handouts course hub mutants clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,14 @@ lab: $(STAMP)
 # Student notebooks without solutions, the instructor's with, and a zip of both.
 handouts: $(STAMP)
 	$(PY) scripts/make_handouts.py
+
+# An nbgrader course: one lean assignment per chapter, in _build/course.
+course: $(STAMP)
+	$(PY) scripts/make_course.py
+
+# JupyterHub on 127.0.0.1 for a demo class (teacher, ada, bea), with the course.
+hub: $(STAMP)
+	$(PY) scripts/hub.py
 
 # A benchmark, not a test: prints timings and ratios, writes _build/bench.json.
 bench: $(STAMP)

@@ -30,6 +30,7 @@ import hashlib
 import html
 import math
 import numbers
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,12 +85,27 @@ def right(what: str, detail: str = "") -> Verdict:
     return Verdict(True, what, f"{what} is correct.{' ' + detail if detail else ''}")
 
 
+class NotDoneYet(NotQuiteRight):
+    """An answer still at its placeholder, while nbgrader grades or validates (no credit)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return ["\x1b[1;33mNot done yet.\x1b[0m " + str(self)]
+
+
 def not_done(what: str) -> Verdict:
-    return Verdict(
+    """The "not done yet" verdict; under nbgrader's autograde or validate, raised instead.
+
+    nbgrader sets ``NBGRADER_EXECUTION`` in the kernel it grades with; there an untouched
+    answer must fail its test cell, while a student working sees the friendly verdict.
+    """
+    verdict = Verdict(
         False,
         what,
         f"{what}: replace the placeholder with your answer, then run this cell again.",
     )
+    if os.environ.get("NBGRADER_EXECUTION"):
+        raise NotDoneYet(verdict.message)
+    return verdict
 
 
 def is_placeholder(answer: object) -> bool:

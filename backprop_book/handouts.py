@@ -7,9 +7,10 @@ Solutions are marked once, in the source, the way nbgrader marks them:
   directive (sphinx-exercise's gated solution) are folded behind a toggle.
 
 A handout keeps every cell but those two kinds of content. A removed region becomes a
-placeholder a student can run: at the top level, the names the solution assigned are set to
-``None`` (the checker that follows then says "not done yet"); inside a function body, a
-friendly ``NotImplementedError``. Markdown inside a solution gate (a written solution) is
+placeholder a student can run: at the top level, a ``# YOUR CODE HERE`` line (the answer's
+own placeholder, ``answer = None`` written above the markers in the source, stays, so the
+checker that follows says "not done yet"); inside a function body, a friendly
+``NotImplementedError``. Markdown inside a solution gate (a written solution) is
 dropped, and so are the gate's own directive cells, which mean nothing in a notebook.
 """
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 GATE_START = re.compile(r"^\s*[`:]{3,}\s*\{solution-start\}")
 GATE_END = re.compile(r"^\s*[`:]{3,}\s*\{solution-end\}")
-PLACEHOLDER_NOTE = "# YOUR ANSWER HERE: replace None with your answer"
+YOUR_CODE = "# YOUR CODE HERE\n"
 FUNCTION_STUB = (
     'raise NotImplementedError("Exercise: write this part, then run the checker below.")'
 )
@@ -46,6 +47,7 @@ def student_cell(student_id: str | None = None) -> dict:
     """The code cell a handout starts with: it sets the student id for ``checkers.given``."""
     return {
         "cell_type": "code",
+        "id": "student-id",
         "metadata": {"tags": ["student-id"]},
         "source": STUDENT_CELL.format(student_id=student_id),
         "outputs": [],
@@ -90,13 +92,12 @@ def assigned_names(code: str) -> list[str]:
 
 
 def placeholder(solution: list[str], indent: str) -> list[str]:
-    """What replaces a solution region whose marker lines were indented by ``indent``."""
-    if indent:
-        return [indent + FUNCTION_STUB + "\n"]
-    names = assigned_names("".join(solution))
-    if not names:
-        return ["# YOUR CODE HERE\n"]
-    return [f"{name} = None  {PLACEHOLDER_NOTE}\n" for name in names]
+    """What replaces a solution region whose marker lines were indented by ``indent``.
+
+    Nothing of the solution shows, not even the names it uses on the way: the answer's
+    placeholder is the line above the markers, written in the source.
+    """
+    return [indent + FUNCTION_STUB + "\n"] if indent else [YOUR_CODE]
 
 
 def strip_code(source: str, where: str) -> tuple[str, list[str]]:
@@ -134,8 +135,10 @@ def make_handout(
     A notebook with exercises also gets :func:`student_cell` after its first cell (the
     title), and the code cell after each solution gate (the checker) the tag ``CHECK_TAG``.
     """
+    from .course import EXERCISE, checked_names, require_placeholders
+
     nb = copy.deepcopy(notebook)
-    cells, removed, in_gate, exercises = [], [], False, 0
+    cells, removed, in_gate, exercises, own = [], [], False, 0, []
     check_next = False
     for index, cell in enumerate(nb["cells"]):
         text = _source(cell)
@@ -162,7 +165,12 @@ def make_handout(
             new, lines = strip_code(text, where)
             cell["source"], cell["outputs"], cell["execution_count"] = new, [], None
             removed += lines
+        if cell["cell_type"] == "markdown" and EXERCISE.search(text):
+            own = []
+        elif cell["cell_type"] == "code" and not check_next:
+            own.append(cell)
         if check_next and cell["cell_type"] == "code":
+            require_placeholders(checked_names(cell), own, where)
             tags = cell.setdefault("metadata", {}).setdefault("tags", [])
             tags.append(CHECK_TAG)
             check_next = False

@@ -28,7 +28,9 @@ student/     the chapter notebooks (and student/<id>/ per student, when a roster
              Run a notebook top to bottom: it stops at the first exercise you have not done,
              and each checker says "not done yet" until you replace the placeholder.
 instructor/  the same notebooks with the solutions (marked ### BEGIN SOLUTION / ### END
-             SOLUTION, as nbgrader marks them, so `nbgrader generate_assignment` works too).
+             SOLUTION, as nbgrader marks them). For nbgrader on a JupyterHub, do not copy
+             these: `make course` in the book's repository writes a course whose
+             assignments nbgrader grades right (see the book's page For instructors).
 
 The notebooks import the book's helper package `backprop_book`; install it with the book's
 requirements.txt (see the README of the book's repository).
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{path.name}: {handout.exercises} exercises, {len(handout.removed)} solution lines removed"
         )
-    for folder in ("student", "instructor"):  # the figures the notebooks show
+    folders = ["student", "instructor", *(f"student/{s}" for s in roster)]
+    for folder in folders:  # the figures the notebooks show, beside every notebook
         shutil.copytree(ROOT / "book" / "images", OUT / folder / "images")
     (OUT / "README.txt").write_text(README)
     archive = OUT / "backprop-book-handouts.zip"

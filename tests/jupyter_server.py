@@ -30,8 +30,13 @@ def _free_port() -> int:
 
 
 def copy_chapter(name: str, work: Path) -> Path:
-    """Copy ``book/<name>`` into ``work`` (created) and return the copy."""
+    """Copy ``book/<name>`` into ``work`` (created) and return the copy.
+
+    The book's ``images/`` come along: jupyterlab-myst shows the chapters' figures.
+    """
     work.mkdir(parents=True, exist_ok=True)
+    if not (work / "images").exists():
+        shutil.copytree(ROOT / "book" / "images", work / "images")
     return Path(shutil.copy(ROOT / "book" / name, work / name))
 
 

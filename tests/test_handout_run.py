@@ -88,7 +88,11 @@ def test_make_handouts_writes_the_zip_without_leaks():
     import sys
     import zipfile
 
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_handouts.py")],
+    roster = ROOT / "_build" / "roster-for-test.txt"
+    roster.parent.mkdir(exist_ok=True)
+    roster.write_text("ada\nbea  # a comment\n")
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_handouts.py"),
+                             "--students", str(roster)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     archive = ROOT / "_build" / "handouts" / "backprop-book-handouts.zip"
@@ -97,3 +101,8 @@ def test_make_handouts_writes_the_zip_without_leaks():
         stem = entry.split("/")[-1]
         assert f"student/{stem}.ipynb" in names and f"instructor/{stem}.ipynb" in names
     assert "README.txt" in names
+    figures = [n.split("/", 1)[1] for n in names if n.startswith("student/images/")]
+    assert figures, "the student folder has no images/"
+    for student in ("ada", "bea"):  # each student's folder shows the same figures
+        for figure in figures:
+            assert f"student/{student}/{figure}" in names

@@ -33,7 +33,10 @@ def notebook(*cells):
     return {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
-SOLUTION = "### BEGIN SOLUTION\ndelta2 = 2 * (a2 - y) * a2 * (1 - a2)\nanswer = delta2 * a1\n### END SOLUTION\n"
+SOLUTION = (
+    "answer = None  # your answer replaces None\n### BEGIN SOLUTION\n"
+    "delta2 = 2 * (a2 - y) * a2 * (1 - a2)\nanswer = delta2 * a1\n### END SOLUTION\n"
+)
 EXERCISE = notebook(
     md("```{exercise} One gradient\n:label: ex-one\n\nCompute dC/dw2.\n```"),
     md("```{solution-start} ex-one\n:class: dropdown\n```"),
@@ -44,12 +47,33 @@ EXERCISE = notebook(
 )
 
 
-def test_top_level_solution_becomes_none_for_every_name_it_assigned():
+def test_top_level_solution_keeps_its_placeholder_and_reveals_no_inner_name():
     out, removed = strip_code(SOLUTION, "cell")
-    assert out.splitlines()[0].startswith("delta2 = None")
-    assert out.splitlines()[1].startswith("answer = None")
-    assert "a2 * (1 - a2)" not in out
+    assert out == "answer = None  # your answer replaces None\n# YOUR CODE HERE\n"
+    assert "delta2" not in out, "a name the solution uses on the way must not show"
     assert len(removed) == 2
+
+
+def test_an_answer_without_a_placeholder_above_the_markers_is_refused():
+    bare = notebook(
+        md("```{exercise} One gradient\n:label: ex-one\n\nCompute it.\n```"),
+        md("```{solution-start} ex-one\n```"),
+        code("### BEGIN SOLUTION\nanswer = 1\n### END SOLUTION\n"),
+        md("```{solution-end}\n```"),
+        code("check_it(answer)"),
+    )
+    with pytest.raises(HandoutError, match="placeholder"):
+        make_handout(bare, "ch1")
+
+
+def test_a_placeholder_keeps_the_given_numbers():
+    # ex-softmax-smoothing once had `nums = None` (from `y[nums["c"]] += ...`)
+    src = (
+        "y_s = None  # your answer replaces None\n### BEGIN SOLUTION\n"
+        "y_s = np.zeros(3)\ny_s[nums['c']] += 1\n### END SOLUTION\n"
+    )
+    out, _ = strip_code(src, "cell")
+    assert "nums" not in out
 
 
 def test_solution_inside_a_function_becomes_a_friendly_stub():
@@ -62,7 +86,7 @@ def test_solution_inside_a_function_becomes_a_friendly_stub():
 def test_code_around_the_markers_is_kept():
     src = "x = 1\n### BEGIN SOLUTION\nanswer = x + 1\n### END SOLUTION\nprint(answer)\n"
     out, _ = strip_code(src, "cell")
-    assert out.startswith("x = 1\nanswer = None") and out.endswith("print(answer)\n")
+    assert out == "x = 1\n# YOUR CODE HERE\nprint(answer)\n"
 
 
 @pytest.mark.parametrize(
@@ -85,7 +109,7 @@ def test_handout_drops_the_gate_and_written_solution_and_keeps_the_checker():
     assert not any("solution-start" in s or "solution-end" in s for s in sources)
     assert "The product of three factors." not in sources
     assert sources[-1] == "check_dC_dw2(answer)"
-    assert sources[2].startswith("delta2 = None")
+    assert sources[2].startswith("answer = None") and "delta2" not in sources[2]
     assert leaked_lines(result.notebook, result.removed) == []
 
 
@@ -154,3 +178,39 @@ def test_a_line_the_chapter_also_teaches_is_not_a_leak_but_an_extra_copy_is():
     assert leaked_lines(result.notebook, result.removed) == [taught], "without the source: strict"
     leaky = notebook(*result.notebook["cells"], code(taught))
     assert leaked_lines(leaky, result.removed, source=source) == [taught]
+
+
+def test_the_student_id_cell_has_a_cell_id_and_the_handout_validates():
+    import json
+    import warnings
+
+    import nbformat
+
+    result = make_handout(EXERCISE, "ch1", student_id="ada").notebook
+    for index, cell in enumerate(result["cells"]):
+        cell.setdefault("id", f"cell-{index}") if index != 1 else None
+    assert result["cells"][1]["id"] == "student-id"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # MissingIDFieldWarning included
+        nbformat.validate(nbformat.reads(json.dumps(result), as_version=4))
+
+
+def test_chapter_placeholders_name_only_the_answers_the_checkers_read():
+    import json
+
+    from conftest import ROOT
+
+    from backprop_book.course import checked_names
+
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        source = json.loads(path.read_text())
+        if "{solution-start}" not in path.read_text():
+            continue
+        cells = make_handout(source, path.name).notebook["cells"]
+        answers = {n for c in cells if CHECK_TAG in c["metadata"].get("tags", [])
+                   for n in checked_names(c)}
+        for cell in cells:
+            text = "".join(cell["source"])
+            if cell["cell_type"] == "code" and "# YOUR CODE HERE" in text:
+                shown = set(assigned_names(text))
+                assert shown <= answers, f"{path.name}: {shown - answers} reveal the solution"

@@ -1,0 +1,250 @@
+"""Classic mistakes, written as a student would write them, for the nbgrader course tests.
+
+Each entry is (solution cell's grade id, test cell that must lose its point, the student's
+code for that solution cell, words the diagnosis in the feedback must contain). The code
+runs in the assignment, after the exercise's given-numbers cell, so it uses the same names
+the exercise gives (``nums``, ``Delta``, ``analytic_given``, ...). Together they cover
+every diagnosis in the checkers' ``mistakes`` tables and the usual generic ones.
+"""
+
+from __future__ import annotations
+
+CHAIN = (
+    "n = nums\n"
+    'a1 = 1 / (1 + np.exp(-(n["w1"] * n["x"] + n["b1"])))\n'
+    'a2 = 1 / (1 + np.exp(-(n["w2"] * a1 + n["b2"])))\n'
+)
+DELTA1 = (
+    'W2_given = np.array(nums["W2"])\n'
+    'd2 = np.array(nums["delta2"]).reshape(-1, 1)\n'
+    's = bp.sigmoid(np.array(nums["z1"]).reshape(-1, 1))\n'
+)
+SOFTMAX2 = (
+    "s_1 = sp.exp(z_1) / (sp.exp(z_1) + sp.exp(z_2))\n"
+    "s_2 = sp.exp(z_2) / (sp.exp(z_1) + sp.exp(z_2))\n"
+)
+SMOOTH = (
+    'z_given = np.array(nums["z"]).reshape(-1, 1)\n'
+    'K, eps = z_given.shape[0], nums["eps"]\n'
+    "y = np.zeros((K, 1))\n"
+    'y[nums["c"], 0] = 1\n'
+    "s = softmax_stable(z_given)\n"
+    "y_smooth = (1 - eps) * y + eps / K\n"
+)
+HIDDEN3 = (
+    'W3 = np.array(nums["W3"])\n'
+    'z3 = np.array(nums["z3"]).reshape(-1, 1)\n'
+    'z2 = np.array(nums["z2"]).reshape(-1, 1)\n'
+    'y = np.eye(3)[:, [nums["c"]]]\n'
+    "d3 = softmax_stable(z3) - y\n"
+)
+SHAPE = 'sz, l, m = nums["sizes"], nums["layer"], nums["m"]\n'
+REL = "a, b = analytic_given, numeric_given\nd = np.abs(a - b)\n"
+TANH_NODE = (
+    "def tanh(self):\n"
+    "    t = math.tanh(self.data)\n"
+    '    return _unary(self, t, "tanh", {slope})\n\n\n'
+    "Value.tanh = tanh\n"
+)
+NO_UPSTREAM = (
+    "def tanh(self):\n"
+    "    t = math.tanh(self.data)\n"
+    '    out = Value(t, (self,), "tanh")\n\n'
+    "    def _backward():\n"
+    "        self.grad += 1.0 - t**2\n\n"
+    "    out._backward = _backward\n"
+    "    return out\n\n\n"
+    "Value.tanh = tanh\n"
+)
+FD = (
+    "n_w = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))\n"
+    "n_b = sum(sizes[1:])\n"
+)
+
+MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
+    "one-neuron-chain": [
+        ("ex-111-sigmoid-slope", "check-ex-111-sigmoid-slope",
+         'slope = nums["z"] * (1 - nums["z"])', "at a = z"),
+        ("ex-111-sigmoid-slope", "check-ex-111-sigmoid-slope",
+         'slope = 1 / (1 + np.exp(-nums["z"]))', "sigma(z) itself"),
+        ("ex-111-sigmoid-slope", "check-ex-111-sigmoid-slope",
+         's = 1 / (1 + np.exp(-nums["z"]))\nt = 1 / (1 + np.exp(-s))\nslope = t * (1 - t)',
+         "taken at z, not at the activation"),
+        ("ex-111-grad-w1", "check-ex-111-grad-w1", CHAIN
+         + "sa1, sa2 = 1 / (1 + np.exp(-a1)), 1 / (1 + np.exp(-a2))\n"
+         'dC_dw1 = 2 * (a2 - n["y"]) * sa2 * (1 - sa2) * n["w2"] * sa1 * (1 - sa1) * n["x"]',
+         "taken at the activations"),
+        ("ex-111-grad-w1", "check-ex-111-grad-w1", CHAIN
+         + 'dC_dw1 = 2 * (a2 - n["y"]) * a2 * (1 - a2) * a1 * (1 - a1) * n["x"]',
+         "the factor w2"),
+        ("ex-111-grad-w1", "check-ex-111-grad-w1", CHAIN
+         + 'dC_dw1 = 2 * (a2 - n["y"]) * a2 * (1 - a2) * n["w2"] * a1 * (1 - a1)',
+         "the factor x (= dz1/dw1) is missing"),
+        ("ex-111-grad-w1", "check-ex-111-grad-w1", CHAIN
+         + 'dC_dw1 = 2 * (a2 - n["y"]) * a2 * (1 - a2) * a1', "that is dC/dw2"),
+        ("ex-111-grad-w1", "check-ex-111-grad-w1", CHAIN
+         + 'dC_dw1 = 2 * (n["y"] - a2) * a2 * (1 - a2) * n["w2"] * a1 * (1 - a1) * n["x"]',
+         "opposite sign"),
+        ("ex-111-sensitivity", "check-ex-111-sensitivity", CHAIN
+         + 'dC_da1 = 2 * (a2 - n["y"]) * a2 * (1 - a2) * a1', "multiplied by a1"),
+        ("ex-111-sensitivity", "check-ex-111-sensitivity", CHAIN
+         + 'dC_da1 = 2 * (a2 - n["y"]) * a2 * (1 - a2)', "that is delta2"),
+        ("ex-111-sensitivity", "check-ex-111-sensitivity", CHAIN
+         + 'dC_da1 = 2 * (a2 - n["y"]) * a2 * (1 - a2) * n["w2"] * a1 * (1 - a1)',
+         "one step too far"),
+        ("ex-111-tanh-slope", "check-ex-111-tanh", "tanh_slope = 1 - sp.tanh(z)",
+         "the square is missing"),
+        ("ex-111-tanh-slope", "check-ex-111-tanh", "tanh_slope = sp.tanh(z) * (1 - sp.tanh(z))",
+         "the sigmoid's slope"),
+        ("ex-111-tanh-chain", "check-ex-111-tanh-2",
+         "def grad_w1_tanh(w1, b1, w2, b2, x, y):\n"
+         "    a1 = np.tanh(w1 * x + b1)\n"
+         "    a2 = 1 / (1 + np.exp(-(w2 * a1 + b2)))\n"
+         "    s1 = 1 / (1 + np.exp(-(w1 * x + b1)))\n"
+         "    return 2 * (a2 - y) * a2 * (1 - a2) * w2 * s1 * (1 - s1) * x",
+         "still the sigmoid's"),
+    ],
+    "two-two-two": [
+        ("ex-222-dw2-21", "check-ex-222-dw2-21",
+         'dC_dW2_21 = nums["delta2"][0] * nums["a1"][1]', "that is dC/dW^(2)_12"),
+        ("ex-222-dw2-21", "check-ex-222-dw2-21",
+         'dC_dW2_21 = nums["delta2"][1] * nums["x"][0]', "you used the input x"),
+        ("ex-222-dw2-21", "check-ex-222-dw2-21", 'dC_dW2_21 = nums["delta2"][1]',
+         "the delta alone"),
+        ("ex-222-delta1", "check-ex-222-delta1", DELTA1
+         + "delta1_answer = (W2_given @ d2) * s * (1 - s)", "the transpose is missing"),
+        ("ex-222-delta1", "check-ex-222-delta1", DELTA1
+         + "t = bp.sigmoid(s)\ndelta1_answer = (W2_given.T @ d2) * t * (1 - t)",
+         "taken at the activation"),
+        ("ex-222-delta1", "check-ex-222-delta1", DELTA1 + "delta1_answer = W2_given.T @ d2",
+         "the factor sigma'(z^(1)) is missing"),
+        ("ex-222-delta1", "check-ex-222-delta1", DELTA1 + "delta1_answer = (W2_given.T @ d2) * s",
+         "you multiplied by sigma(z^(1))"),
+        ("ex-222-paths", "check-ex-222-paths", "def paths(n, L):\n    return n ** L",
+         "free choice in layer 1 too"),
+        ("ex-222-paths", "check-ex-222-paths", "def paths(n, L):\n    return n * (L - 1)",
+         "they do not add"),
+        ("ex-222-paths", "check-ex-222-paths",
+         "def paths(n, L):\n    return n ** (L - 2) if L >= 2 else 1", "one too few"),
+        ("ex-222-update", "check-ex-222-update",
+         "right_rule = next(k for k, r in ex.update_rules().items() if r is ex.rule_sign)",
+         "(y - a) in the output delta"),
+        ("ex-222-update", "check-ex-222-update", "right_rule = next(k for k, r in "
+         "ex.update_rules().items() if r is ex.rule_no_transpose)", "without the transpose"),
+    ],
+    "softmax-four-layer": [
+        ("ex-softmax-jacobian2", "check-ex-softmax-jacobian2", SOFTMAX2
+         + "J2 = sp.Matrix([[s_1 * (1 - s_1), 0], [0, s_2 * (1 - s_2)]])",
+         "only the diagonal"),
+        ("ex-softmax-jacobian2", "check-ex-softmax-jacobian2", SOFTMAX2
+         + "J2 = sp.Matrix([[s_1 * (1 - s_1), s_1 * s_2], [s_1 * s_2, s_2 * (1 - s_2)]])",
+         "the off-diagonal entries have the wrong sign"),
+        ("ex-softmax-jacobian2", "check-ex-softmax-jacobian2", SOFTMAX2
+         + "J2 = sp.diag(s_1, s_2)", "diag(s) alone"),
+        ("ex-softmax-jacobian2", "check-ex-softmax-jacobian2", SOFTMAX2
+         + "J2 = -sp.Matrix([[s_1 * s_2, -s_1 * s_2], [-s_1 * s_2, s_1 * s_2]])",
+         "the whole matrix has the opposite sign"),
+        ("ex-softmax-smoothing", "check-ex-softmax-smoothing", SMOOTH
+         + "dC_dz_smooth = s - y", "s - y for the one-hot y"),
+        ("ex-softmax-smoothing", "check-ex-softmax-smoothing", SMOOTH
+         + "dC_dz_smooth = -y_smooth / s", "the gradient before the softmax"),
+        ("ex-softmax-smoothing", "check-ex-softmax-smoothing", SMOOTH
+         + "dC_dz_smooth = s - np.where(y == 1, 1 - eps, eps / (K - 1))",
+         "over the K - 1 wrong classes"),
+        ("ex-softmax-smoothing", "check-ex-softmax-smoothing", SMOOTH
+         + "dC_dz_smooth = (s - y_smooth) * s * (1 - s)", "entry by entry"),
+        ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
+         + "delta2_answer = (W3 @ d3) * bp.sigmoid_prime(z2)", "the transpose is missing"),
+        ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
+         + "delta2_answer = (W3.T @ d3) * bp.sigmoid_prime(bp.sigmoid(z2))",
+         "taken at the activation"),
+        ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
+         + "delta2_answer = W3.T @ d3", "the factor sigma'(z^(2)) is missing"),
+        ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
+         + "delta2_answer = (W3.T @ d3) * bp.sigmoid(z2)", "you multiplied by sigma(z^(2))"),
+        ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
+         + "s = softmax_stable(z3)\n"
+         "delta2_answer = (W3.T @ (-(1 - s) * y)) * bp.sigmoid_prime(z2)",
+         "only the diagonal of the softmax Jacobian"),
+        ("ex-softmax-lse", "check-ex-softmax-lse", 'lse_answer = max(nums["z"])',
+         "the largest logit alone"),
+        ("ex-softmax-lse", "check-ex-softmax-lse",
+         'z_l = np.array(nums["z"])\nlse_answer = np.log(np.sum(np.exp(z_l - z_l.max())))',
+         "forgot to add the max back"),
+        ("ex-softmax-lse", "check-ex-softmax-lse",
+         'import warnings\nwarnings.simplefilter("ignore")\n'
+         'lse_answer = np.log(np.sum(np.exp(np.array(nums["z"]))))', "overflows float64"),
+    ],
+    "batched-backprop": [
+        ("ex-batch-bias-grad", "check-ex-batch-bias-grad", "db = Delta.sum(axis=0)",
+         "summed down each column"),
+        ("ex-batch-bias-grad", "check-ex-batch-bias-grad", "db = Delta.sum(axis=1)",
+         "use .reshape(-1, 1)"),
+        ("ex-batch-bias-grad", "check-ex-batch-bias-grad",
+         "db = Delta.mean(axis=1, keepdims=True)", "the 1/m is applied twice"),
+        ("ex-batch-bias-grad", "check-ex-batch-bias-grad", "db = Delta",
+         "One column per sample"),
+        ("ex-batch-grad-shape", "check-ex-batch-grad-shape", SHAPE
+         + "shape_dW = (sz[l - 1], sz[l])", "that is transposed"),
+        ("ex-batch-grad-shape", "check-ex-batch-grad-shape", SHAPE
+         + "shape_dW = (sz[l], m)", "that is the shape of Delta"),
+        ("ex-batch-grad-shape", "check-ex-batch-grad-shape", SHAPE
+         + "shape_dW = (sz[l - 1], m)", "that is the shape of A^("),
+        ("ex-batch-grad-shape", "check-ex-batch-grad-shape", SHAPE
+         + "shape_dW = (m, sz[l], sz[l - 1])", "one matrix per sample"),
+        ("ex-batch-weight-grad", "check-ex-batch-weight-grad",
+         "dW = np.outer(D.mean(axis=1), A_prev.mean(axis=1))", "the product of the means"),
+        ("ex-batch-weight-grad", "check-ex-batch-weight-grad",
+         "dW = np.outer(D[:, 0], A_prev[:, 0])", "only the first sample"),
+        ("ex-batch-weight-grad", "check-ex-batch-weight-grad", "dW = D @ A_prev.T",
+         "the 1/m of the mean is missing"),
+        ("ex-batch-l2-grad", "check-ex-batch-l2-grad", "dW_reg = lam_given * W",
+         "the data gradient dW_data is missing"),
+        ("ex-batch-l2-grad", "check-ex-batch-l2-grad", "dW_reg = dW_data + 2 * lam_given * W",
+         "twice too large"),
+        ("ex-batch-l2-grad", "check-ex-batch-l2-grad", "dW_reg = dW_data + 0.5 * lam_given * W",
+         "half the right size"),
+        ("ex-batch-l2-grad", "check-ex-batch-l2-grad", "dW_reg = dW_data - lam_given * W",
+         "the wrong sign"),
+        ("ex-batch-l2-grad", "check-ex-batch-l2-grad",
+         'dW_reg = dW_data + lam_given * W / nums["m"]', "is divided by m"),
+        ("ex-batch-l2-grad", "check-ex-batch-l2-grad",
+         "dW_reg = dW_data + lam_given * np.sign(W)", "the L1 penalty"),
+    ],
+    "checking-gradients": [
+        ("ex-checking-gradients-relative-error", "check-ex-checking-gradients-relative-error",
+         REL + "rel = np.max(d / (np.abs(a) + np.abs(b)))", "(|a_i| + |b_i|)"),
+        ("ex-checking-gradients-relative-error", "check-ex-checking-gradients-relative-error",
+         REL + "rel = np.max(d / np.maximum(np.abs(a), np.abs(b)))", "max(|a_i|, |b_i|)"),
+        ("ex-checking-gradients-relative-error", "check-ex-checking-gradients-relative-error",
+         REL + "rel = np.max(d)", "the absolute error"),
+        ("ex-checking-gradients-relative-error", "check-ex-checking-gradients-relative-error",
+         REL + "rel = np.max(d) / np.max(np.abs(a))", "only one array"),
+    ],
+    "autodiff": [
+        ("ex-autodiff-tanh-node", "check-ex-autodiff-tanh-node",
+         TANH_NODE.format(slope="1.0 - t"), "without the square"),
+        ("ex-autodiff-tanh-node", "check-ex-autodiff-tanh-node",
+         TANH_NODE.format(slope="1.0 - self.data**2"), "the node's INPUT"),
+        ("ex-autodiff-tanh-node", "check-ex-autodiff-tanh-node", NO_UPSTREAM,
+         "not multiplied by out.grad"),
+        ("ex-autodiff-paths-meet", "check-ex-autodiff-paths-meet", "dfdx = x_given",
+         "instead of `+=`"),
+        ("ex-autodiff-paths-meet", "check-ex-autodiff-paths-meet", "dfdx = 2 * x_given",
+         "the direct edge"),
+        ("ex-autodiff-paths-meet", "check-ex-autodiff-paths-meet", "dfdx = x_given + 1",
+         "uses x twice"),
+        ("ex-autodiff-paths-meet", "check-ex-autodiff-paths-meet", "dfdx = 1.0",
+         "only the direct path"),
+        ("ex-autodiff-fd-passes", "check-ex-autodiff-fd-passes", FD + "passes = n_w + n_b",
+         "one evaluation per parameter"),
+        ("ex-autodiff-fd-passes", "check-ex-autodiff-fd-passes", FD + "passes = n_w + n_b + 1",
+         "one-sided (forward) differences"),
+        ("ex-autodiff-fd-passes", "check-ex-autodiff-fd-passes", FD + "passes = 2 * n_w",
+         "the biases are parameters too"),
+        ("ex-autodiff-fd-passes", "check-ex-autodiff-fd-passes", FD + "passes = n_w",
+         "forgets the biases"),
+        ("ex-autodiff-fd-passes", "check-ex-autodiff-fd-passes", "passes = 2",
+         "what backpropagation needs"),
+    ],
+}

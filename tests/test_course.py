@@ -1,0 +1,261 @@
+"""The nbgrader course, graded by nbgrader itself (from PyPI) on simulated submissions.
+
+For every chapter: ``make course``'s writer builds the course in a temporary folder,
+``nbgrader generate_assignment`` makes the release, and a class of simulated students
+submits it:
+
+* ``untouched``: the release as fetched; every test scores 0, and ``nbgrader validate``
+  refuses it;
+* ``ada``: the chapter's solutions; full points (``nbgrader validate`` agrees);
+* ``slip-<k>``: every exercise that has a k-th classic mistake (``course_mistakes.py``)
+  makes it, the others are right: exactly those tests lose their point, and the feedback
+  HTML carries each diagnosis;
+* ``dee``: untouched answers, every test cell edited to print "Right!": nbgrader restores
+  the test cells from their checksums, so still 0;
+* ``bea``: Ada's answers copied as numbers: every exercise with per-student numbers loses
+  its point, the others (a SymPy expression, a function) keep it;
+* ``cy``: Ada's numbers too, and the locked identity cell edited to claim to be Ada: the
+  cell is restored and the grader's student id decides, so the same as ``bea``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT
+from course_mistakes import MISTAKES
+from nbclient import NotebookClient
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_course import write_course  # noqa: E402
+
+from backprop_book.course import checked_names  # noqa: E402
+
+NBGRADER = str(Path(sys.executable).parent / "nbgrader")
+CHAPTERS = list(MISTAKES)
+#: Exercises whose answer does not depend on the student's numbers (copying it is fine).
+SAME_FOR_ALL = {
+    "check-ex-111-tanh", "check-ex-111-tanh-2", "check-ex-222-paths",
+    "check-ex-softmax-jacobian2", "check-ex-autodiff-tanh-node",
+}
+TIMINGS: dict[str, float] = {}
+
+
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("JUPYTERHUB_USER",)}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    result = subprocess.run([NBGRADER, *args], cwd=course, env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert "Exception while loading config" not in result.stderr, result.stderr
+    if check and result.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process's finished children (nbgrader and its kernels)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def grade_ids(nb: dict, kind: str) -> list[str]:
+    return [c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"]
+            if c["metadata"].get("nbgrader", {}).get(kind)]
+
+
+def with_solutions(release: dict, code: dict[str, str]) -> dict:
+    """``release`` with the solution cells whose grade id is in ``code`` replaced."""
+    nb = json.loads(json.dumps(release))
+    for cell in nb["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if cell["metadata"].get("nbgrader", {}).get("solution") and grade_id in code:
+            cell["source"] = code[grade_id]
+    return nb
+
+
+def answers_as_numbers(course: Path, stem: str, source: dict, student: str) -> dict[str, str]:
+    """Run the solutions as ``student`` and write each numeric answer back as a literal."""
+    names = [n for c in source["cells"] if c["metadata"]["nbgrader"].get("grade")
+             for n in checked_names(c)]
+    dump = (
+        "import json as _json\n_out = {}\n"
+        f"for _n in {names!r}:\n"
+        "    _v = globals()[_n]\n"
+        "    if isinstance(_v, str):\n        _out[_n] = repr(_v)\n"
+        "    elif isinstance(_v, tuple):\n        _out[_n] = repr(tuple(int(i) for i in _v))\n"
+        "    elif isinstance(_v, (int, float, np.ndarray, np.number)):\n"
+        "        _out[_n] = f'np.array({np.asarray(_v, dtype=float).tolist()!r})'\n"
+        "print(_json.dumps(_out))\n"
+    )
+    nb = nbformat.reads(json.dumps(source), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(dump))
+    os.environ["JUPYTERHUB_USER"] = student
+    try:
+        NotebookClient(nb, timeout=180, kernel_name="python3", resources={
+            "metadata": {"path": str(course / "source" / stem)}}).execute()
+    finally:
+        del os.environ["JUPYTERHUB_USER"]
+    literal = json.loads(nb.cells[-1].outputs[0]["text"])
+    code = {}
+    for cell in source["cells"]:
+        meta = cell["metadata"]["nbgrader"]
+        if meta.get("solution"):
+            lines = "".join(cell["source"]).splitlines()
+            names_here = [n for n in literal if any(ln.startswith(f"{n} = None") for ln in lines)]
+            code[meta["grade_id"]] = "\n".join(f"{n} = {literal[n]}" for n in names_here) or \
+                "".join(cell["source"])
+    return code
+
+
+READ_GRADES = """
+import json, sys
+from nbgrader.api import Gradebook
+course, stem, students = sys.argv[1], sys.argv[2], sys.argv[3:]
+with Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+    print(json.dumps({s: {g.name: [g.score, g.max_score] for g in
+                          gb.find_submission_notebook(stem, stem, s).grades} for s in students}))
+"""
+
+
+def gradebook(course: Path, stem: str, students: list[str]) -> dict:
+    """Each student's score per test cell, read from nbgrader's gradebook by nbgrader's API.
+
+    (In a subprocess: this folder's ``jupyter_server.py`` helper shadows the package.)
+    """
+    out = subprocess.run([sys.executable, "-c", READ_GRADES, str(course), stem, *students],
+                         capture_output=True, text=True, check=True, cwd=course)
+    return {s: {t: tuple(v) for t, v in g.items()} for s, g in json.loads(out.stdout).items()}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("course")
+    write_course(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", params=CHAPTERS)
+def graded(request, course):
+    """Generate, submit for the whole simulated class, autograde, generate feedback."""
+    stem = request.param
+    nbgrader(course, "generate_assignment", stem, "--force")
+    release = read(course / "release" / stem / f"{stem}.ipynb")
+    source = read(course / "source" / stem / f"{stem}.ipynb")
+    solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                 for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
+    submissions = {"untouched": release, "ada": with_solutions(release, solutions)}
+    slips: dict[str, list[tuple[str, str]]] = {}
+    by_cell: dict[str, list[tuple[str, str, str]]] = {}
+    for cell_id, test_id, code, says in MISTAKES[stem]:
+        by_cell.setdefault(cell_id, []).append((test_id, code, says))
+    for k in range(max(len(v) for v in by_cell.values())):
+        code, slips[f"slip-{k + 1}"] = dict(solutions), []
+        for cell_id, mistakes in by_cell.items():
+            if k < len(mistakes):
+                test_id, code[cell_id], says = mistakes[k]
+                slips[f"slip-{k + 1}"].append((test_id, says))
+        submissions[f"slip-{k + 1}"] = with_solutions(release, code)
+    tampered = json.loads(json.dumps(release))
+    for cell in tampered["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade"):
+            cell["source"] = 'print("Right!")'
+    submissions["dee"] = tampered
+    copied = answers_as_numbers(course, stem, source, "ada")
+    submissions["bea"] = with_solutions(release, copied)
+    claims = with_solutions(release, copied)
+    for cell in claims["cells"]:
+        if cell["id"] == "course-identity":
+            cell["source"] = 'from backprop_book.checkers import set_student\nset_student("ada")'
+    submissions["cy"] = claims
+    for student, nb in submissions.items():
+        folder = course / "submitted" / student / stem
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{stem}.ipynb").write_text(json.dumps(nb))
+    start, cpu = time.perf_counter(), cpu_seconds()
+    nbgrader(course, "autograde", stem, "--force")
+    TIMINGS[stem] = ((time.perf_counter() - start) / len(submissions),
+                     (cpu_seconds() - cpu) / len(submissions))
+    nbgrader(course, "generate_feedback", stem, "--force")
+    scores = gradebook(course, stem, list(submissions))
+    feedback = {s: (course / "feedback" / s / stem / f"{stem}.html").read_text()
+                for s in submissions}
+    tests = grade_ids(release, "grade")
+    return {"stem": stem, "scores": scores, "feedback": feedback, "slips": slips,
+            "tests": tests, "release": course / "release" / stem / f"{stem}.ipynb",
+            "course": course, "ada": course / "submitted" / "ada" / stem / f"{stem}.ipynb"}
+
+
+def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
+    release = read(graded["release"])
+    tests = [c for c in release["cells"] if c["metadata"].get("nbgrader", {}).get("grade")]
+    assert tests and len(tests) == len(graded["tests"])
+    for cell in tests:
+        meta = cell["metadata"]["nbgrader"]
+        assert meta["locked"] and meta["points"] == 1 and not meta["solution"]
+        assert "".join(cell["source"]).startswith("display(")
+
+
+def test_untouched_scores_zero_and_correct_scores_full(graded):
+    scores = graded["scores"]
+    assert {t: s for t, (s, _) in scores["untouched"].items()} == dict.fromkeys(graded["tests"], 0)
+    assert all(s == m == 1 for s, m in scores["ada"].values()), scores["ada"]
+    assert "Not done yet" in graded["feedback"]["untouched"]
+
+
+def test_each_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(graded):
+    for student, slips in graded["slips"].items():
+        wrong = {test_id for test_id, _ in slips}
+        got = {t: s for t, (s, _) in graded["scores"][student].items()}
+        assert got == {t: 0 if t in wrong else 1 for t in graded["tests"]}, (student, slips)
+        html = graded["feedback"][student]
+        for _, says in slips:
+            assert says.replace("'", "&#39;") in html or says in html, (
+                f"{graded['stem']}, {student}: the feedback lacks the diagnosis {says!r}")
+        assert "Traceback (most recent call last)" not in html
+
+
+def test_an_edited_test_cell_is_restored_from_its_checksum(graded):
+    assert all(s == 0 for s, _ in graded["scores"]["dee"].values())
+
+
+def test_a_neighbours_numbers_lose_the_points_of_per_student_exercises(graded):
+    for student in ("bea", "cy"):
+        got = {t: s for t, (s, _) in graded["scores"][student].items()}
+        want = {t: 1 if t in SAME_FOR_ALL else 0 for t in graded["tests"]}
+        assert got == want, (student, got)
+
+
+def test_validate_refuses_an_untouched_release_and_passes_solutions(graded):
+    untouched = nbgrader(graded["course"], "validate", str(graded["release"]), check=False)
+    assert "VALIDATION FAILED" in untouched.stdout + untouched.stderr
+    solved = nbgrader(graded["course"], "validate", str(graded["ada"]), check=False)
+    assert "Success!" in solved.stdout + solved.stderr, solved.stdout + solved.stderr
+
+
+def test_autograde_is_quick_per_student(graded):
+    """Under 10 s of CPU per student (the machine is shared: wall time is only printed).
+
+    CPU time, not wall time: nbgrader grades one student after another on one core, so on
+    an idle machine the two agree, and CPU time does not grow when other jobs share it.
+    scripts/bench_course.py measures it for a whole class.
+    """
+    wall, cpu = TIMINGS[graded["stem"]]
+    print(f"\n{graded['stem']}: autograde {cpu:.2f} s CPU, {wall:.2f} s wall per student")
+    for student, grades in graded["scores"].items():
+        total = sum(s for s, _ in grades.values())
+        lost = [t.removeprefix("check-") for t, (s, _) in grades.items() if s == 0]
+        print(f"  {student:10} {total:g} / {len(grades)}  lost: {', '.join(lost) or '-'}")
+    assert cpu < 10, f"{graded['stem']}: {cpu:.1f} s of CPU per student"
