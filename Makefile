@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint bench handouts mutants clean
+.PHONY: setup assets book test lab lint bench handouts mutants clean pdf worksheets
 
 setup: $(STAMP)
 
@@ -37,6 +37,17 @@ lab: $(STAMP)
 # Student notebooks without solutions, the instructor's with, and a zip of both.
 handouts: $(STAMP)
 	$(PY) scripts/make_handouts.py
+
+# The whole book as one PDF, printed from the built HTML by Chromium (offline):
+# _build/pdf/backprop-book.pdf. `make pdf PDF_FLAGS=--no-solutions` leaves the solutions out.
+pdf: book
+	$(PY) scripts/make_pdf.py $(PDF_FLAGS)
+
+# One worksheet PDF per student (their own exercise numbers) and the instructor's key:
+# `make worksheets ROSTER=roster.txt` (one id per line); without ROSTER, a demo roster.
+ROSTER ?= scripts/demo-roster.txt
+worksheets: assets
+	$(PY) scripts/make_worksheets.py --students $(ROSTER)
 
 # A benchmark, not a test: prints timings and ratios, writes _build/bench.json.
 bench: $(STAMP)
