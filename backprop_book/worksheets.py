@@ -109,12 +109,62 @@ def namespace(notebook: dict) -> dict:
     return ns
 
 
-def given_text(exercise: Exercise, ns: dict) -> str:
-    """The text the exercise's given cells print (for the student set by ``set_student``)."""
+NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+
+
+def numbers_in(text: str) -> list[float]:
+    """Every number written in ``text`` (ASCII or U+2212 minus)."""
+    return [float(t) for t in NUMBER.findall(text.replace("\u2212", "-"))]
+
+
+def _floats(value) -> list[float]:
+    if isinstance(value, bool | str) or value is None:
+        return []
+    if isinstance(value, dict):
+        return [f for v in value.values() for f in _floats(v)]
+    if isinstance(value, list | tuple | np.ndarray):
+        return [f for v in value for f in _floats(v)]
+    return [float(value)] if isinstance(value, float | np.floating) else []
+
+
+def not_shown(numbers: dict, text: str) -> dict:
+    """The entries of ``numbers`` with a float that ``text`` does not show to full precision."""
+    shown = numbers_in(text)
+    return {
+        k: v for k, v in numbers.items()
+        if any(not any(abs(f - g) <= 1e-12 * max(1.0, abs(f)) for g in shown) for f in _floats(v))
+    }
+
+
+def given_text(exercise: Exercise, ns: dict, module) -> str:
+    """What the exercise's given cells print for the current student, in full precision.
+
+    The cells' own output comes first, as the notebook shows it; any drawn number it shows
+    rounded (NumPy prints 8 digits) follows in full, so a sheet never gives fewer digits
+    than the checker uses.
+    """
+    drawn: list[dict] = []
+    original = getattr(module, "given", None)
+
+    def recording(label, default, draw):
+        numbers = original(label, default, draw)
+        drawn.append(numbers)
+        return numbers
+
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(exercise.given, exercise.label, "exec"), ns)  # the book's own cell
-    return out.getvalue().rstrip()
+    try:
+        if original is not None:
+            module.given = recording
+        with contextlib.redirect_stdout(out):
+            exec(compile(exercise.given, exercise.label, "exec"), ns)  # the book's own cell
+    finally:
+        if original is not None:
+            module.given = original
+    text = out.getvalue().rstrip()
+    extra = {k: v for numbers in drawn for k, v in not_shown(numbers, text).items()}
+    if extra:
+        text += "\n\nIn full:\n" + "\n".join(f"{k} = {v!r}" for k, v in extra.items())
+    return text
 
 
 def checker_calls(code: str, alias: str) -> list[str]:
@@ -168,6 +218,16 @@ def recorded_answers(module, checker: str) -> list[Answer]:
     return recorded
 
 
+def chosen_answer(module, checker: str) -> list[Answer]:
+    """For a multiple-choice checker: the one letter it accepts (none found: ``[]``)."""
+    for letter in "ABCDEFGHIJ":
+        with contextlib.suppress(checkers.NotQuiteRight, TypeError, ValueError):
+            verdict = getattr(module, checker)(letter)
+            if isinstance(verdict, checkers.Verdict) and verdict.ok:
+                return [Answer(verdict.what, "choice", letter)]
+    return []
+
+
 def sheets(notebook: dict, student_id: str | None) -> list[Sheet]:
     """Every exercise of ``notebook`` with ``student_id``'s numbers and the checker's answers."""
     module = exercise_module(notebook)
@@ -180,9 +240,10 @@ def sheets(notebook: dict, student_id: str | None) -> list[Sheet]:
         ns = namespace(notebook)
         out = []
         for ex in found:
-            sheet = Sheet(ex, given_text(ex, ns) if ex.given.strip() else "")
+            mod = ns[module[1]]
+            sheet = Sheet(ex, given_text(ex, ns, mod) if ex.given.strip() else "")
             for name in checker_calls(ex.check, module[1]):
-                sheet.answers += recorded_answers(ns[module[1]], name)
+                sheet.answers += recorded_answers(mod, name) or chosen_answer(mod, name)
             out.append(sheet)
         return out
     finally:
@@ -195,6 +256,8 @@ def format_answer(answer: Answer) -> str:
         import sympy as sp
 
         return r"\(" + sp.latex(answer.value) + r"\)"
+    if answer.kind == "choice":
+        return str(answer.value)
     if answer.kind == "function":
         return "a function: the checker calls it at its test points (see the solution)"
     value = np.asarray(answer.value, dtype=float)

@@ -45,9 +45,9 @@ def student_chapters(notebooks: list[dict], student_id: str) -> list[tuple[str, 
     return chapters
 
 
-def print_all(pages: dict[str, str]) -> None:
-    """Write each page's HTML into OUT/html and print it to OUT/<name>.pdf."""
-    html_dir = OUT / "html"
+def print_all(pages: dict[str, str], out: Path) -> None:
+    """Write each page's HTML into out/html and print it to out/<name>.pdf."""
+    html_dir = out / "html"
     html_dir.mkdir(parents=True)
     (html_dir / "mathjax").symlink_to(MATHJAX, target_is_directory=True)
     for name, markup in pages.items():
@@ -59,7 +59,7 @@ def print_all(pages: dict[str, str]) -> None:
             page.wait_for_load_state("networkidle")
             pe.wait_ready(page)
             page.emulate_media(media="print")
-            page.pdf(path=str(OUT / f"{name}.pdf"), format="A4", print_background=True,
+            page.pdf(path=str(out / f"{name}.pdf"), format="A4", print_background=True,
                      prefer_css_page_size=True, tagged=True)
             page.close()
 
@@ -67,6 +67,7 @@ def print_all(pages: dict[str, str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=Path, required=True, help="one student id per line")
+    parser.add_argument("--out", type=Path, default=OUT, help="default: _build/worksheets")
     args = parser.parse_args(argv)
     roster = read_roster(args.students)
     if not roster:
@@ -79,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     macros = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
     notebooks = [json.loads(p.read_text()) for p in toc_notebooks()]
     students = {sid: student_chapters(notebooks, sid) for sid in roster}
-    shutil.rmtree(OUT, ignore_errors=True)
+    shutil.rmtree(args.out, ignore_errors=True)
     pages = {sid: ws.worksheet_html(sid, chapters, macros) for sid, chapters in students.items()}
     pages["key"] = ws.key_html(students, macros)
-    print_all(pages)
+    print_all(pages, args.out)
     count = sum(len(s) for _, s in next(iter(students.values())))
-    print(f"{len(roster)} worksheets of {count} exercises and key.pdf in {OUT.relative_to(ROOT)}")
+    print(f"{len(roster)} worksheets of {count} exercises and key.pdf in {args.out}")
     return 0
 
 
