@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         count = pe.merge(Path(tmp) / "front.pdf", pieces, Path(tmp) / "numbers.pdf", args.out,
                          title)
     size = args.out.stat().st_size / 1e6
-    print(f"{count} pages, {size:.1f} MB: {args.out.relative_to(ROOT)}")
+    print(f"{count} pages, {size:.1f} MB: {args.out}")
     return 0
 
 
