@@ -68,7 +68,7 @@ PREPARE = """(note) => {
       c.replaceWith(document.createTextNode(text));
     });
     sol.querySelectorAll('.toggle-button').forEach(b => b.remove());
-    sol.querySelectorAll('a[href]').forEach(a => a.removeAttribute('href'));
+    sol.querySelectorAll('a[href]').forEach(a => a.replaceWith(...a.childNodes));
     sol.classList.remove('dropdown', 'toggle', 'toggle-hidden');
     solutions.push(sol.outerHTML);
     const p = document.createElement('p');
