@@ -210,3 +210,24 @@ def test_solutions_are_in_the_appendix_only(pdf, outline, pages):
     assert appendix.count("Solution to") == sum(p.solutions for p in pages.values())
     assert body.count("Solution: see the appendix") == sum(p.solutions for p in pages.values())
     assert "BEGIN SOLUTION" in appendix  # the code, not just the titles
+
+
+def widget_titles() -> list[str]:
+    """The title line each widget draws first (from its front end's source)."""
+    found = []
+    for js in sorted((ROOT / "backprop_book" / "static").glob("*.js")):
+        found += re.findall(r'class: "bp-title" \}, \w+, "([^"]+)"', js.read_text())
+    return found
+
+
+def test_no_widget_is_split_across_pages(pdf):
+    """A widget's title (its first line) and its caption (after its last) share a page."""
+    titles = widget_titles()
+    assert len(titles) >= 3, titles
+    captioned = 0
+    for n in range(1, int(info(pdf)["Pages"]) + 1):
+        page = " ".join(text(pdf, n, n).split())
+        for _ in range(page.count(CAPTION)):
+            captioned += 1
+            assert any(t in page for t in titles), f"page {n}: a widget's caption without its top"
+    assert captioned >= 3
