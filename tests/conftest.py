@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import subprocess
 import sys
 import threading
@@ -74,3 +75,19 @@ def book_server(built_book: Path):
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch, for the comparisons with torch.autograd.
+
+    Not in requirements.txt (``pip install torch==2.13.0`` adds it). CI installs it
+    (.ci/run), so there a missing torch fails the run instead of skipping the comparison.
+    """
+    try:
+        import torch
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the torch comparisons: .ci/run installs torch==2.13.0")
+        pytest.skip("PyTorch is not installed (pip install torch==2.13.0 adds it)")
+    return torch

@@ -387,8 +387,7 @@ def test_flatten_and_unflatten_round_trip():
         np.testing.assert_array_equal(b, b2)
 
 
-def test_matches_torch_autograd():
-    torch = pytest.importorskip("torch")
+def test_matches_torch_autograd(torch):
     params, X, Y, names, _ = make_problem([3, 5, 4, 3], 4, ["tanh", "sigmoid"], "softmax", "", 6)
     Y = np.eye(3)[:, [0, 2, 1, 2]]
     tensors = [
