@@ -203,9 +203,8 @@ def print_to_pdf(page, path: Path) -> None:
 
 def print_book_page(page, url: str, path: Path, note: str) -> list[str]:
     """Print one book page to ``path``; return its solutions' HTML (taken out of the page)."""
-    page.goto(url)
-    page.wait_for_load_state("networkidle")
-    wait_ready(page)
+    page.goto(url, wait_until="load", timeout=120_000)
+    wait_ready(page, timeout_s=90)
     solutions = page.evaluate(PREPARE, note)
     print_to_pdf(page, path)
     return solutions
@@ -225,9 +224,8 @@ def appendix_html(pieces: list[Piece]) -> str:
 def print_appendix(page, url: str, path: Path, pieces: list[Piece]) -> None:
     """Print the appendix on a book page (its styles, its MathJax) whose article is replaced."""
     page.emulate_media(media="screen")
-    page.goto(url)
-    page.wait_for_load_state("networkidle")
-    wait_ready(page)
+    page.goto(url, wait_until="load", timeout=120_000)
+    wait_ready(page, timeout_s=90)
     page.evaluate(APPENDIX, appendix_html(pieces))
     print_to_pdf(page, path)
 

@@ -55,9 +55,8 @@ def print_all(pages: dict[str, str], out: Path) -> None:
     with pe.serve(html_dir) as base, pe.chromium() as b:
         for name in pages:
             page = pe.offline_page(b, base)
-            page.goto(f"{base}/{name}.html")
-            page.wait_for_load_state("networkidle")
-            pe.wait_ready(page)
+            page.goto(f"{base}/{name}.html", wait_until="load", timeout=120_000)
+            pe.wait_ready(page, timeout_s=90)
             page.emulate_media(media="print")
             page.pdf(path=str(out / f"{name}.pdf"), format="A4", print_background=True,
                      prefer_css_page_size=True, tagged=True)

@@ -63,7 +63,7 @@ def test_code_fits_the_column_at_1280(chromium, book_server, entry):
 
 def phone_page(chromium, book_server, entry):
     page, log = open_logged_page(chromium, book_server, **PHONE, has_touch=True,
-                                 is_mobile=True, device_scale_factor=2)
+                                 is_mobile=True)
     page.goto(f"{book_server}/{entry}.html")
     page.wait_for_load_state("networkidle")
     return page, log

@@ -14,7 +14,7 @@
 
 // On a page with widgets, let the first widget draw before MathJax typesets the page:
 // typesetting a chapter is one long task that would otherwise hold the widgets back by a
-// second or more. MathJax waits until every saved widget view has drawn, or 1.5 s at most,
+// second or more. MathJax waits until every saved widget view has drawn, or 3 s at most,
 // then typesets as usual (MathJax.startup.promise still resolves once the math is done).
 (function () {
   var config = window.MathJax;
@@ -35,7 +35,7 @@
       });
       observer.observe(document.body, { subtree: true, childList: true, attributes: true,
                                         attributeFilter: ["data-redraws"] });
-      setTimeout(function () { observer.disconnect(); resolve(); }, 1500);
+      setTimeout(function () { observer.disconnect(); resolve(); }, 3000);
     });
   };
   config.startup = Object.assign({}, config.startup, {
