@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint bench handouts course hub mutants clean
+.PHONY: setup assets book test lab lint bench handouts course hub mutants clean pdf worksheets
 
 setup: $(STAMP)
 
@@ -48,6 +48,17 @@ course: $(STAMP)
 # JupyterHub on 127.0.0.1 for a demo class (teacher, ada, bea), with the course.
 hub: $(STAMP)
 	$(PY) scripts/hub.py
+
+# The whole book as one PDF, printed from the built HTML by Chromium (offline):
+# _build/pdf/backprop-book.pdf. `make pdf PDF_FLAGS=--no-solutions` leaves the solutions out.
+pdf: book
+	$(PY) scripts/make_pdf.py $(PDF_FLAGS)
+
+# One worksheet PDF per student (their own exercise numbers) and the instructor's key:
+# `make worksheets ROSTER=roster.txt` (one id per line); without ROSTER, a demo roster.
+ROSTER ?= scripts/demo-roster.txt
+worksheets: assets
+	$(PY) scripts/make_worksheets.py --students $(ROSTER)
 
 # A benchmark, not a test: prints timings and ratios, writes _build/bench.json.
 bench: $(STAMP)

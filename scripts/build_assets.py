@@ -104,6 +104,8 @@ def main() -> None:
     version = check_anywidget_matches_python()
     (VENDOR / "anywidget.js").write_text(named_anywidget(version))
     copy(WEB / "src" / "widgets-config.js", VENDOR / "widgets-config.js")
+    # The book's own stylesheet (phone width, print), named in _config.yml's html_css_files.
+    copy(WEB / "src" / "book.css", VENDOR.parent / "book.css")
     size = sum(f.stat().st_size for f in VENDOR.rglob("*") if f.is_file())
     print(f"assets: {size / 1e6:.1f} MB in {VENDOR.relative_to(ROOT)}")
 

@@ -73,9 +73,14 @@ def browser():
             b.close()
 
 
-def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900):
-    """A new page that records errors and refuses every request not served by ``base_url``."""
-    page = b.new_page(viewport={"width": width, "height": height})
+def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **context):
+    """A new page that records errors and refuses every request not served by ``base_url``.
+
+    ``context`` (e.g. ``has_touch=True, is_mobile=True``) opens it in a context of its own.
+    """
+    viewport = {"width": width, "height": height}
+    page = (b.new_context(viewport=viewport, **context).new_page() if context
+            else b.new_page(viewport=viewport))
     log = PageLog()
 
     def route(r):

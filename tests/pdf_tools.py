@@ -1,0 +1,59 @@
+"""Read PDFs with Debian's poppler-utils (pdfinfo, pdftotext, pdffonts, pdfimages).
+
+Used by the print-edition tests. `.ci/run` installs poppler-utils when it is missing; a
+local run without it skips those tests (CI fails instead).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def poppler_or_skip() -> None:
+    if shutil.which("pdftotext") and shutil.which("pdfinfo"):
+        return
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail("poppler-utils is missing in CI: .ci/run must `apt-get install poppler-utils`")
+    pytest.skip("poppler-utils is not installed (apt-get install -y poppler-utils)")
+
+
+def run(*args: str | Path) -> str:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def text(pdf: Path, first: int | None = None, last: int | None = None) -> str:
+    """The PDF's text (pages first..last, 1-based, inclusive), in reading order."""
+    pages = [*(["-f", str(first)] if first else []), *(["-l", str(last)] if last else [])]
+    return run("pdftotext", "-enc", "UTF-8", *pages, pdf, "-")
+
+
+def info(pdf: Path) -> dict[str, str]:
+    lines = run("pdfinfo", pdf).splitlines()
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+def fonts(pdf: Path) -> list[dict[str, str]]:
+    """One row per font: name, type and whether it is embedded ("emb")."""
+    rows = run("pdffonts", pdf).splitlines()[2:]
+    out = []
+    for row in rows:
+        cells = row.split()
+        # name type [encoding...] emb sub uni object ID: the flags are the last five cells
+        out.append({"name": cells[0], "emb": cells[-5], "row": row})
+    return out
+
+
+def images_per_page(pdf: Path) -> dict[int, int]:
+    """How many images (not soft masks) each page draws."""
+    counts: dict[int, int] = {}
+    for row in run("pdfimages", "-list", pdf).splitlines()[2:]:
+        cells = row.split()
+        if len(cells) > 2 and cells[2] == "image":
+            counts[int(cells[0])] = counts.get(int(cells[0]), 0) + 1
+    return counts
