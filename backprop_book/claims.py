@@ -12,8 +12,9 @@ A display equation is labelled with MyST's ``$$ ... $$ (label)``:
 * ``sum-...``: a **restatement** of the claim ``eq-...`` of the same name, as summary boxes
   do; it is proved where that claim is.
 
-A code cell proves claims when its first line is ``# proves: eq-a, eq-b``, and it must be
-able to fail: it asserts, raises, or calls a ``check`` function.
+A code cell proves claims when its first line is ``# proves: eq-a, eq-b`` (a long list goes
+on in comment lines while a line ends with a comma), and it must be able to fail: it
+asserts, raises, or calls a ``check`` function.
 """
 
 from __future__ import annotations
@@ -83,12 +84,23 @@ def label_kind(label: str) -> str:
 
 
 def proved_labels(source: str) -> tuple[str, ...]:
-    """The labels a code cell's first line says it proves (empty if it proves none)."""
-    first = source.lstrip("\n").split("\n", 1)[0]
-    match = _PROVES.match(first)
+    """The labels a code cell's first line says it proves (empty if it proves none).
+
+    A long list may go on in the comment lines below while a line ends with a comma::
+
+        # proves: eq-a, eq-b,
+        #   eq-c
+    """
+    lines = source.lstrip("\n").split("\n")
+    match = _PROVES.match(lines[0])
     if not match:
         return ()
-    return tuple(label.strip() for label in match["labels"].split(",") if label.strip())
+    text = match["labels"]
+    for line in lines[1:]:
+        if not text.endswith(",") or not line.lstrip().startswith("#"):
+            break
+        text += " " + line.lstrip().lstrip("#").strip()
+    return tuple(label.strip() for label in text.split(",") if label.strip())
 
 
 def derivative_marker(latex: str) -> str | None:

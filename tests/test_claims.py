@@ -35,6 +35,8 @@ def test_a_proving_cell_names_its_claims_on_its_first_line():
     assert rules.proved_labels("#proves:eq-a\n") == ("eq-a",)
     assert rules.proved_labels("x = 1\n# proves: eq-a") == ()
     assert rules.proved_labels("") == ()
+    assert rules.proved_labels("# proves: eq-a,\n#   eq-b, eq-c\nassert 1") == ("eq-a", "eq-b", "eq-c")
+    assert rules.proved_labels("# proves: eq-a\n# eq-b is not on the list\n") == ("eq-a",)
 
 
 @pytest.mark.parametrize(
