@@ -61,6 +61,13 @@ FD = (
     "n_b = sum(sizes[1:])\n"
 )
 
+GIVEN_AY = 'a_given, y_given = np.array(nums["a"]), np.array(nums["y"])\n'
+WIDE = (
+    'W = np.array(nums["W_next"])\n'
+    'd = np.array(nums["delta_next"]).reshape(-1, 1)\n'
+    'z = np.array(nums["z"]).reshape(-1, 1)\n'
+)
+
 MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
     "one-neuron-chain": [
         ("ex-111-sigmoid-slope", "check-ex-111-sigmoid-slope",
@@ -246,5 +253,48 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          "forgets the biases"),
         ("ex-autodiff-fd-passes", "check-ex-autodiff-fd-passes", "passes = 2",
          "what backpropagation needs"),
+    ],
+    "any-width-any-depth": [
+        ("ex-general-no-half", "check-ex-general-no-half", GIVEN_AY
+         + "delta_no_half = (a_given - y_given).reshape(-1, 1)", "the 2 of the square stays"),
+        ("ex-general-no-half", "check-ex-general-no-half", GIVEN_AY
+         + "delta_no_half = ((a_given - y_given) ** 2).reshape(-1, 1)",
+         "the cost's terms themselves"),
+        ("ex-general-wide-step", "check-ex-general-wide-step", WIDE
+         + "delta_wide = W.T @ d", "one more step takes it to z"),
+        ("ex-general-wide-step", "check-ex-general-wide-step", WIDE
+         + "delta_wide = (W.T @ d) * (1 - z**2)", "with the tanh inside the square"),
+        ("ex-general-wide-step", "check-ex-general-wide-step", WIDE
+         + "delta_wide = (W.T @ d) * np.tanh(z)", "the activation; the factor is its slope"),
+    ],
+    "making-deep-networks-train": [
+        ("ex-deep-init-scale", "check-ex-deep-init-scale",
+         'sd_w = math.sqrt(2 / nums["n_in"])', "made for ReLU"),
+        ("ex-deep-init-scale", "check-ex-deep-init-scale",
+         'sd_w = 1 / nums["n_in"]', "the standard deviation is its square root"),
+        ("ex-deep-lr-limit", "check-ex-deep-lr-limit",
+         'eta_max = 1 / nums["lambda_max"]', "lands exactly on the minimum"),
+        ("ex-deep-lr-limit", "check-ex-deep-lr-limit",
+         'eta_max = 2 * nums["lambda_max"]', "DIVIDED by the curvature"),
+        ("ex-deep-momentum", "check-ex-deep-momentum",
+         "def momentum_update(w, v, g, eta, beta):\n"
+         "    v_new = beta * v + g\n"
+         "    return w + eta * v_new, v_new", "climbs uphill"),
+        ("ex-deep-momentum", "check-ex-deep-momentum",
+         "def momentum_update(w, v, g, eta, beta):\n"
+         "    return w - eta * v, beta * v + g", "the OLD velocity"),
+        ("ex-deep-adam", "check-ex-deep-adam",
+         "m_new = beta1 * m + (1 - beta1) * g\n"
+         "s_new = beta2 * s + (1 - beta2) * g**2\n"
+         "w_next = w - eta * m_new / (np.sqrt(s_new) + eps)", "WITHOUT the bias correction"),
+        ("ex-deep-adam", "check-ex-deep-adam",
+         "m_new = beta1 * m + (1 - beta1) * g\n"
+         "s_new = beta2 * s + (1 - beta2) * g**2\n"
+         "m_hat, s_hat = m_new / (1 - beta1**t), s_new / (1 - beta2**t)\n"
+         "w_next = w - eta * m_hat / np.sqrt(s_hat + eps)", "epsilon went inside"),
+        ("ex-deep-choose-lambda", "check-ex-deep-choose-lambda",
+         'lam_pick = nums["lambdas"][int(np.argmin(nums["test"]))]', "chosen on the TEST set"),
+        ("ex-deep-choose-lambda", "check-ex-deep-choose-lambda",
+         'lam_pick = nums["lambdas"][int(np.argmin(nums["train"]))]', "lowest TRAINING loss"),
     ],
 }

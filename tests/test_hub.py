@@ -128,9 +128,15 @@ def in_terminal(page, hub, person: str, step: str, command: str, timeout: float 
     """Type ``command`` into a new Lab terminal of ``person``; wait for it; return its log."""
     home = hub["state"] / "home" / person
     done, log = home / f".{step}.done", home / f".{step}.log"
+    before = page.locator(".jp-Terminal").count()
     page.evaluate("() => { window.jupyterapp.commands.execute('terminal:create-new'); }")
-    terminal = page.locator(".jp-Terminal").last
-    terminal.wait_for(timeout=60_000)
+    # Wait for the NEW terminal: a person's second terminal opens in a new tab, and the
+    # first one, hidden behind it, must not be the one we type into.
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-Terminal').length > {before}", timeout=60_000
+    )
+    terminal = page.locator(".jp-Terminal:visible").last
+    terminal.wait_for(state="visible", timeout=60_000)
     terminal.click()
     page.wait_for_timeout(1500)  # the shell's prompt
     page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}")
