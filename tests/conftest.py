@@ -81,7 +81,9 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need the built book run last (a stable sort: otherwise in order), and the
-    JupyterLab tests share one xdist group, so two Labs never start side by side.
+    JupyterLab tests share one xdist group, so two Labs never start side by side. Tests that
+    share an expensive module fixture (the printed book, a chapter's graded class) share a
+    group too, so that fixture is made once, not once per worker.
 
     Under xdist the early build then runs beside the tests that do not need it, and no
     worker sits waiting for it at the start. Two JupyterLabs with a kernel and a Chromium
@@ -90,6 +92,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("kernel"):
             item.add_marker(pytest.mark.xdist_group("jupyterlab"))
+        elif item.nodeid.startswith("tests/test_pdf.py::"):
+            item.add_marker(pytest.mark.xdist_group("pdf"))  # print the book once, not per worker
+        elif item.nodeid.startswith("tests/test_course.py::") and "graded" in getattr(
+            getattr(item, "callspec", None), "params", {}
+        ):
+            # grade each chapter's simulated class once: its tests share one worker
+            item.add_marker(pytest.mark.xdist_group("course-" + item.callspec.params["graded"]))
     items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
 
 
