@@ -98,9 +98,14 @@ def main() -> None:
     manager = MODULES / "@jupyter-widgets" / "html-manager" / "dist"
     target = VENDOR / "jupyter-widgets" / "html-manager" / "dist"
     copy(manager / "embed-amd.js", target / "embed-amd.js")
-    for font in manager.iterdir():  # icon fonts, requested relative to the module's URL
+    # The icon fonts are requested relative to the module's URL: html-manager/dist/ on most
+    # pages, but one folder up (vendor/jupyter-widgets/) when the manager's stylesheet is
+    # resolved against the "@jupyter-widgets" base instead (seen on the deep-training page in
+    # a fresh clone). Ship them in both places, so no page asks for a font that is not there.
+    for font in manager.iterdir():
         if font.suffix in {".woff2", ".woff", ".ttf", ".eot", ".svg"}:
             copy(font, target / font.name)
+            copy(font, VENDOR / "jupyter-widgets" / font.name)
     version = check_anywidget_matches_python()
     (VENDOR / "anywidget.js").write_text(named_anywidget(version))
     copy(WEB / "src" / "widgets-config.js", VENDOR / "widgets-config.js")
