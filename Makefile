@@ -28,7 +28,7 @@ book: $(STAMP)
 	@echo "The book is in $(BUILD)/html/index.html"
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
 	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env book
 
 # Readers work in lab/, a copy of book/ made on first use (never overwritten), so their

@@ -78,27 +78,51 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[EARLY_BUILD] = str(folder)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Tests that share something expensive share an xdist group, so one worker runs them.
+
+    The JupyterLab tests share one group, so two Labs never start side by side: two Labs
+    with a kernel and a Chromium each, at once on a busy 2-core machine, ran past their
+    60 s wait. The tests of the printed book share one (the book is printed once), and so
+    do each chapter's graded-class tests (the class is graded once per chapter).
+
+    Marked here, as each item is collected, so the marks are there before xdist's worker
+    reads them (in its own ``pytest_collection_modifyitems``).
+    """
+    if item.get_closest_marker("kernel"):
+        item.add_marker(pytest.mark.xdist_group("jupyterlab"))
+    elif item.nodeid.startswith("tests/test_pdf.py::"):
+        item.add_marker(pytest.mark.xdist_group("pdf"))
+    elif item.nodeid.startswith("tests/test_course.py::") and "graded" in getattr(
+        getattr(item, "callspec", None), "params", {}
+    ):
+        item.add_marker(pytest.mark.xdist_group("course-" + item.callspec.params["graded"]))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a grouped test if ``--dist loadgroup`` silently ignored its group.
+
+    xdist's worker names a test's group by appending ``@group`` to its node id. pytest 9.2
+    keeps node ids elsewhere, so the suffix is lost and grouped tests spread over both
+    workers: each chapter's class was graded twice, the book printed twice, and two
+    JupyterLabs ran at once (pytest-xdist issue 1386). requirements.txt pins a pytest
+    where grouping works; this check fails loudly if an upgrade breaks it again.
+    """
+    config = item.config
+    if (hasattr(config, "workerinput") and config.getvalue("loadgroup")
+            and item.get_closest_marker("xdist_group") and "@" not in item.nodeid):
+        pytest.fail(
+            "--dist loadgroup ignored this test's xdist_group, so tests that share an"
+            " expensive fixture would each make it: this pytest and pytest-xdist do not"
+            " group; install the versions pinned in requirements.txt", pytrace=False)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the built book run last (a stable sort: otherwise in order), and the
-    JupyterLab tests share one xdist group, so two Labs never start side by side. Tests that
-    share an expensive module fixture (the printed book, a chapter's graded class) share a
-    group too, so that fixture is made once, not once per worker.
+    """Tests that need the built book run last (a stable sort: otherwise in order).
 
     Under xdist the early build then runs beside the tests that do not need it, and no
-    worker sits waiting for it at the start. Two JupyterLabs with a kernel and a Chromium
-    each, at once on a busy 2-core machine, ran past their 60 s wait.
+    worker sits waiting for it at the start.
     """
-    for item in items:
-        if item.get_closest_marker("kernel"):
-            item.add_marker(pytest.mark.xdist_group("jupyterlab"))
-        elif item.nodeid.startswith("tests/test_pdf.py::"):
-            item.add_marker(pytest.mark.xdist_group("pdf"))  # print the book once, not per worker
-        elif item.nodeid.startswith("tests/test_course.py::") and "graded" in getattr(
-            getattr(item, "callspec", None), "params", {}
-        ):
-            # grade each chapter's simulated class once: its tests share one worker
-            item.add_marker(pytest.mark.xdist_group("course-" + item.callspec.params["graded"]))
     items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
 
 
@@ -141,11 +165,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A browser that closes a page mid-download is not an error of the book."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture(scope="session")
 def book_server(built_book: Path):
     """Serve the built book on 127.0.0.1 (a free port) for the browser tests."""
     handler = functools.partial(_QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
