@@ -1,8 +1,8 @@
 # Two commands do everything on a fresh machine:
 #   make book   build the HTML book into _build/html (offline assets included)
 #   make test   run every test: notebooks, package, build, browser
-#               (two pytest-xdist workers; then nbval runs every notebook cell by cell,
-#               a whole notebook to a worker: --dist loadscope keeps its cells in one kernel)
+#               (two pytest-xdist workers; nbval runs every notebook cell by cell in the
+#               same run, a whole notebook to one worker, so its cells share one kernel)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -28,8 +28,7 @@ book: $(STAMP)
 	@echo "The book is in $(BUILD)/html/index.html"
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
-	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env book
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --nbval-lax --nbval-current-env
 
 # Readers work in lab/, a copy of book/ made on first use (never overwritten), so their
 # edits and saved outputs stay out of the committed sources.

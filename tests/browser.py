@@ -100,6 +100,16 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **c
     return page, log
 
 
+# Code cells wider than their column at the page's width (a reader would scroll sideways).
+WIDE_CODE = """() => [...document.querySelectorAll('main .cell_input pre')]
+  .filter(pre => pre.checkVisibility() && pre.scrollWidth > pre.clientWidth + 1)
+  .map(pre => {
+    const lines = pre.textContent.split('\\n');
+    const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+    return `${pre.scrollWidth - pre.clientWidth} px too wide: ${longest}`;
+  })"""
+
+
 # Page snippets shared by the widget tests (run with element_handle.evaluate).
 
 # Every piece of text in a widget, with its size in CSS pixels as drawn on screen.

@@ -84,12 +84,16 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     The JupyterLab tests share one group, so two Labs never start side by side: two Labs
     with a kernel and a Chromium each, at once on a busy 2-core machine, ran past their
     60 s wait. The tests of the printed book share one (the book is printed once), and so
-    do each chapter's graded-class tests (the class is graded once per chapter).
+    do each chapter's graded-class tests (the class is graded once per chapter) and the
+    cells nbval runs of each notebook (they share its kernel).
 
     Marked here, as each item is collected, so the marks are there before xdist's worker
     reads them (in its own ``pytest_collection_modifyitems``).
     """
-    if item.get_closest_marker("kernel"):
+    if item.nodeid.startswith("book/") and ".ipynb::" in item.nodeid:
+        # nbval's cells of one notebook run in one kernel, in order: one worker runs them
+        item.add_marker(pytest.mark.xdist_group("nbval " + item.nodeid.split("::")[0]))
+    elif item.get_closest_marker("kernel"):
         item.add_marker(pytest.mark.xdist_group("jupyterlab"))
     elif item.nodeid.startswith("tests/test_pdf.py::"):
         item.add_marker(pytest.mark.xdist_group("pdf"))

@@ -2,8 +2,9 @@
 
 For each page in the toc: no console error, no failed or outside request, every
 equation typeset by the shipped MathJax, every image loaded and described, no WCAG
-A/AA problem that axe-core can see, every chapter in the sidebar. Search finds the chain rule. A screenshot of each page is
-saved under ``_build/screenshots`` for a human to look at.
+A/AA problem that axe-core can see, no code cell wider than its column at 1280 px, every
+chapter in the sidebar. Search finds the chain rule. A screenshot of each page is saved
+under ``_build/screenshots`` for a human to look at.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import browser, open_logged_page
+from browser import WIDE_CODE, browser, open_logged_page
 from conftest import BUILD, ROOT, toc_entries
 
 pytestmark = pytest.mark.browser
@@ -80,6 +81,8 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     for img in page.evaluate(IMAGES):
         assert img["ok"], f"{entry}: image {img['src']} did not load"
         assert img["alt"].strip(), f"{entry}: image {img['src']} has no alt text"
+    wide = page.evaluate(WIDE_CODE)  # the page is 1280 px wide (open_logged_page)
+    assert not wide, f"{entry}: {len(wide)} code cells scroll sideways at 1280 px: {wide[:5]}"
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(AXE_RUN)
     assert not violations, f"{entry}: WCAG A/AA problems found by axe-core: {violations}"
