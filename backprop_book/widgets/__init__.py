@@ -15,6 +15,9 @@ numbers to the chapter's own NumPy instead. One source for both paths.
   and Adam racing on a 2-D cost surface, with sliders for the learning rate and momentum.
 - :class:`DepthSpread` (``depth_spread.py``, ``.js``, ``.css``): the spread of activations and
   gradients, layer by layer, as the initial scale moves.
+
+The two chart widgets, OptimizerRace and DepthSpread, share the rules in ``chart.css``; each
+one's stylesheet is that file followed by its own (``_stylesheets.py``).
 """
 
 from .chain_nudge import ChainNudge, FiniteFloat

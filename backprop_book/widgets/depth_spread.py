@@ -25,6 +25,8 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ._stylesheets import stylesheet
+
 HERE = pathlib.Path(__file__).parent  # this widget's script and stylesheet sit beside it
 #: What ``spreads`` returns, one value per layer.
 SERIES = ("z", "delta")
@@ -136,7 +138,7 @@ class DepthSpread(anywidget.AnyWidget):
     """
 
     _esm = HERE / "depth_spread.js"
-    _css = HERE / "depth_spread.css"
+    _css = stylesheet("chart.css", "depth_spread.css")
 
     grid = traitlets.Dict().tag(sync=True)
     activation = traitlets.Unicode().tag(sync=True)

@@ -30,6 +30,8 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ._stylesheets import stylesheet
+
 HERE = pathlib.Path(__file__).parent  # this widget's script and stylesheet sit beside it
 #: The three optimizers, in the order the widget lists them.
 OPTIMIZERS = ("gd", "momentum", "adam")
@@ -133,7 +135,7 @@ class OptimizerRace(anywidget.AnyWidget):
     """
 
     _esm = HERE / "optimizer_race.js"
-    _css = HERE / "optimizer_race.css"
+    _css = stylesheet("chart.css", "optimizer_race.css")
 
     hessian = traitlets.List().tag(sync=True)
     start = traitlets.List().tag(sync=True)
