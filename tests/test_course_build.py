@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from conftest import ROOT
@@ -98,23 +99,12 @@ def test_not_done_is_friendly_while_working_and_fails_while_grading(monkeypatch)
             checkers.check_array(None, 1.0, what="x")
 
 
-HOOK = """
-import os
-from backprop_book.course import STUDENT_ENV
-from backprop_book.nbgrader_hooks import StudentIdentity, autograde_preprocessors
-steps = autograde_preprocessors()
-assert steps[0] is StudentIdentity and len(steps) > 3, steps
-StudentIdentity().preprocess({}, {"nbgrader": {"student": "ada"}})
-print(os.environ[STUDENT_ENV])
-"""
+def test_the_autograde_hook_hands_the_student_id_to_the_kernel(monkeypatch):
+    from backprop_book.course import STUDENT_ENV
+    from backprop_book.nbgrader_hooks import StudentIdentity, autograde_preprocessors
 
-
-def test_the_autograde_hook_hands_the_student_id_to_the_kernel(tmp_path):
-    # In a subprocess: this folder's jupyter_server.py helper shadows the package nbgrader uses.
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-c", HOOK], capture_output=True, text=True,
-                         cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ada"
+    steps = autograde_preprocessors()
+    assert steps[0] is StudentIdentity and len(steps) > 3, steps
+    monkeypatch.setenv(STUDENT_ENV, "nobody")  # so the variable is put back afterwards
+    StudentIdentity().preprocess({}, {"nbgrader": {"student": "ada"}})
+    assert os.environ[STUDENT_ENV] == "ada"

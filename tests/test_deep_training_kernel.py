@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from browser import browser, open_logged_page
-from jupyter_server import copy_chapter, jupyter_lab, run_all_until
+from lab_server import copy_chapter, jupyter_lab, run_all_until
 
 pytestmark = pytest.mark.kernel
 

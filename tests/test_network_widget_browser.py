@@ -566,8 +566,8 @@ def write_notebook(folder: Path) -> None:
 
 
 def run_until_widget(page, tmp_path: Path):
-    """Run All Cells until the widget appears (see jupyter_server.run_all_until)."""
-    from jupyter_server import run_all_until
+    """Run All Cells until the widget appears (see lab_server.run_all_until)."""
+    from lab_server import run_all_until
 
     return run_all_until(page, ROOT, tmp_path, timeout_ms=40_000)
 
@@ -575,7 +575,7 @@ def run_until_widget(page, tmp_path: Path):
 @pytest.mark.kernel
 def test_kernel_numbers_in_jupyterlab(chromium, tmp_path):
     """In JupyterLab the widget shows the kernel's NumPy numbers and follows its sliders."""
-    from jupyter_server import jupyter_lab
+    from lab_server import jupyter_lab
 
     folder = tmp_path / "work"
     folder.mkdir()

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
 from conftest import BUILD
-from jupyter_server import jupyter_lab
+from lab_server import jupyter_lab
 
 pytestmark = pytest.mark.browser
 
