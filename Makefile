@@ -2,7 +2,8 @@
 #   make book   build the HTML book into _build/html (offline assets included)
 #   make test   run every test: notebooks, package, build, browser
 #               (two pytest-xdist workers; nbval runs every notebook cell by cell in the
-#               same run, a whole notebook to one worker, so its cells share one kernel)
+#               same run, a whole notebook to one worker, so its cells share one kernel,
+#               with a student's exercise numbers: tests/nbval_student.py)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -60,12 +60,16 @@ EARLY_BUILD = "BACKPROP_BOOK_EARLY_BUILD"  # a folder where the early build leav
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under ``make test`` (xdist, whole suite) start the build before the workers start.
+    """Register how nbval runs the notebooks (nbval_student.py); and under ``make test`` (xdist, whole suite) start the build before the workers start.
 
     The build executes every chapter, a minute or more; started here, it runs while both
     workers run the tests that do not need it, instead of stalling whichever worker asks for
     ``built_book`` first. The workers inherit the folder's name and wait for its ``rc`` file.
     """
+    import nbval_student
+
+    if not config.pluginmanager.is_registered(nbval_student):
+        config.pluginmanager.register(nbval_student, "nbval-student")
     distributed = getattr(config.option, "numprocesses", None)
     whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
     if hasattr(config, "workerinput") or not distributed or not whole_suite:
@@ -84,16 +88,13 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     The JupyterLab tests share one group, so two Labs never start side by side: two Labs
     with a kernel and a Chromium each, at once on a busy 2-core machine, ran past their
     60 s wait. The tests of the printed book share one (the book is printed once), and so
-    do each chapter's graded-class tests (the class is graded once per chapter) and the
-    cells nbval runs of each notebook (they share its kernel).
+    do each chapter's graded-class tests (the class is graded once per chapter). (nbval's
+    cells are grouped in nbval_student.py.)
 
     Marked here, as each item is collected, so the marks are there before xdist's worker
     reads them (in its own ``pytest_collection_modifyitems``).
     """
-    if item.nodeid.startswith("book/") and ".ipynb::" in item.nodeid:
-        # nbval's cells of one notebook run in one kernel, in order: one worker runs them
-        item.add_marker(pytest.mark.xdist_group("nbval " + item.nodeid.split("::")[0]))
-    elif item.get_closest_marker("kernel"):
+    if item.get_closest_marker("kernel"):
         item.add_marker(pytest.mark.xdist_group("jupyterlab"))
     elif item.nodeid.startswith("tests/test_pdf.py::"):
         item.add_marker(pytest.mark.xdist_group("pdf"))
@@ -119,6 +120,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "--dist loadgroup ignored this test's xdist_group, so tests that share an"
             " expensive fixture would each make it: this pytest and pytest-xdist do not"
             " group; install the versions pinned in requirements.txt", pytrace=False)
+
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

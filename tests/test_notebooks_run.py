@@ -6,8 +6,8 @@ It caches each executed notebook keyed on its code cells, and clears the cache w
 helper package or the pinned requirements change. So a cache record that matches a
 notebook's current code is a passing run of exactly that code with this package, and its
 recorded time is the notebook's execution time. (nbval, in ``make test``, runs every
-notebook again cell by cell in a fresh kernel; the handout tests run each chapter with
-placeholders and with a student's numbers.)
+notebook again cell by cell in a fresh kernel, with a student's exercise numbers: see
+tests/nbval_student.py; the handout tests run each chapter with placeholders.)
 """
 
 from __future__ import annotations
