@@ -190,6 +190,26 @@ def book_server(built_book: Path):
 
 
 @pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    """One JupyterLab for the run's kernel tests (one xdist group, so on one worker)."""
+    from lab_server import Lab, jupyter_lab
+
+    root = tmp_path_factory.mktemp("lab") / "work"
+    root.mkdir()
+    with jupyter_lab(root) as (base, token):
+        yield Lab(base, token, root)
+
+
+@pytest.fixture
+def lab_folder(lab, request: pytest.FixtureRequest) -> Path:
+    """A folder of this test's own in the shared Lab; its kernels stop when the test ends."""
+    folder = lab.root / request.node.name.translate(str.maketrans("[]/ ", "----"))
+    folder.mkdir()
+    yield folder
+    lab.stop_kernels()
+
+
+@pytest.fixture(scope="session")
 def torch():
     """PyTorch, for the comparisons with torch.autograd.
 

@@ -1,13 +1,16 @@
-"""Start a throwaway JupyterLab on 127.0.0.1 for the kernel-path browser tests.
+"""A throwaway JupyterLab on 127.0.0.1 for the kernel-path browser tests.
 
-Every run gets fresh config, data, runtime and IPython folders (no workspace state
-leaks in, nothing is written to the home folder). It serves a folder the test fills:
-copy a chapter there (never serve ``book/`` itself: autosave would write outputs into
-the committed notebook) or write a notebook of the test's own.
+It gets fresh config, data, runtime and IPython folders (nothing is written to the home
+folder). It serves a folder the tests fill: copy a chapter there (never serve ``book/``
+itself: autosave would write outputs into the committed notebook) or write a notebook of
+the test's own. The tests share one Lab (the ``lab`` fixture, in tests/conftest.py): each
+gets a folder of its own, opens its notebook in a workspace of its own (so no tab of an
+earlier test comes back), and its kernels are shut down when it ends.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -18,6 +21,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import ROOT
@@ -87,6 +91,34 @@ def jupyter_lab(work: Path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab: its address, its token and the folder it serves."""
+
+    base: str
+    token: str
+    root: Path
+
+    def url(self, notebook: Path) -> str:
+        """Where ``notebook`` (under ``root``) opens, in a workspace named after its folder."""
+        path = notebook.relative_to(self.root).as_posix()
+        workspace = notebook.parent.name
+        return f"{self.base}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
+
+    def _api(self, method: str, path: str) -> bytes:
+        request = urllib.request.Request(f"{self.base}/api/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def stop_kernels(self) -> None:
+        """Shut down every session and kernel (a test's notebooks must not outlive it)."""
+        for session in json.loads(self._api("GET", "sessions")):
+            self._api("DELETE", f"sessions/{session['id']}")
+        for kernel in json.loads(self._api("GET", "kernels")):
+            self._api("DELETE", f"kernels/{kernel['id']}")
 
 
 KERNEL_IDLE = """() => {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from browser import browser, open_logged_page
-from lab_server import copy_chapter, jupyter_lab, run_all_until
+from lab_server import copy_chapter, run_all_until
 
 pytestmark = pytest.mark.kernel
 
@@ -43,11 +43,11 @@ def race_final(eta: float, beta: float, steps: int = 60) -> dict[str, np.ndarray
     return w
 
 
-def test_race_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
-    copy_chapter(NOTEBOOK, tmp_path / "work")
-    with jupyter_lab(tmp_path / "work") as (base, token), browser() as b:
-        page, log = open_logged_page(b, base, width=1400, height=1000)
-        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+def test_race_is_driven_by_the_kernel_in_jupyterlab(lab, lab_folder, tmp_path):
+    notebook = copy_chapter(NOTEBOOK, lab_folder)
+    with browser() as b:
+        page, log = open_logged_page(b, lab.base, width=1400, height=1000)
+        page.goto(lab.url(notebook))
         widget = run_all_until(page, ".bp-optimizer-race", tmp_path, timeout_ms=180_000)
         widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
         before = widget.evaluate(STATE)

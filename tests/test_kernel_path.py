@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from browser import browser, open_logged_page
-from lab_server import copy_chapter, jupyter_lab, run_all_until
+from lab_server import copy_chapter, run_all_until
 
 pytestmark = pytest.mark.kernel
 
@@ -69,12 +69,12 @@ def shown_values(widget) -> dict[str, float]:
     )
 
 
-def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
-    copy_chapter(CHAIN_NOTEBOOK, tmp_path / "work")
-    with jupyter_lab(tmp_path / "work") as (base, token), browser() as b:
-        page, log = open_logged_page(b, base, width=1400, height=1000)
+def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(lab, lab_folder, tmp_path):
+    notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)
+    with browser() as b:
+        page, log = open_logged_page(b, lab.base, width=1400, height=1000)
         errors = watch_errors(page)
-        page.goto(f"{base}/lab/tree/{CHAIN_NOTEBOOK}?token={token}")
+        page.goto(lab.url(notebook))
         widget = run_all_until(page, ".bp-chain-nudge", tmp_path)
         widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
 
@@ -128,12 +128,12 @@ def network_cost(flat, x, y) -> float:
     return float(0.5 * np.sum((a2 - np.asarray(y)) ** 2))
 
 
-def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
-    copy_chapter(NETWORK_NOTEBOOK, tmp_path / "work")
-    with jupyter_lab(tmp_path / "work") as (base, token), browser() as b:
-        page, log = open_logged_page(b, base, width=1400, height=1000)
+def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab, lab_folder, tmp_path):
+    notebook = copy_chapter(NETWORK_NOTEBOOK, lab_folder)
+    with browser() as b:
+        page, log = open_logged_page(b, lab.base, width=1400, height=1000)
         errors = watch_errors(page)
-        page.goto(f"{base}/lab/tree/{NETWORK_NOTEBOOK}?token={token}")
+        page.goto(lab.url(notebook))
         widget = run_all_until(page, ".bp-network-nudge", tmp_path)
         widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
         before = widget.evaluate(NETWORK_STATE)
@@ -163,26 +163,30 @@ def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(tmp_path):
         assert not real_errors, "; ".join(real_errors)
 
 
-def test_myst_renders_the_chapter_figure_and_exercise_boxes_in_jupyterlab(tmp_path):
+def test_myst_renders_the_chapter_figure_and_exercise_boxes_in_jupyterlab(lab, lab_folder, tmp_path):
     """With jupyterlab-myst, a reader of `make lab` sees the book's figure and boxes."""
-    copy_chapter(CHAIN_NOTEBOOK, tmp_path / "work")  # with images/
-    with jupyter_lab(tmp_path / "work") as (base, token), browser() as b:
-        page, log = open_logged_page(b, base, width=1400, height=1000)
+    notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)  # with images/
+    with browser() as b:
+        page, log = open_logged_page(b, lab.base, width=1400, height=1000)
         errors = watch_errors(page)
-        page.goto(f"{base}/lab/tree/{CHAIN_NOTEBOOK}?token={token}")
+        page.goto(lab.url(notebook))
         figure = page.locator('.jp-MarkdownCell .myst img[src*="chain-111.svg"]').first
         figure.wait_for(timeout=90_000)
         page.wait_for_function("img => img.complete && img.naturalWidth > 0",
                                arg=figure.element_handle(), timeout=30_000)
         assert "1-1-1 network drawn as a chain" in figure.get_attribute("alt")
         box = page.locator("aside.myst-exercise#ex-111-sigmoid-slope")
-        page.mouse.move(760, 500)  # over the notebook; scroll as a reader does
+        page.mouse.move(760, 500)  # over the notebook; scroll as a reader does, to the end
+        # (the windowed notebook lays cells out once the scrolling pauses, not during it)
+        scrolled = "() => document.querySelector('.jp-WindowedPanel-outer').scrollTop"
         for _ in range(200):
             if box.count():
                 break
+            at = page.evaluate(scrolled)
             page.mouse.wheel(0, 600)
-            page.wait_for_timeout(100)
-        box = page.locator("aside.myst-exercise#ex-111-sigmoid-slope")
+            page.wait_for_timeout(150)
+            if page.evaluate(scrolled) == at:
+                break
         box.wait_for(timeout=30_000)
         # text_content: a cell the windowed notebook has not laid out has no inner text yet
         assert box.locator(".myst-exercise-title").text_content().startswith("Exercise")

@@ -573,46 +573,41 @@ def run_until_widget(page, tmp_path: Path):
 
 
 @pytest.mark.kernel
-def test_kernel_numbers_in_jupyterlab(chromium, tmp_path):
+def test_kernel_numbers_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
     """In JupyterLab the widget shows the kernel's NumPy numbers and follows its sliders."""
-    from lab_server import jupyter_lab
-
-    folder = tmp_path / "work"
-    folder.mkdir()
-    write_notebook(folder)
+    write_notebook(lab_folder)
     sizes, output = [2, 2, 2], "sigmoid-mse"
-    with jupyter_lab(folder) as (base, token):
-        page, log = open_logged_page(chromium, base, width=1400, height=1200)
-        page.goto(f"{base}/lab/tree/network.ipynb?token={token}")
-        widget = run_until_widget(page, tmp_path)
-        widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
-        root = widget.element_handle()
-        before = root.evaluate(READ)
-        assert (
-            "computed by the kernel (NumPy)"
-            in root.query_selector("[data-readout=source]").text_content()
-        )
-        assert float(before["numbers"]["C"]) == pytest.approx(
-            numpy_cost(before["state"]), abs=1e-12
-        )
-        assert_matches_numpy(before, sizes, output, "Lab, as run", source="kernel")
+    page, log = open_logged_page(chromium, lab.base, width=1400, height=1200)
+    page.goto(lab.url(lab_folder / "network.ipynb"))
+    widget = run_until_widget(page, tmp_path)
+    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+    root = widget.element_handle()
+    before = root.evaluate(READ)
+    assert (
+        "computed by the kernel (NumPy)"
+        in root.query_selector("[data-readout=source]").text_content()
+    )
+    assert float(before["numbers"]["C"]) == pytest.approx(
+        numpy_cost(before["state"]), abs=1e-12
+    )
+    assert_matches_numpy(before, sizes, output, "Lab, as run", source="kernel")
 
-        slider = root.query_selector("input[data-param=value]")
-        slider.scroll_into_view_if_needed()
-        slider.focus()
-        for _ in range(30):  # Lab binds the arrows to cell moves; the widget must keep them
-            page.keyboard.press("ArrowLeft")
-        moved = {**before["state"], "flat": list(before["state"]["flat"])}
-        moved["flat"][7] = round(round(moved["flat"][7], 2) - 0.30, 2)
-        page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost(moved)], timeout=30_000)
-        after = root.evaluate(READ)
-        assert after["state"]["flat"][7] == pytest.approx(moved["flat"][7], abs=1e-9)
-        assert_matches_numpy(after, sizes, output, "Lab, after the keyboard", source="kernel")
+    slider = root.query_selector("input[data-param=value]")
+    slider.scroll_into_view_if_needed()
+    slider.focus()
+    for _ in range(30):  # Lab binds the arrows to cell moves; the widget must keep them
+        page.keyboard.press("ArrowLeft")
+    moved = {**before["state"], "flat": list(before["state"]["flat"])}
+    moved["flat"][7] = round(round(moved["flat"][7], 2) - 0.30, 2)
+    page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost(moved)], timeout=30_000)
+    after = root.evaluate(READ)
+    assert after["state"]["flat"][7] == pytest.approx(moved["flat"][7], abs=1e-9)
+    assert_matches_numpy(after, sizes, output, "Lab, after the keyboard", source="kernel")
 
-        root.evaluate(MOVE, ["x2", 1.5])  # front end -> Python -> forward_backward -> front end
-        page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost({**moved, "x": [0.5, 1.5]})],
-                               timeout=30_000)  # fmt: skip
-        assert_matches_numpy(root.evaluate(READ), sizes, output, "Lab, after x2", source="kernel")
-        page.close()
+    root.evaluate(MOVE, ["x2", 1.5])  # front end -> Python -> forward_backward -> front end
+    page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost({**moved, "x": [0.5, 1.5]})],
+                           timeout=30_000)  # fmt: skip
+    assert_matches_numpy(root.evaluate(READ), sizes, output, "Lab, after x2", source="kernel")
+    page.close()
     problems = [p for p in log.problems() if "favicon" not in p]
     assert not problems, "; ".join(problems)

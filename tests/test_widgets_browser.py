@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
 from conftest import BUILD
-from lab_server import jupyter_lab
 
 pytestmark = pytest.mark.browser
 
@@ -272,10 +271,8 @@ SHOWS_KERNEL = """([name, value]) => {
 
 
 @pytest.mark.kernel
-def test_live_kernel_numbers_in_jupyterlab(chromium, tmp_path):
+def test_live_kernel_numbers_in_jupyterlab(chromium, lab, lab_folder):
     """Run the widget in JupyterLab: it shows the kernel's NumPy numbers and follows both ways."""
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
     cells = [c.replace("{reference}", inspect.getsource(reference)) for c in KERNEL_CELLS]
     nb = {
         "cells": [
@@ -295,36 +292,36 @@ def test_live_kernel_numbers_in_jupyterlab(chromium, tmp_path):
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    (folder / "nudge.ipynb").write_text(json.dumps(nb))
-    with jupyter_lab(folder) as (base, token):
-        page, log = open_logged_page(chromium, base, height=1400)
-        page.goto(f"{base}/lab/tree/nudge.ipynb?token={token}")
-        page.wait_for_function(KERNEL_READY, timeout=90_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        page.wait_for_function(SHOWS_KERNEL, arg=["w1", 1.25], timeout=60_000)
-        root = page.locator(ROOT).first
-        assert (
-            "computed by the kernel (NumPy)" in root.locator("[data-readout=source]").text_content()
-        )
-        assert_matches_numpy(root.evaluate(READ), "Lab, as run", source="kernel")
+    notebook = lab_folder / "nudge.ipynb"
+    notebook.write_text(json.dumps(nb))
+    page, log = open_logged_page(chromium, lab.base, height=1400)
+    page.goto(lab.url(notebook))
+    page.wait_for_function(KERNEL_READY, timeout=90_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(SHOWS_KERNEL, arg=["w1", 1.25], timeout=60_000)
+    root = page.locator(ROOT).first
+    assert (
+        "computed by the kernel (NumPy)" in root.locator("[data-readout=source]").text_content()
+    )
+    assert_matches_numpy(root.evaluate(READ), "Lab, as run", source="kernel")
 
-        root.evaluate(MOVE, ["w2", 2.5])  # front end -> Python -> forward_backward -> front end
-        page.wait_for_function(SHOWS_KERNEL, arg=["w2", 2.5], timeout=20_000)
-        assert_matches_numpy(root.evaluate(READ), "Lab, after moving w2", source="kernel")
+    root.evaluate(MOVE, ["w2", 2.5])  # front end -> Python -> forward_backward -> front end
+    page.wait_for_function(SHOWS_KERNEL, arg=["w2", 2.5], timeout=20_000)
+    assert_matches_numpy(root.evaluate(READ), "Lab, after moving w2", source="kernel")
 
-        active = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
-            .findIndex(c => c.classList.contains('jp-mod-active'))"""
-        slider = root.locator('input[data-param="b2"]')
-        slider.focus()
-        cell = page.evaluate(active)
-        for key in ("ArrowDown", "ArrowUp", "ArrowUp", "PageUp"):  # Lab binds arrows to cell moves
-            page.keyboard.press(key)
-        assert page.evaluate(active) == cell, "the arrow keys moved the notebook's selection"
-        page.wait_for_function(
-            SHOWS_KERNEL, arg=["b2", slider.evaluate("i => i.valueAsNumber")], timeout=20_000
-        )
-        state = root.evaluate(READ)
-        assert state["values"]["b2"] > 0.6, "the keyboard did not move the b2 slider"
-        assert_matches_numpy(state, "Lab, after the keyboard", source="kernel")
-        page.close()
+    active = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+        .findIndex(c => c.classList.contains('jp-mod-active'))"""
+    slider = root.locator('input[data-param="b2"]')
+    slider.focus()
+    cell = page.evaluate(active)
+    for key in ("ArrowDown", "ArrowUp", "ArrowUp", "PageUp"):  # Lab binds arrows to cell moves
+        page.keyboard.press(key)
+    assert page.evaluate(active) == cell, "the arrow keys moved the notebook's selection"
+    page.wait_for_function(
+        SHOWS_KERNEL, arg=["b2", slider.evaluate("i => i.valueAsNumber")], timeout=20_000
+    )
+    state = root.evaluate(READ)
+    assert state["values"]["b2"] > 0.6, "the keyboard did not move the b2 slider"
+    assert_matches_numpy(state, "Lab, after the keyboard", source="kernel")
+    page.close()
     assert not log.problems(), "; ".join(log.problems())
