@@ -108,16 +108,42 @@ def chromium():
         yield b
 
 
-@pytest.fixture
-def widget(chromium, book_server):
-    """The page, its log, and the widget's root element, rendered from the saved state."""
+def open_chapter(chromium, book_server):
     page, log = open_logged_page(chromium, book_server, height=1400)
     page.goto(f"{book_server}/{PAGE}")
     page.wait_for_selector(f"{ROOT}[data-redraws]", timeout=30_000)
     page.wait_for_load_state("networkidle")
+    return page, log
+
+
+@pytest.fixture
+def loaded(chromium, book_server):
+    """The page, its log, and the widget's root element, just rendered from the saved state."""
+    page, log = open_chapter(chromium, book_server)
     yield page, log, page.locator(ROOT).first
     page.close()
     assert not log.problems(), "; ".join(log.problems())
+
+
+@pytest.fixture(scope="module")
+def chapter(chromium, book_server):
+    """One page of the chapter for the tests that move the widget from wherever it is.
+
+    The chapter is long (a full page load costs seconds); each of these tests only needs a
+    live widget, so they share one page. Tests that need the state as saved use ``loaded``.
+    """
+    page, log = open_chapter(chromium, book_server)
+    yield page, log
+    page.close()
+
+
+@pytest.fixture
+def widget(chapter):
+    """The shared page, its log, and the widget's root; no page error while the test ran."""
+    page, log = chapter
+    seen = len(log.problems())
+    yield page, log, page.locator(ROOT).first
+    assert not log.problems()[seen:], "; ".join(log.problems()[seen:])
 
 
 def test_page_ships_the_current_front_end(built_book):
@@ -163,8 +189,8 @@ def test_widget_passes_axe(widget):
         assert not violations, f"studying {param}: {violations}"
 
 
-def test_saved_state_is_live_and_matches_numpy(widget):
-    _, _, root = widget
+def test_saved_state_is_live_and_matches_numpy(loaded):
+    _, _, root = loaded
     assert_matches_numpy(root.evaluate(READ), "as loaded")
 
 
@@ -227,9 +253,9 @@ def test_redraw_fits_in_a_frame(widget):
     assert median < FRAME_MS, f"median redraw {median:.2f} ms exceeds a {FRAME_MS} ms frame"
 
 
-def test_screenshots_before_and_after_a_nudge(widget):
+def test_screenshots_before_and_after_a_nudge(loaded):
     """For a human: the widget as loaded, then after nudging the studied parameter by Δ."""
-    page, _, root = widget
+    page, _, root = loaded
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def shoot(name: str) -> None:
