@@ -182,6 +182,34 @@ def needed_cells(cells: list[dict], wanted: set[str]) -> list[int]:
     return sorted(chosen)
 
 
+def without_unused_imports(code: str, needed: set[str]) -> str:
+    """``code`` without its top-level imports of which no name is in ``needed`` or used by
+    the cell's other statements (a chapter's setup cell imports for its demonstrations too;
+    an assignment's kernel need not spend a third of a second importing matplotlib).
+
+    An import binding several names stays if any one is used; code with IPython syntax
+    (magics) is left as it is.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    if TransformerManager().transform_cell(code) != code.rstrip("\n") + "\n":
+        return code
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    imports = [s for s in tree.body if isinstance(s, ast.Import | ast.ImportFrom)]
+    lines = code.splitlines(keepends=True)
+    rest = "".join(line for i, line in enumerate(lines, 1)
+                   if not any(s.lineno <= i <= s.end_lineno for s in imports))
+    used = needed | names_used(rest)
+    drop = [s for s in imports
+            if not any((a.asname or a.name.split(".")[0]) in used for a in s.names)]
+    kept = [line for i, line in enumerate(lines, 1)
+            if not any(s.lineno <= i <= s.end_lineno for s in drop)]
+    return re.sub(r"\n{3,}", "\n\n", "".join(kept)).lstrip("\n")
+
+
 # ------------------------------------------------------------------ the assignment
 
 
@@ -315,6 +343,12 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
         locked({"cell_type": "code", "id": "course-identity", "metadata": {},
                 "source": IDENTITY}),
     ]
+    for cell in setup:
+        if cell["cell_type"] == "code":
+            others = [c for c in head + setup + section if c is not cell]
+            needed = set().union(*(names_used(_source(c)) for c in others
+                                   if c["cell_type"] == "code"))
+            cell["source"] = without_unused_imports(_source(cell), needed)
     nb = copy.deepcopy({k: v for k, v in notebook.items() if k != "cells"})
     nb["cells"] = head + setup + section
     return nb, grade_ids

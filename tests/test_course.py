@@ -145,7 +145,7 @@ def answers_as_numbers(course: Path, stem: str, source: dict, student: str) -> d
     names = [n for c in source["cells"] if c["metadata"]["nbgrader"].get("grade")
              for n in checked_names(c)]
     dump = (
-        "import json as _json\n_out = {}\n"
+        "import json as _json\nimport numpy as np\n_out = {}\n"
         f"for _n in {names!r}:\n"
         "    _v = globals()[_n]\n"
         "    if isinstance(_v, str):\n        _out[_n] = repr(_v)\n"
@@ -169,8 +169,10 @@ def answers_as_numbers(course: Path, stem: str, source: dict, student: str) -> d
         if meta.get("solution"):
             lines = "".join(cell["source"]).splitlines()
             names_here = [n for n in literal if any(ln.startswith(f"{n} = None") for ln in lines)]
-            code[meta["grade_id"]] = "\n".join(f"{n} = {literal[n]}" for n in names_here) or \
-                "".join(cell["source"])
+            # (with its own numpy: an assignment imports only what its setup uses)
+            code[meta["grade_id"]] = "\n".join(
+                ["import numpy as np"] + [f"{n} = {literal[n]}" for n in names_here]
+            ) if names_here else "".join(cell["source"])
     return code
 
 

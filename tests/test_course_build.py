@@ -108,3 +108,28 @@ def test_the_autograde_hook_hands_the_student_id_to_the_kernel(monkeypatch):
     monkeypatch.setenv(STUDENT_ENV, "nobody")  # so the variable is put back afterwards
     StudentIdentity().preprocess({}, {"nbgrader": {"student": "ada"}})
     assert os.environ[STUDENT_ENV] == "ada"
+
+
+def test_an_assignment_keeps_only_the_imports_it_uses():
+    from backprop_book.course import without_unused_imports
+
+    code = ("import matplotlib.pyplot as plt\nimport numpy as np\nimport sympy as sp\n"
+            "from math import pi, tau\n\n# every random number comes from here\n"
+            "rng = np.random.default_rng(1)\n")
+    kept = without_unused_imports(code, needed={"sp", "tau"})
+    assert kept == ("import numpy as np\nimport sympy as sp\nfrom math import pi, tau\n\n"
+                    "# every random number comes from here\nrng = np.random.default_rng(1)\n")
+    assert without_unused_imports(code, needed=set()).startswith("import numpy as np\n\n#")
+    magic = "%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+    assert without_unused_imports(magic, needed=set()) == magic  # IPython syntax: untouched
+
+
+def test_no_assignment_imports_matplotlib_it_never_draws_with():
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        if "{exercise}" not in path.read_text():
+            continue
+        lean, _ = assignment(nb, path.stem)
+        code = "\n".join("".join(c["source"]) for c in lean["cells"] if c["cell_type"] == "code")
+        if "plt." not in code:
+            assert "matplotlib" not in code, f"{path.stem}: the assignment imports matplotlib"
