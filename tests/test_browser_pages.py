@@ -2,8 +2,8 @@
 
 For each page in the toc: no console error, no failed or outside request, every
 equation typeset by the shipped MathJax, every image loaded and described, no WCAG
-A/AA problem that axe-core can see, no code cell wider than its column at 1280 px, every
-chapter in the sidebar. Search finds the chain rule. A screenshot of each whole page is
+A/AA problem that axe-core can see, no code cell wider than its column at 1280 px, nothing
+that scrolls sideways once the window is as narrow as a phone, every chapter in the sidebar. Search finds the chain rule. A screenshot of each whole page is
 saved under ``_build/screenshots`` (as JPEG) for a human to look at.
 """
 
@@ -50,6 +50,11 @@ AXE_RUN = """async () => {
 }"""
 
 
+PHONE = {"width": 390, "height": 844}
+SIDEWAYS = """() => ({page: document.documentElement.scrollWidth, body: document.body.scrollWidth,
+                     view: document.documentElement.clientWidth})"""
+
+
 def page_url(entry: str) -> str:
     return entry + ".html"
 
@@ -88,6 +93,13 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(AXE_RUN)
     assert not violations, f"{entry}: WCAG A/AA problems found by axe-core: {violations}"
+    # As narrow as a phone (390 px), nothing may scroll sideways. Measured against the
+    # document's client width, so a scroll bar cannot hide an overflow of its own width.
+    # (A widget chapter is also opened fresh on an emulated phone: test_page_layout_browser.)
+    page.set_viewport_size(PHONE)
+    sizes = page.evaluate(SIDEWAYS)
+    assert max(sizes["page"], sizes["body"]) <= sizes["view"], f"{entry} at 390 px: {sizes}"
+    assert not log.problems(), f"{entry} at 390 px: " + "; ".join(log.problems())
     page.close()
 
 
