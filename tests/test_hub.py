@@ -137,14 +137,20 @@ def in_terminal(page, hub, person: str, step: str, command: str, timeout: float 
     )
     terminal = page.locator(".jp-Terminal:visible").last
     terminal.wait_for(state="visible", timeout=60_000)
+    # Type once its connection to the server's terminal is open (the shell reads what is
+    # typed before its prompt shows), not after a fixed pause.
+    page.wait_for_function("""() => {
+        const w = window.jupyterapp.shell.currentWidget;
+        const s = w && w.content && w.content.session;
+        return s && s.connectionStatus === 'connected';
+    }""", timeout=60_000)
     terminal.click()
-    page.wait_for_timeout(1500)  # the shell's prompt
     page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}")
     page.keyboard.press("Enter")
     deadline = time.monotonic() + timeout
     while not done.exists() or not done.read_text().strip():
         assert time.monotonic() < deadline, f"{person}: {step} did not finish"
-        time.sleep(0.5)
+        time.sleep(0.2)
     text = log.read_text()
     assert done.read_text().strip() == "0", f"{person}: {step} failed:\n{text}"
     return text
