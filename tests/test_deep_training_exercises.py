@@ -130,6 +130,22 @@ def hand_adam(nums, correct=True):
     return np.asarray(nums["w"]) - eta * m / (np.sqrt(s) + eps)
 
 
+@pytest.mark.parametrize("mistake", [dict(correct=False), dict(shift=1), dict(eps_inside=True)])
+def test_every_students_adam_numbers_tell_each_mistake_from_the_right_step(mistake):
+    """For any student, each named Adam mistake gives a step the checker can tell apart.
+
+    The checker names a mistake only if it differs from the right answer (rtol 1e-9); with
+    numbers where it does not, the mistake passes as right. Students' numbers once had only
+    gradients of about 0.5, where eps inside the square root changed w by 1e-10: that
+    mistake was marked right for most students.
+    """
+    for k in range(200):
+        set_student(f"class-{k}")
+        nums = ex.adam_numbers()
+        right, wrong = ex._adam_by_sums(nums), ex._adam_by_sums(nums, **mistake)
+        assert not np.allclose(wrong, right, rtol=1e-9, atol=1e-12), (k, mistake, nums)
+
+
 def test_adam_step():
     nums = ex.adam_numbers()
     right = hand_adam(nums)

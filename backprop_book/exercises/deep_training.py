@@ -182,8 +182,13 @@ def adam_numbers() -> dict:
 
     def draw(rng: np.random.Generator) -> dict:
         t = int(rng.integers(2, 5))
+        grads = np.round(rng.normal(0, 0.5, size=(t, 3)), 2)
+        # one weight with small gradients (0.001 to 0.005): only where s is small does eps
+        # inside the square root change the step by more than the checker's tolerance
+        small = rng.uniform(0.001, 0.005, size=t) * rng.choice([-1.0, 1.0], size=t)
+        grads[:, int(rng.integers(0, 3))] = np.round(small, 3)
         return {
-            "grads": np.round(rng.normal(0, 0.5, size=(t, 3)), 2).tolist(),
+            "grads": grads.tolist(),
             "w": np.round(rng.normal(0, 1, size=3), 2).tolist(),
             "eta": float(rng.choice([0.01, 0.02, 0.05])),
             "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
