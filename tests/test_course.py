@@ -7,9 +7,11 @@ submits it:
 * ``untouched``: the release as fetched; every test scores 0, and ``nbgrader validate``
   refuses it;
 * ``ada``: the chapter's solutions; full points (``nbgrader validate`` agrees);
-* ``slip-<k>``: every exercise that has a k-th classic mistake (``course_mistakes.py``)
-  makes it, the others are right: exactly those tests lose their point, and the feedback
-  HTML carries each diagnosis;
+* ``slip``: every exercise that has a classic mistake (``course_mistakes.py``) makes its
+  first one, the others are right: exactly those tests lose their point, and the feedback
+  HTML carries each diagnosis. Every other classic mistake is run in one kernel with the
+  grader's environment, each followed by its test cell, which must fail with its
+  diagnosis (one kernel per chapter instead of one graded submission per mistake);
 * ``bea``: Ada's answers copied as numbers: every exercise with per-student numbers loses
   its point, the others (a SymPy expression, a function) keep it;
 * ``cy``: Ada's numbers too, the locked identity cell edited to claim to be Ada, and every
@@ -28,6 +30,7 @@ import logging
 import os
 import re
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -40,7 +43,7 @@ from nbclient import NotebookClient
 sys.path.insert(0, str(ROOT / "scripts"))
 from make_course import write_course  # noqa: E402
 
-from backprop_book.course import checked_names  # noqa: E402
+from backprop_book.course import STUDENT_ENV, checked_names  # noqa: E402
 
 CHAPTERS = list(MISTAKES)
 #: nbgrader's gradebook trips SQLAlchemy's autoflush warning on every submission it adds; on
@@ -176,6 +179,53 @@ def answers_as_numbers(course: Path, stem: str, source: dict, student: str) -> d
     return code
 
 
+PROBE = """\
+try:
+{test}
+except Exception as _error:
+    print(f"{{type(_error).__name__}}: {{_error}}")
+else:
+    print("no error")
+"""
+
+
+def every_mistake_in_one_kernel(course: Path, stem: str, solved: dict, solutions: dict,
+                                by_cell: dict) -> dict[str, str]:
+    """Run every classic mistake in one kernel, as ``nbgrader autograde`` runs a submission.
+
+    The solved assignment runs top to bottom; before each test cell, each mistake of the
+    answer it checks is put in place and that test cell run, then the right answer again.
+    Returns what each test cell raised, by ``"<answer cell>/<k>"``. The kernel has the
+    grader's environment (``NBGRADER_EXECUTION``, a student id), so the numbers are a
+    student's and a placeholder raises, exactly as when grading.
+    """
+    tests = {}
+    for cell_id, mistakes in by_cell.items():
+        for k, (test_id, code, _) in enumerate(mistakes):
+            tests.setdefault(test_id, []).append((f"{cell_id}/{k}", code, cell_id))
+    cells = []
+    for cell in solved["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        for key, code, cell_id in tests.get(grade_id, []):
+            probe = PROBE.format(test=textwrap.indent("".join(cell["source"]), "    "))
+            cells += [nbformat.v4.new_code_cell(code),
+                      nbformat.v4.new_code_cell(probe, metadata={"key": key}),
+                      nbformat.v4.new_code_cell(solutions[cell_id])]
+        cells.append(nbformat.v4.new_code_cell("".join(cell["source"]))
+                     if cell["cell_type"] == "code" else nbformat.v4.new_markdown_cell(""))
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=solved["metadata"])
+    saved = dict(os.environ)
+    os.environ.update({"NBGRADER_EXECUTION": "autograde", STUDENT_ENV: "slip"})
+    try:
+        NotebookClient(nb, timeout=180, kernel_name="python3", resources={
+            "metadata": {"path": str(course / "source" / stem)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {c.metadata["key"]: "".join(o.get("text", "") for o in c.outputs).strip()
+            for c in nb.cells if "key" in c.metadata}
+
+
 def gradebook(course: Path, stem: str, students: list[str]) -> dict:
     """Each student's score per test cell, read from nbgrader's gradebook by nbgrader's API."""
     from nbgrader.api import Gradebook
@@ -203,17 +253,18 @@ def graded(request, course):
     solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
                  for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
     submissions = {"untouched": release, "ada": with_solutions(release, solutions)}
-    slips: dict[str, list[tuple[str, str]]] = {}
     by_cell: dict[str, list[tuple[str, str, str]]] = {}
     for cell_id, test_id, code, says in MISTAKES[stem]:
         by_cell.setdefault(cell_id, []).append((test_id, code, says))
-    for k in range(max(len(v) for v in by_cell.values())):
-        code, slips[f"slip-{k + 1}"] = dict(solutions), []
-        for cell_id, mistakes in by_cell.items():
-            if k < len(mistakes):
-                test_id, code[cell_id], says = mistakes[k]
-                slips[f"slip-{k + 1}"].append((test_id, says))
-        submissions[f"slip-{k + 1}"] = with_solutions(release, code)
+    # Slip: every exercise with a classic mistake makes its first one; the other mistakes
+    # are each diagnosed in one grading kernel (every_mistake_in_one_kernel).
+    code, slips = dict(solutions), []
+    for cell_id, mistakes in by_cell.items():
+        test_id, code[cell_id], says = mistakes[0]
+        slips.append((test_id, says))
+    submissions["slip"] = with_solutions(release, code)
+    diagnoses = every_mistake_in_one_kernel(course, stem, submissions["ada"], solutions,
+                                            by_cell)
     copied = answers_as_numbers(course, stem, source, "ada")
     submissions["bea"] = with_solutions(release, copied)
     tampered = with_solutions(release, copied)
@@ -237,6 +288,7 @@ def graded(request, course):
                 for s in submissions}
     tests = grade_ids(release, "grade")
     return {"stem": stem, "scores": scores, "feedback": feedback, "slips": slips,
+            "diagnoses": diagnoses, "mistakes": by_cell,
             "tests": tests, "release": course / "release" / stem / f"{stem}.ipynb",
             "course": course, "ada": course / "submitted" / "ada" / stem / f"{stem}.ipynb"}
 
@@ -258,16 +310,27 @@ def test_untouched_scores_zero_and_correct_scores_full(graded):
     assert "Not done yet" in graded["feedback"]["untouched"]
 
 
-def test_each_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(graded):
-    for student, slips in graded["slips"].items():
-        wrong = {test_id for test_id, _ in slips}
-        got = {t: s for t, (s, _) in graded["scores"][student].items()}
-        assert got == {t: 0 if t in wrong else 1 for t in graded["tests"]}, (student, slips)
-        html = graded["feedback"][student]
-        for _, says in slips:
-            assert says.replace("'", "&#39;") in html or says in html, (
-                f"{graded['stem']}, {student}: the feedback lacks the diagnosis {says!r}")
-        assert "Traceback (most recent call last)" not in html
+def test_a_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(graded):
+    """Through nbgrader: one mistake in every exercise that has one (the first listed)."""
+    wrong = {test_id for test_id, _ in graded["slips"]}
+    got = {t: s for t, (s, _) in graded["scores"]["slip"].items()}
+    assert got == {t: 0 if t in wrong else 1 for t in graded["tests"]}, graded["slips"]
+    html = graded["feedback"]["slip"]
+    for _, says in graded["slips"]:
+        assert says.replace("'", "&#39;") in html or says in html, (
+            f"{graded['stem']}: the feedback lacks the diagnosis {says!r}")
+    assert "Traceback (most recent call last)" not in html
+
+
+def test_every_classic_mistake_is_diagnosed_as_the_grader_runs_it(graded):
+    """Each mistake, in the assignment's kernel under autograde: its test cell fails with a
+    Not quite right (no traceback) that names the mistake; the right answer then passes."""
+    for cell_id, mistakes in graded["mistakes"].items():
+        for k, (test_id, _, says) in enumerate(mistakes):
+            said = graded["diagnoses"][f"{cell_id}/{k}"]
+            assert said.startswith("NotQuiteRight: ") and says in said, (
+                f"{graded['stem']}, {cell_id} mistake {k + 1} ({test_id}): wanted a diagnosis"
+                f" with {says!r}, got {said!r}")
 
 
 def test_a_neighbours_numbers_lose_their_points_even_with_the_locked_cells_edited(graded):
