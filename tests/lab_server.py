@@ -44,6 +44,22 @@ def copy_chapter(name: str, work: Path) -> Path:
     return Path(shutil.copy(ROOT / "book" / name, work / name))
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, seconds: float, what: str,
+                  log: Path) -> None:
+    """Poll ``url`` until it answers 200; fail with ``log`` if ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start; its log:\n{log.read_text()}")
+        time.sleep(0.3)
+
+
 @contextmanager
 def jupyter_lab(work: Path):
     """Yield ``(base_url, token)`` of a JupyterLab serving the folder ``work``.
@@ -70,19 +86,7 @@ def jupyter_lab(work: Path):
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"JupyterLab did not start; its log:\n{(tmp / 'lab.log').read_text()}"
-                )
-            time.sleep(0.3)
+        wait_until_up(f"{base}/api/status?token={token}", proc, 60, "JupyterLab", tmp / "lab.log")
         yield base, token
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -121,11 +125,17 @@ class Lab:
             self._api("DELETE", f"kernels/{kernel['id']}")
 
 
+# The toolbar can show the kernel's name and "idle" before the session has its kernel; a
+# Run All issued then fails with "Session has no kernel." So the session is asked too.
 KERNEL_IDLE = """() => {
   const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
   const s = document.querySelector('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator');
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session
+    && w.sessionContext.session.kernel;
   return k && k.textContent.trim() && !/No Kernel/.test(k.textContent)
-    && s && /idle/i.test(s.getAttribute('data-status') || s.title || s.textContent);
+    && s && /idle/i.test(s.getAttribute('data-status') || s.title || s.textContent)
+    && kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
 }"""
 
 

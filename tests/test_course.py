@@ -59,21 +59,31 @@ TIMINGS: dict[str, float] = {}
 
 
 @contextlib.contextmanager
+def environment(**changes: str):
+    """``os.environ`` with ``changes`` (the kernels started inside inherit it), put back after."""
+    saved = dict(os.environ)
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
 def as_on_the_command_line(course: Path):
     """In ``course``, with this venv's tools on PATH (nbgrader's gradebook runs ``alembic``).
 
     The environment, ``sys.path`` and working folder are put back afterwards: nbgrader adds
     the folder to ``sys.path`` and the autograde hook sets the student id in the environment.
     """
-    saved_env, saved_path = dict(os.environ), list(sys.path)
-    os.environ.pop("JUPYTERHUB_USER", None)
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    saved_path = list(sys.path)
+    tools = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     try:
-        with contextlib.chdir(course):
+        with environment(PATH=tools), contextlib.chdir(course):
+            os.environ.pop("JUPYTERHUB_USER", None)
             yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
         sys.path[:] = saved_path
 
 
@@ -143,6 +153,12 @@ def with_solutions(release: dict, code: dict[str, str]) -> dict:
     return nb
 
 
+def run_in_the_assignment(nb: nbformat.NotebookNode, course: Path, stem: str) -> None:
+    """Execute ``nb`` in a fresh kernel, in the assignment's source folder (its images)."""
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={
+        "metadata": {"path": str(course / "source" / stem)}}).execute()
+
+
 def answers_as_numbers(course: Path, stem: str, source: dict, student: str) -> dict[str, str]:
     """Run the solutions as ``student`` and write each numeric answer back as a literal."""
     names = [n for c in source["cells"] if c["metadata"]["nbgrader"].get("grade")
@@ -159,12 +175,8 @@ def answers_as_numbers(course: Path, stem: str, source: dict, student: str) -> d
     )
     nb = nbformat.reads(json.dumps(source), as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(dump))
-    os.environ["JUPYTERHUB_USER"] = student
-    try:
-        NotebookClient(nb, timeout=180, kernel_name="python3", resources={
-            "metadata": {"path": str(course / "source" / stem)}}).execute()
-    finally:
-        del os.environ["JUPYTERHUB_USER"]
+    with environment(JUPYTERHUB_USER=student):
+        run_in_the_assignment(nb, course, stem)
     literal = json.loads(nb.cells[-1].outputs[0]["text"])
     code = {}
     for cell in source["cells"]:
@@ -214,14 +226,8 @@ def every_mistake_in_one_kernel(course: Path, stem: str, solved: dict, solutions
         cells.append(nbformat.v4.new_code_cell("".join(cell["source"]))
                      if cell["cell_type"] == "code" else nbformat.v4.new_markdown_cell(""))
     nb = nbformat.v4.new_notebook(cells=cells, metadata=solved["metadata"])
-    saved = dict(os.environ)
-    os.environ.update({"NBGRADER_EXECUTION": "autograde", STUDENT_ENV: "slip"})
-    try:
-        NotebookClient(nb, timeout=180, kernel_name="python3", resources={
-            "metadata": {"path": str(course / "source" / stem)}}).execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with environment(NBGRADER_EXECUTION="autograde", **{STUDENT_ENV: "slip"}):
+        run_in_the_assignment(nb, course, stem)
     return {c.metadata["key"]: "".join(o.get("text", "") for o in c.outputs).strip()
             for c in nb.cells if "key" in c.metadata}
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from browser import browser
 from conftest import ROOT
+from lab_server import wait_until_up
 
 pytestmark = pytest.mark.hub
 
@@ -74,17 +75,7 @@ def hub(tmp_path_factory):
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/hub/api/", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterHub did not start:\n{(state / 'hub.log').read_text()}")
-            time.sleep(0.5)
+        wait_until_up(f"{base}/hub/api/", proc, 180, "JupyterHub", state / "hub.log")
         yield {"base": base, "state": state, "token": token}
     finally:
         for person in ("teacher", "ada", "bea"):  # stop each server through the hub

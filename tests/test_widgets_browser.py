@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
 from conftest import BUILD
+from lab_server import KERNEL_IDLE
 
 pytestmark = pytest.mark.browser
 
@@ -282,12 +283,6 @@ KERNEL_CELLS = [
     "nudge = ChainNudge(reference, w1=0.8, b1=-0.4, w2=-1.3, b2=0.6, x=1.5, y=0.2)\nnudge",
     "nudge.w1 = 1.25  # set from Python: the slider must follow",
 ]
-KERNEL_READY = """() => {
-  const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
-  const s = document.querySelector('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator');
-  return k && k.textContent.trim() && !/No Kernel/.test(k.textContent)
-    && s && /idle/i.test(s.getAttribute('data-status') || s.title || s.textContent);
-}"""
 SHOWS_KERNEL = """([name, value]) => {
   const r = document.querySelector('.bp-chain-nudge');
   const i = r && r.querySelector(`input[data-param="${name}"]`);
@@ -322,7 +317,7 @@ def test_live_kernel_numbers_in_jupyterlab(chromium, lab, lab_folder):
     notebook.write_text(json.dumps(nb))
     page, log = open_logged_page(chromium, lab.base, height=1400)
     page.goto(lab.url(notebook))
-    page.wait_for_function(KERNEL_READY, timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(SHOWS_KERNEL, arg=["w1", 1.25], timeout=60_000)
     root = page.locator(ROOT).first
