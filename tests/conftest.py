@@ -60,7 +60,8 @@ EARLY_BUILD = "BACKPROP_BOOK_EARLY_BUILD"  # a folder where the early build leav
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register how nbval runs the notebooks (nbval_student.py); and under ``make test`` (xdist, whole suite) start the build before the workers start.
+    """Register how nbval runs the notebooks (nbval_student.py), and under ``make test``
+    (xdist, whole suite) start the build before the workers start.
 
     The build executes every chapter, a minute or more; started here, it runs while both
     workers run the tests that do not need it, instead of stalling whichever worker asks for
@@ -120,7 +121,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "--dist loadgroup ignored this test's xdist_group, so tests that share an"
             " expensive fixture would each make it: this pytest and pytest-xdist do not"
             " group; install the versions pinned in requirements.txt", pytrace=False)
-
 
 
 #: The two longest runs of the suite, by far: the class on JupyterHub (about 100 s) and the
