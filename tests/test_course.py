@@ -11,7 +11,8 @@ submits it:
   first one, the others are right: exactly those tests lose their point, and the feedback
   HTML carries each diagnosis. Every other classic mistake is run in one kernel with the
   grader's environment, each followed by its test cell, which must fail with its
-  diagnosis (one kernel per chapter instead of one graded submission per mistake);
+  diagnosis (one kernel per chapter instead of one graded submission per mistake: Ada's,
+  which also prints her answers for Bea and Cy to copy);
 * ``bea``: Ada's answers copied as numbers: every exercise with per-student numbers loses
   its point, the others (a SymPy expression, a function) keep it;
 * ``cy``: Ada's numbers too, the locked identity cell edited to claim to be Ada, and every
@@ -159,11 +160,11 @@ def run_in_the_assignment(nb: nbformat.NotebookNode, course: Path, stem: str) ->
         "metadata": {"path": str(course / "source" / stem)}}).execute()
 
 
-def answers_as_numbers(course: Path, stem: str, source: dict, student: str) -> dict[str, str]:
-    """Run the solutions as ``student`` and write each numeric answer back as a literal."""
+def dump_answers(source: dict) -> str:
+    """A cell that prints every answer the checkers read, each as a Python literal (JSON)."""
     names = [n for c in source["cells"] if c["metadata"]["nbgrader"].get("grade")
              for n in checked_names(c)]
-    dump = (
+    return (
         "import json as _json\nimport numpy as np\n_out = {}\n"
         f"for _n in {names!r}:\n"
         "    _v = globals()[_n]\n"
@@ -173,11 +174,10 @@ def answers_as_numbers(course: Path, stem: str, source: dict, student: str) -> d
         "        _out[_n] = f'np.array({np.asarray(_v, dtype=float).tolist()!r})'\n"
         "print(_json.dumps(_out))\n"
     )
-    nb = nbformat.reads(json.dumps(source), as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(dump))
-    with environment(JUPYTERHUB_USER=student):
-        run_in_the_assignment(nb, course, stem)
-    literal = json.loads(nb.cells[-1].outputs[0]["text"])
+
+
+def answers_as_literals(source: dict, literal: dict[str, str]) -> dict[str, str]:
+    """Each solution cell rewritten to assign its numeric answers as literals (a copy)."""
     code = {}
     for cell in source["cells"]:
         meta = cell["metadata"]["nbgrader"]
@@ -201,16 +201,19 @@ else:
 """
 
 
-def every_mistake_in_one_kernel(course: Path, stem: str, solved: dict, solutions: dict,
-                                by_cell: dict) -> dict[str, str]:
+def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions: dict,
+                                by_cell: dict, student: str) -> tuple[dict[str, str], dict]:
     """Run every classic mistake in one kernel, as ``nbgrader autograde`` runs a submission.
 
     The solved assignment runs top to bottom; before each test cell, each mistake of the
     answer it checks is put in place and that test cell run, then the right answer again.
-    Returns what each test cell raised, by ``"<answer cell>/<k>"``. The kernel has the
-    grader's environment (``NBGRADER_EXECUTION``, a student id), so the numbers are a
-    student's and a placeholder raises, exactly as when grading.
+    The kernel has the grader's environment (``NBGRADER_EXECUTION``, ``student``'s id), so
+    the numbers are that student's and a placeholder raises, exactly as when grading.
+
+    Returns what each test cell raised, by ``"<answer cell>/<k>"``, and the student's right
+    answers as literals (printed by a last cell), which a neighbour copies.
     """
+    solved = with_solutions(read(course / "release" / stem / f"{stem}.ipynb"), solutions)
     tests = {}
     for cell_id, mistakes in by_cell.items():
         for k, (test_id, code, _) in enumerate(mistakes):
@@ -225,11 +228,13 @@ def every_mistake_in_one_kernel(course: Path, stem: str, solved: dict, solutions
                       nbformat.v4.new_code_cell(solutions[cell_id])]
         cells.append(nbformat.v4.new_code_cell("".join(cell["source"]))
                      if cell["cell_type"] == "code" else nbformat.v4.new_markdown_cell(""))
+    cells.append(nbformat.v4.new_code_cell(dump_answers(source)))
     nb = nbformat.v4.new_notebook(cells=cells, metadata=solved["metadata"])
-    with environment(NBGRADER_EXECUTION="autograde", **{STUDENT_ENV: "slip"}):
+    with environment(NBGRADER_EXECUTION="autograde", **{STUDENT_ENV: student}):
         run_in_the_assignment(nb, course, stem)
-    return {c.metadata["key"]: "".join(o.get("text", "") for o in c.outputs).strip()
+    said = {c.metadata["key"]: "".join(o.get("text", "") for o in c.outputs).strip()
             for c in nb.cells if "key" in c.metadata}
+    return said, json.loads(nb.cells[-1].outputs[0]["text"])
 
 
 def gradebook(course: Path, stem: str, students: list[str]) -> dict:
@@ -269,9 +274,10 @@ def graded(request, course):
         test_id, code[cell_id], says = mistakes[0]
         slips.append((test_id, says))
     submissions["slip"] = with_solutions(release, code)
-    diagnoses = every_mistake_in_one_kernel(course, stem, submissions["ada"], solutions,
-                                            by_cell)
-    copied = answers_as_numbers(course, stem, source, "ada")
+    # ...in Ada's kernel, which also prints her answers for Bea and Cy to copy
+    diagnoses, literal = every_mistake_in_one_kernel(course, stem, source, solutions, by_cell,
+                                                     student="ada")
+    copied = answers_as_literals(source, literal)
     submissions["bea"] = with_solutions(release, copied)
     tampered = with_solutions(release, copied)
     for cell in tampered["cells"]:
