@@ -17,6 +17,7 @@ import pytest
 import traitlets
 
 from backprop_book import reference as ref
+from backprop_book.widgets._stylesheets import stylesheet
 from backprop_book.widgets.network_nudge import (
     NetworkNudge,
     activations,
@@ -218,7 +219,10 @@ def test_state_is_json_and_front_end_is_shipped(case):
     assert {"sizes", "output", "flat", "x", "y", "param", "step", "kernel"} <= set(state)
     w = widget_for(case)
     assert "export default" in w._esm and "bp-network-nudge" in w._esm
-    assert ".bp-network-nudge" in w._css and ".bp-chain-nudge" not in w._css
+    # the shared card, then rules scoped to this widget alone (none touches ChainNudge)
+    own = stylesheet("network_nudge.css")
+    assert w._css == stylesheet("card.css", "network_nudge.css")
+    assert ".bp-network-nudge" in own and ".bp-chain-nudge" not in own
 
 
 def test_without_forward_backward_the_front_end_computes_alone(case):

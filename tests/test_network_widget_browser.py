@@ -32,6 +32,7 @@ from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
 from conftest import BUILD, HTML
 
 from backprop_book import reference as ref
+from backprop_book.widgets._stylesheets import stylesheet
 from backprop_book.widgets.network_nudge import (
     NetworkNudge,
     activations,
@@ -149,7 +150,7 @@ def assert_matches_numpy(read: dict, sizes, output, where: str, source: str = "b
 
 HARNESS = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>NetworkNudge test page</title>
-<link rel="stylesheet" href="network_nudge.css"></head>
+<link rel="stylesheet" href="card.css"><link rel="stylesheet" href="network_nudge.css"></head>
 <body style="margin: 12px; background: #fff"><main><h1 style="font: 600 18px sans-serif">
 NetworkNudge, front end alone</h1><div id="widget"></div></main>
 <script type="module">
@@ -214,7 +215,7 @@ def harness_server(tmp_path_factory):
     """Serve the page and today's network_nudge.js/.css from a temp folder on 127.0.0.1."""
     folder = tmp_path_factory.mktemp("harness")
     (folder / "index.html").write_text(HARNESS)
-    for name in ("network_nudge.js", "network_nudge.css"):
+    for name in ("network_nudge.js", "card.css", "network_nudge.css"):
         (folder / name).write_bytes((STATIC / name).read_bytes())
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -422,7 +423,7 @@ def with_todays_front_end(html: str) -> str:
     found, state = widget_states(html)
     for model in network_models(state):
         model["_esm"] = (STATIC / "network_nudge.js").read_text()
-        model["_css"] = (STATIC / "network_nudge.css").read_text()
+        model["_css"] = stylesheet("card.css", "network_nudge.css")
     blob = json.dumps(state).replace("</", "<\\/")
     return html[: found.start(2)] + blob + html[found.end(2) :]
 

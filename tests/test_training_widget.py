@@ -162,7 +162,7 @@ def test_rerun_without_train_and_bad_train(grid):
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>TrainingCurves test</title>
-<link rel="stylesheet" href="training_curves.css"></head>
+<link rel="stylesheet" href="card.css"><link rel="stylesheet" href="training_curves.css"></head>
 <body style="margin:16px;background:#fff">
 <main><div id="host"></div></main>
 <script type="module">
@@ -210,7 +210,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture()
 def page_url(tmp_path, grid):
-    for name in ("training_curves.js", "training_curves.css"):
+    for name in ("training_curves.js", "card.css", "training_curves.css"):
         shutil.copy(STATIC / name, tmp_path / name)
     widget = TrainingCurves(grid, lr_index=0, bs_index=0)
     state = {k: getattr(widget, k) for k in ("grid", "lr_index", "bs_index", "kernel")}

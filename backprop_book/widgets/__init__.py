@@ -16,8 +16,9 @@ numbers to the chapter's own NumPy instead. One source for both paths.
 - :class:`DepthSpread` (``depth_spread.py``, ``.js``, ``.css``): the spread of activations and
   gradients, layer by layer, as the initial scale moves.
 
-The two chart widgets, OptimizerRace and DepthSpread, share the rules in ``chart.css``; each
-one's stylesheet is that file followed by its own (``_stylesheets.py``).
+Every widget sits on the card of ``card.css``, and the two chart widgets, OptimizerRace and
+DepthSpread, also share the rules in ``chart.css``: each one's stylesheet is those files
+followed by its own (``_stylesheets.py``).
 """
 
 from .chain_nudge import ChainNudge, FiniteFloat

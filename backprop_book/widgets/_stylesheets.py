@@ -1,4 +1,4 @@
-"""Stylesheets made of files in this folder: rules two widgets share, then a widget's own."""
+"""Stylesheets made of files in this folder: rules widgets share, then a widget's own."""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ._stylesheets import stylesheet
+
 HERE = pathlib.Path(__file__).parent
 
 #: What ``forward_backward`` must return: the forward values, the cost and the four gradients.
@@ -83,7 +85,7 @@ class ChainNudge(anywidget.AnyWidget):
     """
 
     _esm = HERE / "chain_nudge.js"
-    _css = HERE / "nudge.css"
+    _css = stylesheet("card.css", "nudge.css")
 
     w1 = FiniteFloat().tag(sync=True)
     b1 = FiniteFloat().tag(sync=True)

@@ -138,7 +138,7 @@ class DepthSpread(anywidget.AnyWidget):
     """
 
     _esm = HERE / "depth_spread.js"
-    _css = stylesheet("chart.css", "depth_spread.css")
+    _css = stylesheet("card.css", "chart.css", "depth_spread.css")
 
     grid = traitlets.Dict().tag(sync=True)
     activation = traitlets.Unicode().tag(sync=True)

@@ -36,6 +36,7 @@ import traitlets
 
 from .. import _validate as check
 from .. import reference as ref
+from ._stylesheets import stylesheet
 from .chain_nudge import FiniteFloat
 
 HERE = pathlib.Path(__file__).parent
@@ -166,7 +167,7 @@ class NetworkNudge(anywidget.AnyWidget):
     """
 
     _esm = HERE / "network_nudge.js"
-    _css = HERE / "network_nudge.css"
+    _css = stylesheet("card.css", "network_nudge.css")
 
     sizes = traitlets.List(traitlets.Int()).tag(sync=True)
     output = traitlets.Unicode("sigmoid-mse").tag(sync=True)

@@ -135,7 +135,7 @@ class OptimizerRace(anywidget.AnyWidget):
     """
 
     _esm = HERE / "optimizer_race.js"
-    _css = stylesheet("chart.css", "optimizer_race.css")
+    _css = stylesheet("card.css", "chart.css", "optimizer_race.css")
 
     hessian = traitlets.List().tag(sync=True)
     start = traitlets.List().tag(sync=True)

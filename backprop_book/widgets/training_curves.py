@@ -25,6 +25,8 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ._stylesheets import stylesheet
+
 HERE = pathlib.Path(__file__).parent
 
 #: The three curves ``train`` returns and the grid holds, one value per epoch 0..E.
@@ -157,7 +159,7 @@ class TrainingCurves(anywidget.AnyWidget):
     """
 
     _esm = HERE / "training_curves.js"
-    _css = HERE / "training_curves.css"
+    _css = stylesheet("card.css", "training_curves.css")
 
     grid = traitlets.Dict().tag(sync=True)
     lr_index = traitlets.Int(0).tag(sync=True)
