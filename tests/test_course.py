@@ -12,14 +12,15 @@ submits it:
   HTML carries each diagnosis. Every other classic mistake is run in one kernel with the
   grader's environment, each followed by its test cell, which must fail with its
   diagnosis (one kernel per chapter instead of one graded submission per mistake: Ada's,
-  which also prints her answers for Bea and Cy to copy);
-* ``bea``: Ada's answers copied as numbers: every exercise with per-student numbers loses
-  its point, the others (a SymPy expression, a function) keep it;
-* ``cy``: Ada's numbers too, the locked identity cell edited to claim to be Ada, and every
-  test cell edited to print "Right!": nbgrader restores both kinds of locked cell from
-  their checksums and the grader's student id decides, so the same as ``bea``. (Had it
-  kept either edit, Cy would score full points: Ada's numbers pass as Ada's, and a
-  ``print`` passes every test.)
+  which also prints her answers for Cy to copy);
+* ``cy``: Ada's answers copied as numbers, the locked identity cell edited to claim to be
+  Ada, and every test cell edited to print "Right!": nbgrader restores both kinds of locked
+  cell from their checksums and the grader's student id decides, so every exercise with
+  per-student numbers loses its point and the others (a SymPy expression, a function)
+  keep it. (Had nbgrader kept either edit, Cy would score full points: Ada's numbers pass
+  as Ada's, and a ``print`` passes every test.) Once restored, Cy's notebook is exactly
+  what a student who only copied the numbers hands in, so she is graded for that student
+  too.
 """
 
 from __future__ import annotations
@@ -274,12 +275,10 @@ def graded(request, course):
         test_id, code[cell_id], says = mistakes[0]
         slips.append((test_id, says))
     submissions["slip"] = with_solutions(release, code)
-    # ...in Ada's kernel, which also prints her answers for Bea and Cy to copy
+    # ...in Ada's kernel, which also prints her answers for Cy to copy
     diagnoses, literal = every_mistake_in_one_kernel(course, stem, source, solutions, by_cell,
                                                      student="ada")
-    copied = answers_as_literals(source, literal)
-    submissions["bea"] = with_solutions(release, copied)
-    tampered = with_solutions(release, copied)
+    tampered = with_solutions(release, answers_as_literals(source, literal))
     for cell in tampered["cells"]:
         if cell["id"] == "course-identity":
             cell["source"] = 'from backprop_book.checkers import set_student\nset_student("ada")'
@@ -346,10 +345,13 @@ def test_every_classic_mistake_is_diagnosed_as_the_grader_runs_it(graded):
 
 
 def test_a_neighbours_numbers_lose_their_points_even_with_the_locked_cells_edited(graded):
-    for student in ("bea", "cy"):
-        got = {t: s for t, (s, _) in graded["scores"][student].items()}
-        want = {t: 1 if t in SAME_FOR_ALL else 0 for t in graded["tests"]}
-        assert got == want, (student, got)
+    got = {t: s for t, (s, _) in graded["scores"]["cy"].items()}
+    want = {t: 1 if t in SAME_FOR_ALL else 0 for t in graded["tests"]}
+    full = [t for t, s in got.items() if s == 1 and t not in SAME_FOR_ALL]
+    assert got == want, (
+        f"{graded['stem']}: Cy (Ada's numbers, locked cells edited) scored {got}; wanted {want}"
+        + (f". {full} passed: nbgrader kept an edited locked cell, or the grader used Ada's"
+           " numbers" if full else ""))
 
 
 def test_validate_refuses_an_untouched_release_and_passes_solutions(graded):
