@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint bench handouts course hub mutants clean pdf worksheets
+.PHONY: setup assets book test lab lint bench handouts course hub mutants clean pdf screenshots worksheets
 
 setup: $(STAMP)
 
@@ -53,6 +53,11 @@ hub: $(STAMP)
 # _build/pdf/backprop-book.pdf. `make pdf PDF_FLAGS=--no-solutions` leaves the solutions out.
 pdf: book
 	$(PY) scripts/make_pdf.py $(PDF_FLAGS)
+
+# Every page of the built book, whole, as JPEG: _build/screenshots/whole/ (make test saves
+# only the top of each page, at desktop and phone widths).
+screenshots: book
+	$(PY) scripts/screenshots.py
 
 # One worksheet PDF per student (their own exercise numbers) and the instructor's key:
 # `make worksheets ROSTER=roster.txt` (one id per line); without ROSTER, a demo roster.

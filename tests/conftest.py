@@ -197,6 +197,33 @@ def book_server(built_book: Path):
 
 
 @pytest.fixture(scope="session")
+def worker_chromium():
+    """One Chromium per pytest process, started when a test first needs one.
+
+    Launching costs about a second of CPU; the suite's browser tests used to launch fifteen.
+    A module-scoped fixture that keeps a page open across tests opens it here, and closes it.
+    """
+    from browser import browser
+
+    with browser() as b:
+        yield b
+
+
+@pytest.fixture
+def chromium(worker_chromium):
+    """The worker's Chromium; whatever this test opens in it is closed when the test ends.
+
+    pytest sets up module-scoped fixtures before function-scoped ones, so a page a module
+    fixture holds is open before this one looks, and is left alone.
+    """
+    before = set(worker_chromium.contexts)
+    yield worker_chromium
+    for context in worker_chromium.contexts:
+        if context not in before:
+            context.close()
+
+
+@pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory):
     """One JupyterLab for the run's kernel tests (one xdist group, so on one worker)."""
     from lab_server import Lab, jupyter_lab

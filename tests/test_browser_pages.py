@@ -3,8 +3,10 @@
 For each page in the toc: no console error, no failed or outside request, every
 equation typeset by the shipped MathJax, every image loaded and described, no WCAG
 A/AA problem that axe-core can see, no code cell wider than its column at 1280 px, nothing
-that scrolls sideways once the window is as narrow as a phone, every chapter in the sidebar. Search finds the chain rule. A screenshot of each whole page is
-saved under ``_build/screenshots`` (as JPEG) for a human to look at.
+that scrolls sideways once the window is as narrow as a phone, every chapter in the
+sidebar. Search finds the chain rule. A screenshot of the top of each page, at 1280 px and
+at 390 px, is saved under ``_build/screenshots`` for a human to look at; ``make
+screenshots`` (tested here on one page) saves whole pages, as JPEG.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import WIDE_CODE, browser, open_logged_page
+from browser import WIDE_CODE, open_logged_page
 from conftest import BUILD, ROOT, toc_entries
 
 pytestmark = pytest.mark.browser
@@ -59,11 +61,6 @@ def page_url(entry: str) -> str:
     return entry + ".html"
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
-
 
 @pytest.mark.parametrize("entry", toc_entries())
 def test_page_reads_cleanly_offline(chromium, book_server, entry):
@@ -72,9 +69,10 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     page.wait_for_load_state("networkidle")
     math = page.evaluate(MATH_STATE)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # JPEG: a whole chapter is some 40,000 px tall, and encoding it as PNG took twice as long
-    shot = SCREENSHOTS / (entry.replace("/", "__") + ".jpg")
-    page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=80)
+    # The top of the page: a whole chapter (some 40,000 px) took 2-3 s of CPU to draw,
+    # as much as the rest of this test; `make screenshots` draws whole pages.
+    shot = SCREENSHOTS / entry.replace("/", "__")
+    page.screenshot(path=f"{shot}.png")
 
     assert not log.problems(), f"{entry}: " + "; ".join(log.problems())
     if math["sources"]:
@@ -98,6 +96,7 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     # (A widget chapter is also opened fresh on an emulated phone: test_page_layout_browser.)
     page.set_viewport_size(PHONE)
     sizes = page.evaluate(SIDEWAYS)
+    page.screenshot(path=f"{shot}-phone.png")
     assert max(sizes["page"], sizes["body"]) <= sizes["view"], f"{entry} at 390 px: {sizes}"
     assert not log.problems(), f"{entry} at 390 px: " + "; ".join(log.problems())
     page.close()
@@ -128,3 +127,24 @@ def test_search_finds_the_chain_rule(chromium, book_server):
     assert results > 0, "searching for 'chain rule' returned nothing"
     assert not log.problems(), "; ".join(log.problems())
     page.close()
+
+
+def test_make_screenshots_draws_a_whole_page(built_book, tmp_path):
+    """`make screenshots`' script, on one page: a JPEG 1280 px wide and as tall as the page."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    entry = "book/notation"
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "screenshots.py"),
+                             "--pages", entry, "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with Image.open(tmp_path / "book__notation.jpg") as shot:
+        assert shot.format == "JPEG" and shot.width == 1280, (shot.format, shot.size)
+        assert shot.height > 2 * 900, f"{entry}: only {shot.height} px, not the whole page"
+    wrong = subprocess.run([sys.executable, str(ROOT / "scripts" / "screenshots.py"),
+                            "--pages", "notation", "--out", str(tmp_path)],
+                           capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "Not in _toc.yml: notation" in wrong.stderr, wrong.stderr

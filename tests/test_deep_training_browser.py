@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
 from conftest import BUILD
 
 pytestmark = pytest.mark.browser
@@ -79,13 +79,13 @@ def assert_race_matches(shown, state, eta, beta):
 
 
 @pytest.fixture(scope="module")
-def page(built_book, book_server):
-    with browser() as b:
-        page, log = open_logged_page(b, book_server, height=1400)
-        page.goto(f"{book_server}/{PAGE}")
-        page.wait_for_selector(".bp-optimizer-race[data-redraws]", timeout=30_000)
-        page.wait_for_selector(".bp-depth-spread[data-redraws]", timeout=30_000)
-        yield page, log
+def page(built_book, book_server, worker_chromium):
+    page, log = open_logged_page(worker_chromium, book_server, height=1400)
+    page.goto(f"{book_server}/{PAGE}")
+    page.wait_for_selector(".bp-optimizer-race[data-redraws]", timeout=30_000)
+    page.wait_for_selector(".bp-depth-spread[data-redraws]", timeout=30_000)
+    yield page, log
+    page.close()
 
 
 def test_race_paths_equal_numpy_for_every_slider_setting(built_book, page):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import browser, open_logged_page
+from browser import open_logged_page
 from conftest import ROOT
 from lab_server import run_all_until
 
@@ -69,40 +69,39 @@ def the_race_of_the_chapter(folder: Path) -> Path:
     return path
 
 
-def test_race_is_driven_by_the_kernel_in_jupyterlab(lab, lab_folder, tmp_path):
+def test_race_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
     notebook = the_race_of_the_chapter(lab_folder)
-    with browser() as b:
-        page, log = open_logged_page(b, lab.base, width=1400, height=1000)
-        page.goto(lab.url(notebook))
-        widget = run_all_until(page, ".bp-optimizer-race", tmp_path, timeout_ms=180_000)
-        widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
-        before = widget.evaluate(STATE)
-        eta0, beta = float(before["eta"]), float(before["beta"])
-        want0 = race_final(eta0, beta)
-        assert float(before["gd_x"]) == pytest.approx(want0["gd"][0], rel=1e-12, abs=1e-14)
+    page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
+    page.goto(lab.url(notebook))
+    widget = run_all_until(page, ".bp-optimizer-race", tmp_path, timeout_ms=180_000)
+    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+    before = widget.evaluate(STATE)
+    eta0, beta = float(before["eta"]), float(before["beta"])
+    want0 = race_final(eta0, beta)
+    assert float(before["gd_x"]) == pytest.approx(want0["gd"][0], rel=1e-12, abs=1e-14)
 
-        slider = widget.locator('input[data-param="eta"]')
-        slider.scroll_into_view_if_needed()
-        slider.focus()
-        for _ in range(4):
-            page.keyboard.press("ArrowRight")
-        eta = round(eta0 + 4 * 0.005, 10)
-        want = race_final(eta, beta)
-        # Wait for the kernel's answer for the new learning rate, never a fixed sleep.
-        page.wait_for_function(
-            """([root, eta, x]) => {
-              const v = k => root.querySelector(`[data-readout="${k}"]`).dataset.value;
-              return v('source') === 'kernel' && Math.abs(Number(v('eta')) - eta) < 1e-12
-                && Math.abs(Number(v('momentum_x')) - x) < 1e-9 * Math.max(1, Math.abs(x));
-            }""",
-            arg=[widget.element_handle(), eta, float(want["momentum"][0])],
-            timeout=30_000,
-        )
-        after = widget.evaluate(STATE)
-        for name, w in want.items():
-            assert float(after[f"{name}_x"]) == pytest.approx(w[0], rel=1e-12, abs=1e-14), name
-            assert float(after[f"{name}_y"]) == pytest.approx(w[1], rel=1e-12, abs=1e-14), name
-        assert float(after["gd_x"]) != pytest.approx(float(before["gd_x"]), rel=1e-6)
-        page.screenshot(path=str(tmp_path / "lab.png"))
-        real_errors = [e for e in log.problems() if "favicon" not in e]
-        assert not real_errors, "; ".join(real_errors)
+    slider = widget.locator('input[data-param="eta"]')
+    slider.scroll_into_view_if_needed()
+    slider.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    eta = round(eta0 + 4 * 0.005, 10)
+    want = race_final(eta, beta)
+    # Wait for the kernel's answer for the new learning rate, never a fixed sleep.
+    page.wait_for_function(
+        """([root, eta, x]) => {
+          const v = k => root.querySelector(`[data-readout="${k}"]`).dataset.value;
+          return v('source') === 'kernel' && Math.abs(Number(v('eta')) - eta) < 1e-12
+            && Math.abs(Number(v('momentum_x')) - x) < 1e-9 * Math.max(1, Math.abs(x));
+        }""",
+        arg=[widget.element_handle(), eta, float(want["momentum"][0])],
+        timeout=30_000,
+    )
+    after = widget.evaluate(STATE)
+    for name, w in want.items():
+        assert float(after[f"{name}_x"]) == pytest.approx(w[0], rel=1e-12, abs=1e-14), name
+        assert float(after[f"{name}_y"]) == pytest.approx(w[1], rel=1e-12, abs=1e-14), name
+    assert float(after["gd_x"]) != pytest.approx(float(before["gd_x"]), rel=1e-6)
+    page.screenshot(path=str(tmp_path / "lab.png"))
+    real_errors = [e for e in log.problems() if "favicon" not in e]
+    assert not real_errors, "; ".join(real_errors)

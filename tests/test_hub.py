@@ -30,7 +30,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import browser
 from conftest import ROOT
 from lab_server import wait_until_up
 
@@ -200,43 +199,42 @@ with Gradebook(f"sqlite:///{sys.argv[1]}") as gb:
 """
 
 
-def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(hub, tmp_path):
-    with browser() as b:
-        teacher = log_in(b, hub, "teacher")
-        in_terminal(teacher, hub, "teacher", "release",
-                    f"cd ~/course && nbgrader generate_assignment {ASSIGNMENT} --force && "
-                    f"nbgrader release_assignment {ASSIGNMENT} --force")
-        verdicts = {}
-        for person, code in (("ada", RIGHT), ("bea", SLIP)):
-            page = log_in(b, hub, person)
-            in_terminal(page, hub, person, "fetch", f"cd ~ && nbgrader fetch_assignment {ASSIGNMENT}")
-            assert (hub["state"] / "home" / person / ASSIGNMENT / "images" / "chain-111.svg").exists()
-            verdicts[person] = answer_first_exercise(page, person, code)
-            page.screenshot(path=str(tmp_path / f"{person}.png"))
-            in_terminal(page, hub, person, "submit", f"cd ~ && nbgrader submit {ASSIGNMENT}")
-            if person == "bea":
-                bea = page
-        assert "Right!" in verdicts["ada"], verdicts
-        assert "Not quite right" in verdicts["bea"] and "at a = z" in verdicts["bea"], verdicts
-        in_terminal(teacher, hub, "teacher", "grade",
-                    f"cd ~/course && nbgrader collect {ASSIGNMENT} && "
-                    f"nbgrader autograde {ASSIGNMENT} && "
-                    f"nbgrader generate_feedback {ASSIGNMENT} && "
-                    f"nbgrader release_feedback {ASSIGNMENT}", timeout=600)
-        gradebook = hub["state"] / "home" / "teacher" / "course" / "gradebook.db"
-        out = subprocess.run([sys.executable, "-c", READ_GRADES, str(gradebook), ASSIGNMENT,
-                              "ada", "bea"], capture_output=True, text=True, check=True)
-        grades = json.loads(out.stdout)
-        assert grades["ada"]["check-ex-111-sigmoid-slope"] == 1.0, grades
-        assert grades["bea"]["check-ex-111-sigmoid-slope"] == 0.0, grades
-        for person in ("ada", "bea"):  # the unanswered exercises score nothing
-            assert sum(grades[person].values()) == grades[person]["check-ex-111-sigmoid-slope"]
-        in_terminal(bea, hub, "bea", "feedback", f"cd ~ && nbgrader fetch_feedback {ASSIGNMENT}")
-        html = sorted((hub["state"] / "home" / "bea" / ASSIGNMENT / "feedback").glob(
-            f"*/{ASSIGNMENT}.html"))
-        assert html, "no feedback fetched"
-        relative = html[-1].relative_to(hub["state"] / "home" / "bea")
-        bea.goto(f"{hub['base']}/user/bea/files/{relative}")
-        body = bea.locator("body").inner_text()
-        assert "at a = z" in body and "Not done yet" in body
-        bea.screenshot(path=str(tmp_path / "bea-feedback.png"))
+def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hub, tmp_path):
+    teacher = log_in(chromium, hub, "teacher")
+    in_terminal(teacher, hub, "teacher", "release",
+                f"cd ~/course && nbgrader generate_assignment {ASSIGNMENT} --force && "
+                f"nbgrader release_assignment {ASSIGNMENT} --force")
+    verdicts = {}
+    for person, code in (("ada", RIGHT), ("bea", SLIP)):
+        page = log_in(chromium, hub, person)
+        in_terminal(page, hub, person, "fetch", f"cd ~ && nbgrader fetch_assignment {ASSIGNMENT}")
+        assert (hub["state"] / "home" / person / ASSIGNMENT / "images" / "chain-111.svg").exists()
+        verdicts[person] = answer_first_exercise(page, person, code)
+        page.screenshot(path=str(tmp_path / f"{person}.png"))
+        in_terminal(page, hub, person, "submit", f"cd ~ && nbgrader submit {ASSIGNMENT}")
+        if person == "bea":
+            bea = page
+    assert "Right!" in verdicts["ada"], verdicts
+    assert "Not quite right" in verdicts["bea"] and "at a = z" in verdicts["bea"], verdicts
+    in_terminal(teacher, hub, "teacher", "grade",
+                f"cd ~/course && nbgrader collect {ASSIGNMENT} && "
+                f"nbgrader autograde {ASSIGNMENT} && "
+                f"nbgrader generate_feedback {ASSIGNMENT} && "
+                f"nbgrader release_feedback {ASSIGNMENT}", timeout=600)
+    gradebook = hub["state"] / "home" / "teacher" / "course" / "gradebook.db"
+    out = subprocess.run([sys.executable, "-c", READ_GRADES, str(gradebook), ASSIGNMENT,
+                          "ada", "bea"], capture_output=True, text=True, check=True)
+    grades = json.loads(out.stdout)
+    assert grades["ada"]["check-ex-111-sigmoid-slope"] == 1.0, grades
+    assert grades["bea"]["check-ex-111-sigmoid-slope"] == 0.0, grades
+    for person in ("ada", "bea"):  # the unanswered exercises score nothing
+        assert sum(grades[person].values()) == grades[person]["check-ex-111-sigmoid-slope"]
+    in_terminal(bea, hub, "bea", "feedback", f"cd ~ && nbgrader fetch_feedback {ASSIGNMENT}")
+    html = sorted((hub["state"] / "home" / "bea" / ASSIGNMENT / "feedback").glob(
+        f"*/{ASSIGNMENT}.html"))
+    assert html, "no feedback fetched"
+    relative = html[-1].relative_to(hub["state"] / "home" / "bea")
+    bea.goto(f"{hub['base']}/user/bea/files/{relative}")
+    body = bea.locator("body").inner_text()
+    assert "at a = z" in body and "Not done yet" in body
+    bea.screenshot(path=str(tmp_path / "bea-feedback.png"))

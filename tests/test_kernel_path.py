@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from browser import browser, open_logged_page
+from browser import open_logged_page
 from lab_server import copy_chapter, run_all_until
 
 pytestmark = pytest.mark.kernel
@@ -69,42 +69,41 @@ def shown_values(widget) -> dict[str, float]:
     )
 
 
-def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(lab, lab_folder, tmp_path):
+def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
     notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)
-    with browser() as b:
-        page, log = open_logged_page(b, lab.base, width=1400, height=1000)
-        errors = watch_errors(page)
-        page.goto(lab.url(notebook))
-        widget = run_all_until(page, ".bp-chain-nudge", tmp_path)
-        widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+    page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
+    errors = watch_errors(page)
+    page.goto(lab.url(notebook))
+    widget = run_all_until(page, ".bp-chain-nudge", tmp_path)
+    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
 
-        before = shown_values(widget)
-        slider = widget.locator('input[data-param="w1"]')
-        slider.scroll_into_view_if_needed()
-        slider.focus()
-        for _ in range(25):
-            page.keyboard.press("ArrowRight")
-        moved = round(before["w1"] + 0.25, 10)
-        expected = chain_cost(moved, *(before[k] for k in ("b1", "w2", "b2", "x", "y")))
-        # Wait for the kernel's answer for the new position, never a fixed sleep.
-        page.wait_for_function(
-            """([root, want]) => {
-              const c = root.querySelector('[data-readout="C"]');
-              const src = root.querySelector('[data-readout="source"]');
-              return src.dataset.value === 'kernel' && Math.abs(Number(c.dataset.value) - want) < 1e-9;
-            }""",
-            arg=[widget.element_handle(), expected],
-            timeout=30_000,
-        )
-        after = shown_values(widget)
-        assert after["w1"] == pytest.approx(moved, abs=1e-9)
-        assert after["C"] == pytest.approx(expected, abs=1e-12)
-        assert after["C"] != pytest.approx(before["C"], abs=1e-9), (
-            "the slider moved but the cost did not"
-        )
-        page.screenshot(path=str(tmp_path / "lab.png"))
-        real_errors = lab_errors(log, errors)
-        assert not real_errors, "; ".join(real_errors)
+    before = shown_values(widget)
+    slider = widget.locator('input[data-param="w1"]')
+    slider.scroll_into_view_if_needed()
+    slider.focus()
+    for _ in range(25):
+        page.keyboard.press("ArrowRight")
+    moved = round(before["w1"] + 0.25, 10)
+    expected = chain_cost(moved, *(before[k] for k in ("b1", "w2", "b2", "x", "y")))
+    # Wait for the kernel's answer for the new position, never a fixed sleep.
+    page.wait_for_function(
+        """([root, want]) => {
+          const c = root.querySelector('[data-readout="C"]');
+          const src = root.querySelector('[data-readout="source"]');
+          return src.dataset.value === 'kernel' && Math.abs(Number(c.dataset.value) - want) < 1e-9;
+        }""",
+        arg=[widget.element_handle(), expected],
+        timeout=30_000,
+    )
+    after = shown_values(widget)
+    assert after["w1"] == pytest.approx(moved, abs=1e-9)
+    assert after["C"] == pytest.approx(expected, abs=1e-12)
+    assert after["C"] != pytest.approx(before["C"], abs=1e-9), (
+        "the slider moved but the cost did not"
+    )
+    page.screenshot(path=str(tmp_path / "lab.png"))
+    real_errors = lab_errors(log, errors)
+    assert not real_errors, "; ".join(real_errors)
 
 
 NETWORK_NOTEBOOK = "two-two-two.ipynb"
@@ -128,72 +127,70 @@ def network_cost(flat, x, y) -> float:
     return float(0.5 * np.sum((a2 - np.asarray(y)) ** 2))
 
 
-def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab, lab_folder, tmp_path):
+def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
     notebook = copy_chapter(NETWORK_NOTEBOOK, lab_folder)
-    with browser() as b:
-        page, log = open_logged_page(b, lab.base, width=1400, height=1000)
-        errors = watch_errors(page)
-        page.goto(lab.url(notebook))
-        widget = run_all_until(page, ".bp-network-nudge", tmp_path)
-        widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
-        before = widget.evaluate(NETWORK_STATE)
-        assert len(before["flat"]) == 12 and before["C"] == pytest.approx(
-            network_cost(before["flat"], before["x"], before["y"]), abs=1e-12)
+    page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
+    errors = watch_errors(page)
+    page.goto(lab.url(notebook))
+    widget = run_all_until(page, ".bp-network-nudge", tmp_path)
+    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+    before = widget.evaluate(NETWORK_STATE)
+    assert len(before["flat"]) == 12 and before["C"] == pytest.approx(
+        network_cost(before["flat"], before["x"], before["y"]), abs=1e-12)
 
-        slider = widget.locator('input[data-param="value"]')
-        slider.scroll_into_view_if_needed()
-        slider.focus()
-        for _ in range(30):
-            page.keyboard.press("ArrowLeft")
-        page.wait_for_function(
-            """([root, old]) => {
-              const c = Number(root.querySelector('[data-readout="C"]').dataset.value);
-              const src = root.querySelector('[data-readout="source"]').dataset.value;
-              return src === 'kernel' && Math.abs(c - old) > 1e-9;
-            }""",
-            arg=[widget.element_handle(), before["C"]],
-            timeout=30_000,
-        )
-        after = widget.evaluate(NETWORK_STATE)
-        assert after["source"] == "kernel"
-        assert after["flat"][0] == pytest.approx(round(before["flat"][0], 2) - 0.30, abs=0.011)
-        assert after["C"] == pytest.approx(network_cost(after["flat"], after["x"], after["y"]),
-                                           abs=1e-12)
-        real_errors = lab_errors(log, errors)
-        assert not real_errors, "; ".join(real_errors)
+    slider = widget.locator('input[data-param="value"]')
+    slider.scroll_into_view_if_needed()
+    slider.focus()
+    for _ in range(30):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(
+        """([root, old]) => {
+          const c = Number(root.querySelector('[data-readout="C"]').dataset.value);
+          const src = root.querySelector('[data-readout="source"]').dataset.value;
+          return src === 'kernel' && Math.abs(c - old) > 1e-9;
+        }""",
+        arg=[widget.element_handle(), before["C"]],
+        timeout=30_000,
+    )
+    after = widget.evaluate(NETWORK_STATE)
+    assert after["source"] == "kernel"
+    assert after["flat"][0] == pytest.approx(round(before["flat"][0], 2) - 0.30, abs=0.011)
+    assert after["C"] == pytest.approx(network_cost(after["flat"], after["x"], after["y"]),
+                                       abs=1e-12)
+    real_errors = lab_errors(log, errors)
+    assert not real_errors, "; ".join(real_errors)
 
 
-def test_myst_renders_the_chapter_figure_and_exercise_boxes_in_jupyterlab(lab, lab_folder, tmp_path):
+def test_myst_renders_the_chapter_figure_and_exercise_boxes_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
     """With jupyterlab-myst, a reader of `make lab` sees the book's figure and boxes."""
     notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)  # with images/
-    with browser() as b:
-        page, log = open_logged_page(b, lab.base, width=1400, height=1000)
-        errors = watch_errors(page)
-        page.goto(lab.url(notebook))
-        figure = page.locator('.jp-MarkdownCell .myst img[src*="chain-111.svg"]').first
-        figure.wait_for(timeout=90_000)
-        page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                               arg=figure.element_handle(), timeout=30_000)
-        assert "1-1-1 network drawn as a chain" in figure.get_attribute("alt")
-        box = page.locator("aside.myst-exercise#ex-111-sigmoid-slope")
-        page.mouse.move(760, 500)  # over the notebook; scroll as a reader does, to the end
-        # (the windowed notebook lays cells out once the scrolling pauses, not during it)
-        scrolled = "() => document.querySelector('.jp-WindowedPanel-outer').scrollTop"
-        for _ in range(200):
-            if box.count():
-                break
-            at = page.evaluate(scrolled)
-            page.mouse.wheel(0, 600)
-            page.wait_for_timeout(150)
-            if page.evaluate(scrolled) == at:
-                break
-        box.wait_for(timeout=30_000)
-        # text_content: a cell the windowed notebook has not laid out has no inner text yet
-        assert box.locator(".myst-exercise-title").text_content().startswith("Exercise")
-        assert "Store it in" in box.locator(".myst-exercise-body").text_content()
-        rendered = page.locator(".jp-MarkdownCell .myst").all_text_contents()
-        assert not any("{exercise}" in t or "{solution-start}" in t or "{figure}" in t
-                       for t in rendered), "a MyST directive shows as raw text"
-        page.screenshot(path=str(tmp_path / "lab-myst.png"))
-        real_errors = lab_errors(log, errors)
-        assert not real_errors, "; ".join(real_errors)
+    page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
+    errors = watch_errors(page)
+    page.goto(lab.url(notebook))
+    figure = page.locator('.jp-MarkdownCell .myst img[src*="chain-111.svg"]').first
+    figure.wait_for(timeout=90_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=figure.element_handle(), timeout=30_000)
+    assert "1-1-1 network drawn as a chain" in figure.get_attribute("alt")
+    box = page.locator("aside.myst-exercise#ex-111-sigmoid-slope")
+    page.mouse.move(760, 500)  # over the notebook; scroll as a reader does, to the end
+    # (the windowed notebook lays cells out once the scrolling pauses, not during it)
+    scrolled = "() => document.querySelector('.jp-WindowedPanel-outer').scrollTop"
+    for _ in range(200):
+        if box.count():
+            break
+        at = page.evaluate(scrolled)
+        page.mouse.wheel(0, 600)
+        page.wait_for_timeout(150)
+        if page.evaluate(scrolled) == at:
+            break
+    box.wait_for(timeout=30_000)
+    # text_content: a cell the windowed notebook has not laid out has no inner text yet
+    assert box.locator(".myst-exercise-title").text_content().startswith("Exercise")
+    assert "Store it in" in box.locator(".myst-exercise-body").text_content()
+    rendered = page.locator(".jp-MarkdownCell .myst").all_text_contents()
+    assert not any("{exercise}" in t or "{solution-start}" in t or "{figure}" in t
+                   for t in rendered), "a MyST directive shows as raw text"
+    page.screenshot(path=str(tmp_path / "lab-myst.png"))
+    real_errors = lab_errors(log, errors)
+    assert not real_errors, "; ".join(real_errors)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
-from conftest import BUILD, HTML
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
+from conftest import BUILD
 
 from backprop_book import reference as ref
 from backprop_book.widgets._stylesheets import stylesheet
@@ -203,11 +203,6 @@ def harness_state(case: str) -> dict:
     keys = ("sizes", "output", "flat", "x", "y", "param", "step", "kernel")
     return {k: v for k, v in w.get_state().items() if k in keys}
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
@@ -428,34 +423,21 @@ def with_todays_front_end(html: str) -> str:
     return html[: found.start(2)] + blob + html[found.end(2) :]
 
 
-@pytest.fixture(scope="module")
-def built_html_server():
-    """Serve ``_build/html`` as it is on 127.0.0.1; this file never builds the book."""
-    if not HTML.is_dir():
-        pytest.skip("no built book in _build/html (run `make book`)")
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
 @pytest.mark.parametrize("chapter", list(PAGES))
-def test_built_chapter_is_live_and_matches_numpy(chapter, chromium, built_html_server):
+def test_built_chapter_is_live_and_matches_numpy(chapter, chromium, built_book, book_server):
     """The chapter's widget computes offline in the page; every number equals the reference.
 
     The page is served with today's front end swapped into its saved state, so this tests
     the JavaScript in this tree; ``test_built_chapter_ships_the_current_front_end`` checks
     that a build puts the same file there.
     """
-    path = HTML / PAGES[chapter]
-    if not path.exists():
-        pytest.skip(f"{PAGES[chapter]} is not in _build/html: the chapter is not built yet")
+    path = built_book / PAGES[chapter]
+    assert path.exists(), f"the built book has no {PAGES[chapter]}"
     saved = network_models(widget_states(path.read_text())[1])
     assert len(saved) == 1, f"{PAGES[chapter]}: expected one NetworkNudge, found {len(saved)}"
     sizes, output = saved[0]["sizes"], saved[0]["output"]
-    page, log = open_logged_page(chromium, built_html_server, height=1600)
-    url = f"{built_html_server}/{PAGES[chapter]}"
+    page, log = open_logged_page(chromium, book_server, height=1600)
+    url = f"{book_server}/{PAGES[chapter]}"
     page.route(
         url, lambda r: r.fulfill(response=(f := r.fetch()), body=with_todays_front_end(f.text()))
     )

@@ -20,7 +20,7 @@ import fcntl
 import json
 
 import pytest
-from browser import browser, open_logged_page
+from browser import open_logged_page
 from conftest import BUILD, source_of, toc_entries
 
 pytestmark = pytest.mark.browser
@@ -41,11 +41,6 @@ def chapters() -> list[str]:
 def widget_chapters() -> list[str]:
     return [e for e in chapters() if any(w in source_of(e).read_text() for w in WIDGETS)]
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 # Blocks of a widget that sit side by side: any two (of its labelled parts: diagrams,

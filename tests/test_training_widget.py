@@ -223,66 +223,64 @@ def page_url(tmp_path, grid):
 
 
 @pytest.mark.browser
-def test_front_end_shows_the_selected_run(page_url, grid):
-    from browser import browser, open_logged_page
+def test_front_end_shows_the_selected_run(chromium, page_url, grid):
+    from browser import open_logged_page
     from conftest import BUILD
 
-    with browser() as b:
-        page, log = open_logged_page(b, page_url, width=900, height=1000)
-        page.goto(page_url + "/index.html")
-        page.wait_for_function("window.ready === true")
+    page, log = open_logged_page(chromium, page_url, width=900, height=1000)
+    page.goto(page_url + "/index.html")
+    page.wait_for_function("window.ready === true")
+    shown = page.evaluate(READ)
+    assert float(shown["final_test_acc"]) == pytest.approx(grid["test_acc"][0][0][-1], abs=1e-12)
+    assert page.evaluate("window.sent") == [{"type": "ping"}]
+
+    for i, j in [(3, 1), (4, 3), (1, 2)]:
+        page.evaluate(MOVE, ["lr_index", i])
+        page.evaluate(MOVE, ["bs_index", j])
         shown = page.evaluate(READ)
-        assert float(shown["final_test_acc"]) == pytest.approx(grid["test_acc"][0][0][-1], abs=1e-12)
-        assert page.evaluate("window.sent") == [{"type": "ping"}]
+        assert page.evaluate("[model.get('lr_index'), model.get('bs_index')]") == [i, j]
+        assert float(shown["final_test_acc"]) == pytest.approx(grid["test_acc"][i][j][-1], abs=1e-12)
+        assert float(shown["final_test_loss"]) == pytest.approx(grid["test_loss"][i][j][-1], abs=1e-12)
+        assert float(shown["eta"]) == grid["learning_rates"][i]
+        assert int(shown["batch_size"]) == grid["batch_sizes"][j]
+        assert int(shown["steps_per_epoch"]) == math.ceil(1347 / grid["batch_sizes"][j])
 
-        for i, j in [(3, 1), (4, 3), (1, 2)]:
-            page.evaluate(MOVE, ["lr_index", i])
-            page.evaluate(MOVE, ["bs_index", j])
-            shown = page.evaluate(READ)
-            assert page.evaluate("[model.get('lr_index'), model.get('bs_index')]") == [i, j]
-            assert float(shown["final_test_acc"]) == pytest.approx(grid["test_acc"][i][j][-1], abs=1e-12)
-            assert float(shown["final_test_loss"]) == pytest.approx(grid["test_loss"][i][j][-1], abs=1e-12)
-            assert float(shown["eta"]) == grid["learning_rates"][i]
-            assert int(shown["batch_size"]) == grid["batch_sizes"][j]
-            assert int(shown["steps_per_epoch"]) == math.ceil(1347 / grid["batch_sizes"][j])
+    page.focus('input[data-param="bs_index"]')  # the keyboard moves a slider too
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("model.get('bs_index')") == 3
+    shown = page.evaluate(READ)
+    assert float(shown["final_test_acc"]) == pytest.approx(grid["test_acc"][1][3][-1], abs=1e-12)
+    assert page.evaluate("window.saved") > 0
 
-        page.focus('input[data-param="bs_index"]')  # the keyboard moves a slider too
-        page.keyboard.press("ArrowRight")
-        assert page.evaluate("model.get('bs_index')") == 3
-        shown = page.evaluate(READ)
-        assert float(shown["final_test_acc"]) == pytest.approx(grid["test_acc"][1][3][-1], abs=1e-12)
-        assert page.evaluate("window.saved") > 0
+    labels = page.eval_on_selector_all("label", "ls => ls.map(l => l.textContent)")
+    assert labels == ["learning rate η", "batch size m"]
+    legend = page.inner_text(".bp-legend")
+    assert "solid" in legend and "dashed" in legend and "dotted" in legend
+    assert page.is_hidden(".bp-kernel"), "no kernel answered: no rerun button"
 
-        labels = page.eval_on_selector_all("label", "ls => ls.map(l => l.textContent)")
-        assert labels == ["learning rate η", "batch size m"]
-        legend = page.inner_text(".bp-legend")
-        assert "solid" in legend and "dashed" in legend and "dotted" in legend
-        assert page.is_hidden(".bp-kernel"), "no kernel answered: no rerun button"
-
-        out = BUILD / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        page.locator(".bp-training-curves").screenshot(path=str(out / "training_curves.png"))
-        assert not log.problems(), log.problems()
+    out = BUILD / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    page.locator(".bp-training-curves").screenshot(path=str(out / "training_curves.png"))
+    assert not log.problems(), log.problems()
 
 
 @pytest.mark.browser
-def test_front_end_shows_a_kernel_rerun(page_url, grid):
-    from browser import browser, open_logged_page
+def test_front_end_shows_a_kernel_rerun(chromium, page_url, grid):
+    from browser import open_logged_page
 
     rerun = fake_train(grid["learning_rates"][0], grid["batch_sizes"][0], EPOCHS, 1)
-    with browser() as b:
-        page, log = open_logged_page(b, page_url)
-        page.goto(page_url + "/index.html")
-        page.wait_for_function("window.ready === true")
-        page.evaluate("model.emit('msg:custom', {type: 'pong', can_rerun: true})")
-        assert page.is_visible(".bp-kernel button")
-        page.click(".bp-kernel button")
-        assert page.evaluate("window.sent.at(-1)") == {"type": "rerun"}
-        kernel = {"lr_index": 0, "bs_index": 0, "seed": 1, **rerun}
-        page.evaluate("k => model.set('kernel', k)", kernel)
-        shown = page.evaluate(READ)
-        assert float(shown["kernel_status"]) == pytest.approx(rerun["test_acc"][-1], abs=1e-12)
-        assert page.is_visible('.bp-series.bp-rerun >> nth=0')
-        page.evaluate(MOVE, ["lr_index", 2])  # another pair: the rerun is not its curve
-        assert page.is_hidden('.bp-series.bp-rerun >> nth=0')
-        assert not log.problems(), log.problems()
+    page, log = open_logged_page(chromium, page_url)
+    page.goto(page_url + "/index.html")
+    page.wait_for_function("window.ready === true")
+    page.evaluate("model.emit('msg:custom', {type: 'pong', can_rerun: true})")
+    assert page.is_visible(".bp-kernel button")
+    page.click(".bp-kernel button")
+    assert page.evaluate("window.sent.at(-1)") == {"type": "rerun"}
+    kernel = {"lr_index": 0, "bs_index": 0, "seed": 1, **rerun}
+    page.evaluate("k => model.set('kernel', k)", kernel)
+    shown = page.evaluate(READ)
+    assert float(shown["kernel_status"]) == pytest.approx(rerun["test_acc"][-1], abs=1e-12)
+    assert page.is_visible('.bp-series.bp-rerun >> nth=0')
+    page.evaluate(MOVE, ["lr_index", 2])  # another pair: the rerun is not its curve
+    assert page.is_hidden('.bp-series.bp-rerun >> nth=0')
+    assert not log.problems(), log.problems()

@@ -12,7 +12,7 @@ import re
 import statistics
 
 import pytest
-from browser import browser, open_logged_page
+from browser import open_logged_page
 from conftest import BUILD
 
 pytestmark = pytest.mark.browser
@@ -41,31 +41,30 @@ def saved_grid(built_book) -> dict:
     return grids[0]
 
 
-def test_every_pair_shows_its_own_curves(built_book, book_server):
+def test_every_pair_shows_its_own_curves(chromium, built_book, book_server):
     grid = saved_grid(built_book)
-    with browser() as b:
-        page, log = open_logged_page(b, book_server, height=1400)
-        page.goto(f"{book_server}/{PAGE}")
-        root = page.wait_for_selector(f"{ROOT}[data-redraws]", timeout=30_000)
-        root.scroll_into_view_if_needed()
-        shots = BUILD / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
-        root.screenshot(path=str(shots / "widget-training-before.png"))
-        times = []
-        for i in range(len(grid["learning_rates"])):
-            root.evaluate(MOVE, ["lr_index", i])
-            for j in range(len(grid["batch_sizes"])):
-                shown = root.evaluate(MOVE, ["bs_index", j])
-                times.append(shown["ms"])
-                where = f"eta = {grid['learning_rates'][i]}, m = {grid['batch_sizes'][j]}"
-                for key, series in (("final_test_acc", "test_acc"), ("final_train_loss", "train_loss"),
-                                    ("final_test_loss", "test_loss")):
-                    want = grid[series][i][j][-1]
-                    assert float(shown[key]) == pytest.approx(want, rel=1e-12, abs=1e-15), (
-                        f"{where}: {key} shows {shown[key]}, the grid says {want}"
-                    )
-        root.screenshot(path=str(shots / "widget-training-after.png"))
-        median = statistics.median(times)
-        print(f"training curves: median redraw {median:.2f} ms over {len(times)} updates")
-        assert median < 16.0
-        assert not log.problems(), log.problems()
+    page, log = open_logged_page(chromium, book_server, height=1400)
+    page.goto(f"{book_server}/{PAGE}")
+    root = page.wait_for_selector(f"{ROOT}[data-redraws]", timeout=30_000)
+    root.scroll_into_view_if_needed()
+    shots = BUILD / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    root.screenshot(path=str(shots / "widget-training-before.png"))
+    times = []
+    for i in range(len(grid["learning_rates"])):
+        root.evaluate(MOVE, ["lr_index", i])
+        for j in range(len(grid["batch_sizes"])):
+            shown = root.evaluate(MOVE, ["bs_index", j])
+            times.append(shown["ms"])
+            where = f"eta = {grid['learning_rates'][i]}, m = {grid['batch_sizes'][j]}"
+            for key, series in (("final_test_acc", "test_acc"), ("final_train_loss", "train_loss"),
+                                ("final_test_loss", "test_loss")):
+                want = grid[series][i][j][-1]
+                assert float(shown[key]) == pytest.approx(want, rel=1e-12, abs=1e-15), (
+                    f"{where}: {key} shows {shown[key]}, the grid says {want}"
+                )
+    root.screenshot(path=str(shots / "widget-training-after.png"))
+    median = statistics.median(times)
+    print(f"training curves: median redraw {median:.2f} ms over {len(times)} updates")
+    assert median < 16.0
+    assert not log.problems(), log.problems()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, browser, open_logged_page
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
 from conftest import BUILD
 from lab_server import KERNEL_IDLE
 
@@ -103,11 +103,6 @@ def assert_matches_numpy(state: dict, where: str, source: str = "browser") -> No
     )
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
-
 
 def open_chapter(chromium, book_server):
     page, log = open_logged_page(chromium, book_server, height=1400)
@@ -127,13 +122,13 @@ def loaded(chromium, book_server):
 
 
 @pytest.fixture(scope="module")
-def chapter(chromium, book_server):
+def chapter(worker_chromium, book_server):
     """One page of the chapter for the tests that move the widget from wherever it is.
 
     The chapter is long (a full page load costs seconds); each of these tests only needs a
     live widget, so they share one page. Tests that need the state as saved use ``loaded``.
     """
-    page, log = open_chapter(chromium, book_server)
+    page, log = open_chapter(worker_chromium, book_server)
     yield page, log
     page.close()
 
