@@ -3,7 +3,9 @@
 The static book computes the widget in JavaScript; in a notebook the chapter's own NumPy
 function computes it. This test runs a chapter in JupyterLab exactly as a reader does
 (open, Run All Cells), moves a slider with the keyboard and waits until the widget
-shows the cost NumPy gives for the new position, labelled as computed by the kernel.
+shows the cost NumPy gives for the new position, labelled as computed by the kernel. In the
+same visit to the 1-1-1 chapter, jupyterlab-myst must show the book's figure and exercise
+boxes, not raw directives.
 """
 
 from __future__ import annotations
@@ -69,11 +71,50 @@ def shown_values(widget) -> dict[str, float]:
     )
 
 
-def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
-    notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)
+def myst_figure_renders(page) -> None:
+    """jupyterlab-myst shows the chapter's figure, loaded and described (at the top)."""
+    figure = page.locator('.jp-MarkdownCell .myst img[src*="chain-111.svg"]').first
+    figure.wait_for(timeout=90_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=figure.element_handle(), timeout=30_000)
+    assert "1-1-1 network drawn as a chain" in figure.get_attribute("alt")
+
+
+def myst_exercise_box_renders(page) -> None:
+    """Scrolling from the top as a reader does, the first exercise shows as a MyST box.
+
+    The windowed notebook lays cells out once the scrolling pauses, not during it.
+    """
+    box = page.locator("aside.myst-exercise#ex-111-sigmoid-slope")
+    scrolled = "() => document.querySelector('.jp-WindowedPanel-outer').scrollTop"
+    page.evaluate("() => { document.querySelector('.jp-WindowedPanel-outer').scrollTop = 0; }")
+    page.mouse.move(760, 500)  # over the notebook
+    for _ in range(200):
+        if box.count():
+            break
+        at = page.evaluate(scrolled)
+        page.mouse.wheel(0, 600)
+        page.wait_for_timeout(150)
+        if page.evaluate(scrolled) == at:
+            break
+    box.wait_for(timeout=30_000)
+    # text_content: a cell the windowed notebook has not laid out has no inner text yet
+    assert box.locator(".myst-exercise-title").text_content().startswith("Exercise")
+    assert "Store it in" in box.locator(".myst-exercise-body").text_content()
+    rendered = page.locator(".jp-MarkdownCell .myst").all_text_contents()
+    assert not any("{exercise}" in t or "{solution-start}" in t or "{figure}" in t
+                   for t in rendered), "a MyST directive shows as raw text"
+
+
+def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_kernel(
+        chromium, lab, lab_folder, tmp_path):
+    """One visit, as a reader of `make lab` makes it: the chapter opens with the book's
+    figure and exercise boxes (jupyterlab-myst), then Run All, then the widget's slider."""
+    notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)  # with images/
     page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
     errors = watch_errors(page)
     page.goto(lab.url(notebook))
+    myst_figure_renders(page)
     widget = run_all_until(page, ".bp-chain-nudge", tmp_path)
     widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
 
@@ -102,6 +143,8 @@ def test_chain_widget_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab_f
         "the slider moved but the cost did not"
     )
     page.screenshot(path=str(tmp_path / "lab.png"))
+    myst_exercise_box_renders(page)
+    page.screenshot(path=str(tmp_path / "lab-myst.png"))
     real_errors = lab_errors(log, errors)
     assert not real_errors, "; ".join(real_errors)
 
@@ -157,40 +200,5 @@ def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab
     assert after["flat"][0] == pytest.approx(round(before["flat"][0], 2) - 0.30, abs=0.011)
     assert after["C"] == pytest.approx(network_cost(after["flat"], after["x"], after["y"]),
                                        abs=1e-12)
-    real_errors = lab_errors(log, errors)
-    assert not real_errors, "; ".join(real_errors)
-
-
-def test_myst_renders_the_chapter_figure_and_exercise_boxes_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
-    """With jupyterlab-myst, a reader of `make lab` sees the book's figure and boxes."""
-    notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)  # with images/
-    page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
-    errors = watch_errors(page)
-    page.goto(lab.url(notebook))
-    figure = page.locator('.jp-MarkdownCell .myst img[src*="chain-111.svg"]').first
-    figure.wait_for(timeout=90_000)
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                           arg=figure.element_handle(), timeout=30_000)
-    assert "1-1-1 network drawn as a chain" in figure.get_attribute("alt")
-    box = page.locator("aside.myst-exercise#ex-111-sigmoid-slope")
-    page.mouse.move(760, 500)  # over the notebook; scroll as a reader does, to the end
-    # (the windowed notebook lays cells out once the scrolling pauses, not during it)
-    scrolled = "() => document.querySelector('.jp-WindowedPanel-outer').scrollTop"
-    for _ in range(200):
-        if box.count():
-            break
-        at = page.evaluate(scrolled)
-        page.mouse.wheel(0, 600)
-        page.wait_for_timeout(150)
-        if page.evaluate(scrolled) == at:
-            break
-    box.wait_for(timeout=30_000)
-    # text_content: a cell the windowed notebook has not laid out has no inner text yet
-    assert box.locator(".myst-exercise-title").text_content().startswith("Exercise")
-    assert "Store it in" in box.locator(".myst-exercise-body").text_content()
-    rendered = page.locator(".jp-MarkdownCell .myst").all_text_contents()
-    assert not any("{exercise}" in t or "{solution-start}" in t or "{figure}" in t
-                   for t in rendered), "a MyST directive shows as raw text"
-    page.screenshot(path=str(tmp_path / "lab-myst.png"))
     real_errors = lab_errors(log, errors)
     assert not real_errors, "; ".join(real_errors)
