@@ -157,6 +157,15 @@ def offline_page(browser, base_url: str, width: int = 1000, height: int = 1400):
     return page
 
 
+#: Resolves after two animation frames: whatever changed before it has been laid out and
+#: painted (a fixed pause of a few hundred milliseconds did the same, 0.5 s per page).
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def next_frames(page) -> None:
+    page.evaluate(NEXT_FRAMES)
+
+
 def wait_ready(page, timeout_s: float = 30.0) -> dict:
     """Wait until MathJax is done and every widget view is drawn; return the counts."""
     import time
@@ -169,7 +178,7 @@ def wait_ready(page, timeout_s: float = 30.0) -> dict:
         page.wait_for_timeout(100)
     if state["drawn"] < state["views"]:
         raise RuntimeError(f"{page.url}: only {state['drawn']} of {state['views']} widgets drew")
-    page.wait_for_timeout(200)  # a widget's first layout pass after its DOM appears
+    next_frames(page)  # a widget's first layout pass after its DOM appears
     return state
 
 
@@ -193,7 +202,7 @@ def print_to_pdf(page, path: Path) -> None:
     """
     page.emulate_media(media="print")
     page.set_viewport_size({"width": PRINT_WIDTH_PX, "height": PRINT_HEIGHT_PX})
-    page.wait_for_timeout(300)  # the widgets' own resize handlers
+    next_frames(page)  # laid out at the new width, with print media
     page.evaluate(FIT_WIDGETS, PRINT_HEIGHT_PX * 0.85)
     page.pdf(
         path=str(path), format="A4", print_background=True, margin=MARGIN, outline=True,
