@@ -4,15 +4,16 @@ For every chapter: ``make course``'s writer builds the course in a temporary fol
 ``nbgrader generate_assignment`` makes the release, and a class of simulated students
 submits it:
 
-* ``untouched``: the release as fetched; every test scores 0, and ``nbgrader validate``
-  refuses it;
+* the release as fetched: ``nbgrader validate`` refuses it, and in the grader's kernel
+  below every test cell fails with Not done yet for its untouched answer;
 * ``ada``: the chapter's solutions; full points (``nbgrader validate`` agrees);
 * ``slip``: every exercise that has a classic mistake (``course_mistakes.py``) makes its
   first one, the others are right: exactly those tests lose their point, and the feedback
   HTML carries each diagnosis. Every other classic mistake is run in one kernel with the
   grader's environment, each followed by its test cell, which must fail with its
-  diagnosis (one kernel per chapter instead of one graded submission per mistake: Ada's,
-  which also prints her answers for Cy to copy);
+  diagnosis, and so is each answer as released, which must fail with Not done yet (one
+  kernel per chapter instead of one graded submission per mistake: Ada's, which also
+  prints her answers for Cy to copy);
 * ``cy``: Ada's answers copied as numbers, the locked identity cell edited to claim to be
   Ada, and every test cell edited to print "Right!": nbgrader restores both kinds of locked
   cell from their checksums and the grader's student id decides, so every exercise with
@@ -45,7 +46,7 @@ from nbclient import NotebookClient
 sys.path.insert(0, str(ROOT / "scripts"))
 from make_course import write_course  # noqa: E402
 
-from backprop_book.course import STUDENT_ENV, checked_names  # noqa: E402
+from backprop_book.course import STUDENT_ENV, checked_names, names_bound  # noqa: E402
 
 CHAPTERS = list(MISTAKES)
 #: nbgrader's gradebook trips SQLAlchemy's autoflush warning on every submission it adds; on
@@ -192,6 +193,25 @@ def answers_as_literals(source: dict, literal: dict[str, str]) -> dict[str, str]
     return code
 
 
+def answer_cells(release: dict) -> dict[str, dict]:
+    """For each test cell (by grade id), the answer cell it checks.
+
+    The last answer cell before it that binds a name the checker reads; when the checker
+    reads a name a given cell binds (a function that calls the answer), the last answer cell
+    before it.
+    """
+    found, answers = {}, []
+    for cell in release["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            answers.append(cell)
+        elif meta.get("grade"):
+            checked = set(checked_names(cell))
+            binders = [a for a in answers if checked & names_bound("".join(a["source"]))[0]]
+            found[meta["grade_id"]] = (binders or answers)[-1]
+    return found
+
+
 PROBE = """\
 try:
 {test}
@@ -206,26 +226,33 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
                                 by_cell: dict, student: str) -> tuple[dict[str, str], dict]:
     """Run every classic mistake in one kernel, as ``nbgrader autograde`` runs a submission.
 
-    The solved assignment runs top to bottom; before each test cell, each mistake of the
-    answer it checks is put in place and that test cell run, then the right answer again.
+    The solved assignment runs top to bottom; before each test cell, the answer it checks
+    is put back as released (``"<answer cell>/untouched"``), then each of its mistakes, each
+    followed by that test cell, then the right answer again.
     The kernel has the grader's environment (``NBGRADER_EXECUTION``, ``student``'s id), so
     the numbers are that student's and a placeholder raises, exactly as when grading.
 
     Returns what each test cell raised, by ``"<answer cell>/<k>"``, and the student's right
     answers as literals (printed by a last cell), which a neighbour copies.
     """
-    solved = with_solutions(read(course / "release" / stem / f"{stem}.ipynb"), solutions)
+    release = read(course / "release" / stem / f"{stem}.ipynb")
+    solved = with_solutions(release, solutions)
     tests = {}
+    for test, answer in answer_cells(release).items():
+        # as released, an answer cell sets None, then raises NotImplementedError
+        untouched = PROBE.format(test=textwrap.indent("".join(answer["source"]), "    "))
+        tests[test] = [(f"{answer['metadata']['nbgrader']['grade_id']}/untouched", untouched,
+                        answer["metadata"]["nbgrader"]["grade_id"])]
     for cell_id, mistakes in by_cell.items():
         for k, (test_id, code, _) in enumerate(mistakes):
-            tests.setdefault(test_id, []).append((f"{cell_id}/{k}", code, cell_id))
+            tests[test_id].append((f"{cell_id}/{k}", code, cell_id))
     cells = []
     for cell in solved["cells"]:
         grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
         for key, code, cell_id in tests.get(grade_id, []):
             probe = PROBE.format(test=textwrap.indent("".join(cell["source"]), "    "))
             cells += [nbformat.v4.new_code_cell(code),
-                      nbformat.v4.new_code_cell(probe, metadata={"key": key}),
+                      nbformat.v4.new_code_cell(probe, metadata={"key": key, "test": grade_id}),
                       nbformat.v4.new_code_cell(solutions[cell_id])]
         cells.append(nbformat.v4.new_code_cell("".join(cell["source"]))
                      if cell["cell_type"] == "code" else nbformat.v4.new_markdown_cell(""))
@@ -233,7 +260,8 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
     nb = nbformat.v4.new_notebook(cells=cells, metadata=solved["metadata"])
     with environment(NBGRADER_EXECUTION="autograde", **{STUDENT_ENV: student}):
         run_in_the_assignment(nb, course, stem)
-    said = {c.metadata["key"]: "".join(o.get("text", "") for o in c.outputs).strip()
+    said = {(c.metadata["key"], c.metadata["test"]):
+            "".join(o.get("text", "") for o in c.outputs).strip()
             for c in nb.cells if "key" in c.metadata}
     return said, json.loads(nb.cells[-1].outputs[0]["text"])
 
@@ -264,7 +292,7 @@ def graded(request, course):
     source = read(course / "source" / stem / f"{stem}.ipynb")
     solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
                  for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
-    submissions = {"untouched": release, "ada": with_solutions(release, solutions)}
+    submissions = {"ada": with_solutions(release, solutions)}
     by_cell: dict[str, list[tuple[str, str, str]]] = {}
     for cell_id, test_id, code, says in MISTAKES[stem]:
         by_cell.setdefault(cell_id, []).append((test_id, code, says))
@@ -314,11 +342,23 @@ def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
         assert "".join(cell["source"]).startswith("display(")
 
 
-def test_untouched_scores_zero_and_correct_scores_full(graded):
-    scores = graded["scores"]
-    assert {t: s for t, (s, _) in scores["untouched"].items()} == dict.fromkeys(graded["tests"], 0)
-    assert all(s == m == 1 for s, m in scores["ada"].values()), scores["ada"]
-    assert "Not done yet" in graded["feedback"]["untouched"]
+def test_the_solutions_score_full_points(graded):
+    scores = graded["scores"]["ada"]
+    assert set(scores) == set(graded["tests"]), scores
+    assert all(s == m == 1 for s, m in scores.values()), scores
+
+
+def test_every_answer_as_released_fails_its_test_with_not_done_yet(graded):
+    """In the grader's kernel, each test cell with its answer untouched: Not done yet.
+
+    (nbgrader scores a failing test 0, as the slip shows; ``nbgrader validate`` refuses the
+    whole release, below; and the class on JupyterHub reads Not done yet in its feedback.)
+    """
+    untouched = {test: said for (key, test), said in graded["diagnoses"].items()
+                 if key.endswith("/untouched")}
+    assert set(untouched) == set(graded["tests"]), untouched
+    for test, said in untouched.items():
+        assert said.startswith("NotDoneYet: "), f"{graded['stem']}, {test}: {said!r}"
 
 
 def test_a_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(graded):
@@ -338,7 +378,7 @@ def test_every_classic_mistake_is_diagnosed_as_the_grader_runs_it(graded):
     Not quite right (no traceback) that names the mistake; the right answer then passes."""
     for cell_id, mistakes in graded["mistakes"].items():
         for k, (test_id, _, says) in enumerate(mistakes):
-            said = graded["diagnoses"][f"{cell_id}/{k}"]
+            said = graded["diagnoses"][f"{cell_id}/{k}", test_id]
             assert said.startswith("NotQuiteRight: ") and says in said, (
                 f"{graded['stem']}, {cell_id} mistake {k + 1} ({test_id}): wanted a diagnosis"
                 f" with {says!r}, got {said!r}")
