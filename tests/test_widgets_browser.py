@@ -126,7 +126,7 @@ def chapter(worker_chromium, book_server):
     """One page of the chapter for the tests that move the widget from wherever it is.
 
     The chapter is long (a full page load costs seconds); each of these tests only needs a
-    live widget, so they share one page. Tests that need the state as saved use ``loaded``.
+    live widget, so they share one page. The test that needs the state as saved uses ``loaded``.
     """
     page, log = open_chapter(worker_chromium, book_server)
     yield page, log
@@ -183,11 +183,6 @@ def test_widget_passes_axe(widget):
         root.locator(f'input[data-control=param][value="{param}"]').check()
         violations = root.evaluate(AXE_ON_ELEMENT)
         assert not violations, f"studying {param}: {violations}"
-
-
-def test_saved_state_is_live_and_matches_numpy(loaded):
-    _, _, root = loaded
-    assert_matches_numpy(root.evaluate(READ), "as loaded")
 
 
 @pytest.mark.parametrize("name", list(SLIDERS))
@@ -249,9 +244,13 @@ def test_redraw_fits_in_a_frame(widget):
     assert median < FRAME_MS, f"median redraw {median:.2f} ms exceeds a {FRAME_MS} ms frame"
 
 
-def test_screenshots_before_and_after_a_nudge(loaded):
-    """For a human: the widget as loaded, then after nudging the studied parameter by Δ."""
+def test_saved_state_is_live_and_matches_numpy_before_and_after_a_nudge(loaded):
+    """The widget as saved in the page, then nudged by Δ: NumPy's numbers both times.
+
+    Each is shot for a human (one fresh page for both: a chapter load costs seconds).
+    """
     page, _, root = loaded
+    assert_matches_numpy(root.evaluate(READ), "as loaded")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def shoot(name: str) -> None:
