@@ -27,6 +27,14 @@ ABOUT = (
 )
 
 
+def no_built_book() -> bool:
+    """True, after saying so on stderr, when ``make book`` has not built the HTML yet."""
+    if (HTML / "book").is_dir():
+        return False
+    print("No built book in _build/html: run `make book` first.", file=sys.stderr)
+    return True
+
+
 def toc_pages() -> list[tuple[str, str]]:
     """(part caption, document) for every page of the toc, in reading order."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
@@ -106,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-solutions", action="store_true", help="leave the solutions out")
     parser.add_argument("--out", type=Path, default=OUT, help=f"default: {OUT.relative_to(ROOT)}")
     args = parser.parse_args(argv)
-    if not (HTML / "book").is_dir():
-        print("No built book in _build/html: run `make book` first.", file=sys.stderr)
+    if no_built_book():
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     title = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]

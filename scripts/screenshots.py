@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from make_pdf import HTML, ROOT, toc_pages
+from make_pdf import HTML, ROOT, no_built_book, toc_pages
 
 from backprop_book import print_edition as pe
 
@@ -27,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these toc entries (e.g. book/intro); default: every page")
     parser.add_argument("--out", type=Path, default=OUT, help=f"default: {OUT.relative_to(ROOT)}")
     args = parser.parse_args(argv)
-    if not (HTML / "book").is_dir():
-        print("No built book in _build/html: run `make book` first.", file=sys.stderr)
+    if no_built_book():
         return 1
     entries = [entry for _, entry in toc_pages()]
     unknown = sorted(set(args.pages or []) - set(entries))

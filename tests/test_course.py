@@ -232,8 +232,9 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
     The kernel has the grader's environment (``NBGRADER_EXECUTION``, ``student``'s id), so
     the numbers are that student's and a placeholder raises, exactly as when grading.
 
-    Returns what each test cell raised, by ``"<answer cell>/<k>"``, and the student's right
-    answers as literals (printed by a last cell), which a neighbour copies.
+    Returns what each test cell raised, by (``"<answer cell>/<k>"`` or
+    ``"<answer cell>/untouched"``, the test cell's grade id), and the student's right answers
+    as literals (printed by a last cell), which a neighbour copies.
     """
     release = read(course / "release" / stem / f"{stem}.ipynb")
     solved = with_solutions(release, solutions)
