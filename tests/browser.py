@@ -45,6 +45,12 @@ class PageLog:
             + [f"tried the network: {m}" for m in self.blocked_requests]
         )
 
+    def clear(self) -> None:
+        """Forget what was logged so far (a page shared by several tests: each its own)."""
+        for problems in (self.console_errors, self.page_errors, self.failed_responses,
+                         self.blocked_requests):
+            problems.clear()
+
 
 def chromium_or_skip() -> Path:
     if not CHROMIUM.exists():

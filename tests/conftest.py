@@ -244,6 +244,40 @@ def lab_folder(lab, request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture(scope="session")
+def lab_page(lab, worker_chromium):
+    """The run's one JupyterLab page, opened on its launcher (see ``lab_tab``)."""
+    from browser import open_logged_page
+
+    page, log = open_logged_page(worker_chromium, lab.base, width=1400, height=1000)
+    errors: list = []
+    page.on("pageerror", lambda error: errors.append(error))
+    page.goto(lab.url("tests"))
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started",
+                           timeout=120_000)
+    yield page, log, errors
+    page.close()
+
+
+@pytest.fixture
+def lab_tab(lab_page, lab, lab_folder):
+    """JupyterLab for this test: ``lab_tab.open(notebook)``; closed again when it ends.
+
+    The page's log and its uncaught errors start empty of earlier tests' problems. The
+    test's tabs are closed as a reader closes them (lab_server.CLOSE), then its kernels shut
+    down (``lab_folder``); an error the page raises while they close fails the test.
+    """
+    from lab_server import LabTab
+
+    page, log, errors = lab_page
+    log.clear()
+    errors.clear()
+    tab = LabTab(page, log, lab, errors)
+    yield tab
+    problems = tab.close()
+    assert not problems, f"closing the test's notebook: {'; '.join(problems)}"
+
+
+@pytest.fixture(scope="session")
 def torch():
     """PyTorch, for the comparisons with torch.autograd.
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import open_logged_page
 from conftest import ROOT
 from lab_server import run_all_until
 
@@ -69,10 +68,9 @@ def the_race_of_the_chapter(folder: Path) -> Path:
     return path
 
 
-def test_race_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
+def test_race_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folder, tmp_path):
     notebook = the_race_of_the_chapter(lab_folder)
-    page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
-    page.goto(lab.url(notebook))
+    page = lab_tab.open(notebook)
     widget = run_all_until(page, ".bp-optimizer-race", tmp_path, timeout_ms=180_000)
     widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
     before = widget.evaluate(STATE)
@@ -103,5 +101,5 @@ def test_race_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab_folder, t
         assert float(after[f"{name}_y"]) == pytest.approx(w[1], rel=1e-12, abs=1e-14), name
     assert float(after["gd_x"]) != pytest.approx(float(before["gd_x"]), rel=1e-6)
     page.screenshot(path=str(tmp_path / "lab.png"))
-    real_errors = [e for e in log.problems() if "favicon" not in e]
+    real_errors = [e for e in lab_tab.problems() if "favicon" not in e]
     assert not real_errors, "; ".join(real_errors)

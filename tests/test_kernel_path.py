@@ -12,40 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from browser import open_logged_page
-from lab_server import copy_chapter, run_all_until
+from lab_server import copy_chapter, lab_errors, run_all_until
 
 pytestmark = pytest.mark.kernel
 
 CHAIN_NOTEBOOK = "one-neuron-chain.ipynb"
-
-
-#: jupyterlab-myst 2.7 renders Markdown cells with its own widget; JupyterLab 4.6's cell
-#: toolbar then fails to measure them (a TypeError in ``_markdownOverlapsToolbar``). The
-#: toolbar is cosmetic and still works; only that one upstream error, known by its stack,
-#: is let through.
-TOOLBAR_OVERLAP = "_markdownOverlapsToolbar"
-
-
-def watch_errors(page) -> list:
-    """Every uncaught error of ``page``, with its stack, as it happens."""
-    errors: list = []
-    page.on("pageerror", lambda error: errors.append(error))
-    return errors
-
-
-def lab_errors(log, errors: list | None = None) -> list[str]:
-    """The page's problems, but for two that a single chapter in JupyterLab always has.
-
-    jupyterlab-myst renders one notebook at a time, so a reference to another chapter
-    ({doc}, {ref}) has no target there; it logs that as a console error. And the cell
-    toolbar's measuring error above (``errors``: from :func:`watch_errors`).
-    """
-    known = {f"uncaught exception: {e.message}" for e in errors or []
-             if TOOLBAR_OVERLAP in (e.stack or "")}
-    return [e for e in log.problems()
-            if "favicon" not in e and "Cross reference target was not found" not in e
-            and e not in known]
 
 
 def sigmoid(z: float) -> float:
@@ -107,13 +78,11 @@ def myst_exercise_box_renders(page) -> None:
 
 
 def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_kernel(
-        chromium, lab, lab_folder, tmp_path):
+        lab_tab, lab_folder, tmp_path):
     """One visit, as a reader of `make lab` makes it: the chapter opens with the book's
     figure and exercise boxes (jupyterlab-myst), then Run All, then the widget's slider."""
     notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)  # with images/
-    page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
-    errors = watch_errors(page)
-    page.goto(lab.url(notebook))
+    page = lab_tab.open(notebook)
     myst_figure_renders(page)
     widget = run_all_until(page, ".bp-chain-nudge", tmp_path)
     widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
@@ -145,7 +114,7 @@ def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_k
     page.screenshot(path=str(tmp_path / "lab.png"))
     myst_exercise_box_renders(page)
     page.screenshot(path=str(tmp_path / "lab-myst.png"))
-    real_errors = lab_errors(log, errors)
+    real_errors = lab_errors(lab_tab)
     assert not real_errors, "; ".join(real_errors)
 
 
@@ -170,11 +139,9 @@ def network_cost(flat, x, y) -> float:
     return float(0.5 * np.sum((a2 - np.asarray(y)) ** 2))
 
 
-def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
+def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folder, tmp_path):
     notebook = copy_chapter(NETWORK_NOTEBOOK, lab_folder)
-    page, log = open_logged_page(chromium, lab.base, width=1400, height=1000)
-    errors = watch_errors(page)
-    page.goto(lab.url(notebook))
+    page = lab_tab.open(notebook)
     widget = run_all_until(page, ".bp-network-nudge", tmp_path)
     widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
     before = widget.evaluate(NETWORK_STATE)
@@ -200,5 +167,5 @@ def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(chromium, lab, lab
     assert after["flat"][0] == pytest.approx(round(before["flat"][0], 2) - 0.30, abs=0.011)
     assert after["C"] == pytest.approx(network_cost(after["flat"], after["x"], after["y"]),
                                        abs=1e-12)
-    real_errors = lab_errors(log, errors)
+    real_errors = lab_errors(lab_tab)
     assert not real_errors, "; ".join(real_errors)

@@ -556,12 +556,11 @@ def run_until_widget(page, tmp_path: Path):
 
 
 @pytest.mark.kernel
-def test_kernel_numbers_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
+def test_kernel_numbers_in_jupyterlab(lab_tab, lab_folder, tmp_path):
     """In JupyterLab the widget shows the kernel's NumPy numbers and follows its sliders."""
     write_notebook(lab_folder)
     sizes, output = [2, 2, 2], "sigmoid-mse"
-    page, log = open_logged_page(chromium, lab.base, width=1400, height=1200)
-    page.goto(lab.url(lab_folder / "network.ipynb"))
+    page = lab_tab.open(lab_folder / "network.ipynb", width=1400, height=1200)
     widget = run_until_widget(page, tmp_path)
     widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
     root = widget.element_handle()
@@ -591,6 +590,5 @@ def test_kernel_numbers_in_jupyterlab(chromium, lab, lab_folder, tmp_path):
     page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost({**moved, "x": [0.5, 1.5]})],
                            timeout=30_000)  # fmt: skip
     assert_matches_numpy(root.evaluate(READ), sizes, output, "Lab, after x2", source="kernel")
-    page.close()
-    problems = [p for p in log.problems() if "favicon" not in p]
+    problems = [p for p in lab_tab.problems() if "favicon" not in p]
     assert not problems, "; ".join(problems)

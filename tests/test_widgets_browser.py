@@ -286,7 +286,7 @@ SHOWS_KERNEL = """([name, value]) => {
 
 
 @pytest.mark.kernel
-def test_live_kernel_numbers_in_jupyterlab(chromium, lab, lab_folder):
+def test_live_kernel_numbers_in_jupyterlab(lab_tab, lab_folder):
     """Run the widget in JupyterLab: it shows the kernel's NumPy numbers and follows both ways."""
     cells = [c.replace("{reference}", inspect.getsource(reference)) for c in KERNEL_CELLS]
     nb = {
@@ -309,8 +309,7 @@ def test_live_kernel_numbers_in_jupyterlab(chromium, lab, lab_folder):
     }
     notebook = lab_folder / "nudge.ipynb"
     notebook.write_text(json.dumps(nb))
-    page, log = open_logged_page(chromium, lab.base, height=1400)
-    page.goto(lab.url(notebook))
+    page = lab_tab.open(notebook, width=1280, height=1400)
     page.wait_for_function(KERNEL_IDLE, timeout=90_000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(SHOWS_KERNEL, arg=["w1", 1.25], timeout=60_000)
@@ -338,5 +337,4 @@ def test_live_kernel_numbers_in_jupyterlab(chromium, lab, lab_folder):
     state = root.evaluate(READ)
     assert state["values"]["b2"] > 0.6, "the keyboard did not move the b2 slider"
     assert_matches_numpy(state, "Lab, after the keyboard", source="kernel")
-    page.close()
-    assert not log.problems(), "; ".join(log.problems())
+    assert not lab_tab.problems(), "; ".join(lab_tab.problems())
