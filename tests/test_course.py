@@ -4,8 +4,8 @@ For every chapter: ``make course``'s writer builds the course in a temporary fol
 ``nbgrader generate_assignment`` makes the release, and a class of simulated students
 submits it:
 
-* the release as fetched: ``nbgrader validate`` refuses it, and in the grader's kernel
-  below every test cell fails with Not done yet for its untouched answer;
+* the release as fetched: in the grader's kernel below every test cell fails with Not
+  done yet for its untouched answer (and ``nbgrader validate`` refuses the first chapter's);
 * ``ada``: the chapter's solutions; full points (``nbgrader validate`` agrees);
 * ``slip``: every exercise that has a classic mistake (``course_mistakes.py``) makes its
   first one, the others are right: exactly those tests lose their point, and the feedback
@@ -14,14 +14,14 @@ submits it:
   diagnosis, and so is each answer as released, which must fail with Not done yet (one
   kernel per chapter instead of one graded submission per mistake: Ada's, which also
   prints her answers for Cy to copy);
-* ``cy``: Ada's answers copied as numbers, the locked identity cell edited to claim to be
-  Ada, and every test cell edited to print "Right!": nbgrader restores both kinds of locked
-  cell from their checksums and the grader's student id decides, so every exercise with
-  per-student numbers loses its point and the others (a SymPy expression, a function)
-  keep it. (Had nbgrader kept either edit, Cy would score full points: Ada's numbers pass
-  as Ada's, and a ``print`` passes every test.) Once restored, Cy's notebook is exactly
-  what a student who only copied the numbers hands in, so she is graded for that student
-  too.
+* ``cy``: Ada's answers copied as numbers. In the same kernel, after Ada's run, under Cy's
+  id: every exercise with per-student numbers fails, and the others (a SymPy expression, a
+  function) pass. On the first chapter Cy is also graded by nbgrader, with the locked
+  identity cell edited to claim to be Ada and every test cell edited to print "Right!":
+  nbgrader restores both kinds of locked cell and the grader's student id decides, so she
+  scores exactly as above. (Had nbgrader kept either edit, she would score full points:
+  Ada's numbers pass as Ada's, and a ``print`` passes every test.) Every chapter's identity
+  and test cells are locked, which is what that restoring goes by.
 """
 
 from __future__ import annotations
@@ -156,12 +156,6 @@ def with_solutions(release: dict, code: dict[str, str]) -> dict:
     return nb
 
 
-def run_in_the_assignment(nb: nbformat.NotebookNode, course: Path, stem: str) -> None:
-    """Execute ``nb`` in a fresh kernel, in the assignment's source folder (its images)."""
-    NotebookClient(nb, timeout=180, kernel_name="python3", resources={
-        "metadata": {"path": str(course / "source" / stem)}}).execute()
-
-
 def dump_answers(source: dict) -> str:
     """A cell that prints every answer the checkers read, each as a Python literal (JSON)."""
     names = [n for c in source["cells"] if c["metadata"]["nbgrader"].get("grade")
@@ -223,18 +217,21 @@ else:
 
 
 def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions: dict,
-                                by_cell: dict, student: str) -> tuple[dict[str, str], dict]:
+                                by_cell: dict) -> tuple[dict[str, str], dict, dict[str, str]]:
     """Run every classic mistake in one kernel, as ``nbgrader autograde`` runs a submission.
 
-    The solved assignment runs top to bottom; before each test cell, the answer it checks
-    is put back as released (``"<answer cell>/untouched"``), then each of its mistakes, each
-    followed by that test cell, then the right answer again.
-    The kernel has the grader's environment (``NBGRADER_EXECUTION``, ``student``'s id), so
-    the numbers are that student's and a placeholder raises, exactly as when grading.
+    The kernel has the grader's environment (``NBGRADER_EXECUTION``), so a placeholder
+    raises exactly as when grading. First as Ada: the solved assignment runs top to bottom;
+    before each test cell, the answer it checks is put back as released
+    (``"<answer cell>/untouched"``), then each of its mistakes, each followed by that test
+    cell, then the right answer again; a last cell prints Ada's right answers as literals.
+    Then, in the same kernel, as Cy: the assignment from the top, with Ada's literals for
+    answers, each test cell probed (Cy's notebook once nbgrader has restored its locked
+    cells; the graded Cy of the first chapter shows that nbgrader does).
 
     Returns what each test cell raised, by (``"<answer cell>/<k>"`` or
-    ``"<answer cell>/untouched"``, the test cell's grade id), and the student's right answers
-    as literals (printed by a last cell), which a neighbour copies.
+    ``"<answer cell>/untouched"``, the test cell's grade id); Ada's answers as literals; and
+    what each test cell raised for Cy, by grade id.
     """
     release = read(course / "release" / stem / f"{stem}.ipynb")
     solved = with_solutions(release, solutions)
@@ -255,16 +252,36 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
             cells += [nbformat.v4.new_code_cell(code),
                       nbformat.v4.new_code_cell(probe, metadata={"key": key, "test": grade_id}),
                       nbformat.v4.new_code_cell(solutions[cell_id])]
-        cells.append(nbformat.v4.new_code_cell("".join(cell["source"]))
-                     if cell["cell_type"] == "code" else nbformat.v4.new_markdown_cell(""))
+        if cell["cell_type"] == "code":
+            cells.append(nbformat.v4.new_code_cell("".join(cell["source"])))
     cells.append(nbformat.v4.new_code_cell(dump_answers(source)))
     nb = nbformat.v4.new_notebook(cells=cells, metadata=solved["metadata"])
-    with environment(NBGRADER_EXECUTION="autograde", **{STUDENT_ENV: student}):
-        run_in_the_assignment(nb, course, stem)
-    said = {(c.metadata["key"], c.metadata["test"]):
-            "".join(o.get("text", "") for o in c.outputs).strip()
+    client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={
+        "metadata": {"path": str(course / "source" / stem)}})
+    with environment(NBGRADER_EXECUTION="autograde", **{STUDENT_ENV: "ada"}), \
+            client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        literal = json.loads(nb.cells[-1].outputs[0]["text"])
+        copied = with_solutions(release, answers_as_literals(source, literal))
+        cy = [nbformat.v4.new_code_cell(f"import os\nos.environ[{STUDENT_ENV!r}] = 'cy'")]
+        for cell in copied["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if meta.get("grade"):
+                probe = PROBE.format(test=textwrap.indent("".join(cell["source"]), "    "))
+                cy.append(nbformat.v4.new_code_cell(probe, metadata={"cy": meta["grade_id"]}))
+            elif cell["cell_type"] == "code":
+                cy.append(nbformat.v4.new_code_cell("".join(cell["source"])))
+        for cell in cy:
+            nb.cells.append(cell)
+            client.execute_cell(cell, len(nb.cells) - 1)
+
+    def printed(cell) -> str:
+        return "".join(o.get("text", "") for o in cell.outputs).strip()
+
+    said = {(c.metadata["key"], c.metadata["test"]): printed(c)
             for c in nb.cells if "key" in c.metadata}
-    return said, json.loads(nb.cells[-1].outputs[0]["text"])
+    return said, literal, {c.metadata["cy"]: printed(c) for c in cy if "cy" in c.metadata}
 
 
 def gradebook(course: Path, stem: str, students: list[str]) -> dict:
@@ -304,16 +321,17 @@ def graded(request, course):
         test_id, code[cell_id], says = mistakes[0]
         slips.append((test_id, says))
     submissions["slip"] = with_solutions(release, code)
-    # ...in Ada's kernel, which also prints her answers for Cy to copy
-    diagnoses, literal = every_mistake_in_one_kernel(course, stem, source, solutions, by_cell,
-                                                     student="ada")
-    tampered = with_solutions(release, answers_as_literals(source, literal))
-    for cell in tampered["cells"]:
-        if cell["id"] == "course-identity":
-            cell["source"] = 'from backprop_book.checkers import set_student\nset_student("ada")'
-        elif cell["metadata"].get("nbgrader", {}).get("grade"):
-            cell["source"] = 'print("Right!")'
-    submissions["cy"] = tampered
+    diagnoses, literal, copied = every_mistake_in_one_kernel(course, stem, source, solutions,
+                                                             by_cell)
+    if stem == CHAPTERS[0]:  # nbgrader restores the locked cells Cy edited (graded once)
+        tampered = with_solutions(release, answers_as_literals(source, literal))
+        for cell in tampered["cells"]:
+            if cell["id"] == "course-identity":
+                cell["source"] = ('from backprop_book.checkers import set_student\n'
+                                  'set_student("ada")')
+            elif cell["metadata"].get("nbgrader", {}).get("grade"):
+                cell["source"] = 'print("Right!")'
+        submissions["cy"] = tampered
     for student, nb in submissions.items():
         folder = course / "submitted" / student / stem
         folder.mkdir(parents=True, exist_ok=True)
@@ -328,7 +346,7 @@ def graded(request, course):
                 for s in submissions}
     tests = grade_ids(release, "grade")
     return {"stem": stem, "scores": scores, "feedback": feedback, "slips": slips,
-            "diagnoses": diagnoses, "mistakes": by_cell,
+            "diagnoses": diagnoses, "mistakes": by_cell, "copied": copied,
             "tests": tests, "release": course / "release" / stem / f"{stem}.ipynb",
             "course": course, "ada": course / "submitted" / "ada" / stem / f"{stem}.ipynb"}
 
@@ -385,7 +403,28 @@ def test_every_classic_mistake_is_diagnosed_as_the_grader_runs_it(graded):
                 f" with {says!r}, got {said!r}")
 
 
-def test_a_neighbours_numbers_lose_their_points_even_with_the_locked_cells_edited(graded):
+def test_a_neighbours_numbers_lose_their_points(graded):
+    """Cy hands in Ada's right answers as numbers: in the grader's kernel, under Cy's id,
+    every exercise with numbers of its own fails; the others (a SymPy expression, a
+    function) pass."""
+    want = {t: "no error" if t in SAME_FOR_ALL else "NotQuiteRight" for t in graded["tests"]}
+    got = {t: "no error" if said == "no error" else said.split(":")[0]
+           for t, said in graded["copied"].items()}
+    assert got == want, f"{graded['stem']}: Cy, with Ada's numbers: {graded['copied']}"
+
+
+def test_nbgrader_restores_the_locked_cells_a_student_edited(graded):
+    """The first chapter's Cy also edits the locked identity cell to claim to be Ada, and
+    every test cell to print "Right!". Had nbgrader kept either edit she would score full
+    points (Ada's numbers pass as Ada's; a ``print`` passes every test): she scores as the
+    student above. Every chapter's identity and test cells are locked, which is what
+    nbgrader restores them by."""
+    release = read(graded["release"])
+    identity = [c for c in release["cells"] if c["id"] == "course-identity"]
+    assert len(identity) == 1 and identity[0]["metadata"]["nbgrader"]["locked"], identity
+    assert graded["stem"] != CHAPTERS[0] or "cy" in graded["scores"], "Cy was not graded"
+    if "cy" not in graded["scores"]:
+        return
     got = {t: s for t, (s, _) in graded["scores"]["cy"].items()}
     want = {t: 1 if t in SAME_FOR_ALL else 0 for t in graded["tests"]}
     full = [t for t, s in got.items() if s == 1 and t not in SAME_FOR_ALL]
@@ -395,16 +434,27 @@ def test_a_neighbours_numbers_lose_their_points_even_with_the_locked_cells_edite
            " numbers" if full else ""))
 
 
-def test_validate_refuses_an_untouched_release_and_passes_solutions(graded):
-    """One ``nbgrader validate`` of both notebooks (each in a kernel of its own)."""
-    untouched, solved = (os.path.realpath(graded[k]) for k in ("release", "ada"))
-    out = nbgrader(graded["course"], "validate", untouched, solved, check=False)
+def test_validate_passes_the_solutions_and_refuses_an_untouched_release(graded):
+    """``nbgrader validate``, as a student's Validate button runs it: the solved assignment
+    passes; on the first chapter the release as fetched is refused, in the same call (each
+    notebook in a kernel of its own).
+
+    Every chapter's untouched answers are refused twice already: in the grader's kernel,
+    one test cell at a time (above), and in a student's, where each handout's checkers say
+    Not done yet (tests/test_handout_run.py). One chapter shows validate's verdict on them.
+    """
+    solved = os.path.realpath(graded["ada"])
+    notebooks = [solved]
+    if graded["stem"] == CHAPTERS[0]:
+        notebooks.insert(0, os.path.realpath(graded["release"]))
+    out = nbgrader(graded["course"], "validate", *notebooks, check=False)
     # nbgrader logs "Validating '<path>'" before each notebook's verdict
     verdicts = {os.path.realpath(path): said for path, said in
                 re.findall(r"Validating '([^']+)'(.*?)(?=Validating '|\Z)", out, re.S)}
-    assert set(verdicts) == {untouched, solved}, out
-    assert "VALIDATION FAILED" in verdicts[untouched], verdicts[untouched]
+    assert set(verdicts) == set(notebooks), out
     assert "Success!" in verdicts[solved] and "FAILED" not in verdicts[solved], verdicts[solved]
+    for untouched in notebooks[:-1]:
+        assert "VALIDATION FAILED" in verdicts[untouched], verdicts[untouched]
 
 
 def test_autograde_is_quick_per_student(graded):
