@@ -230,8 +230,8 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
     cells; the graded Cy of the first chapter shows that nbgrader does).
 
     Returns what each test cell raised, by (``"<answer cell>/<k>"`` or
-    ``"<answer cell>/untouched"``, the test cell's grade id); Ada's answers as literals; and
-    what each test cell raised for Cy, by grade id.
+    ``"<answer cell>/untouched"``, the test cell's grade id); Cy's notebook (the release
+    with Ada's answers as literals); and what each test cell raised for Cy, by grade id.
     """
     release = read(course / "release" / stem / f"{stem}.ipynb")
     solved = with_solutions(release, solutions)
@@ -281,7 +281,7 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
 
     said = {(c.metadata["key"], c.metadata["test"]): printed(c)
             for c in nb.cells if "key" in c.metadata}
-    return said, literal, {c.metadata["cy"]: printed(c) for c in cy if "cy" in c.metadata}
+    return said, copied, {c.metadata["cy"]: printed(c) for c in cy if "cy" in c.metadata}
 
 
 def gradebook(course: Path, stem: str, students: list[str]) -> dict:
@@ -321,10 +321,10 @@ def graded(request, course):
         test_id, code[cell_id], says = mistakes[0]
         slips.append((test_id, says))
     submissions["slip"] = with_solutions(release, code)
-    diagnoses, literal, copied = every_mistake_in_one_kernel(course, stem, source, solutions,
-                                                             by_cell)
+    diagnoses, cy_notebook, copied = every_mistake_in_one_kernel(course, stem, source,
+                                                                 solutions, by_cell)
     if stem == CHAPTERS[0]:  # nbgrader restores the locked cells Cy edited (graded once)
-        tampered = with_solutions(release, answers_as_literals(source, literal))
+        tampered = json.loads(json.dumps(cy_notebook))
         for cell in tampered["cells"]:
             if cell["id"] == "course-identity":
                 cell["source"] = ('from backprop_book.checkers import set_student\n'
