@@ -63,7 +63,35 @@ def named_anywidget(version: str) -> str:
         sys.exit(
             f"anywidget {version}: expected one anonymous define in dist/index.js; the build step needs updating."
         )
-    return text.replace(anonymous, 'define("anywidget", ["@jupyter-widgets/base"]')
+    named = text.replace(anonymous, 'define("anywidget", ["@jupyter-widgets/base"]')
+    return patient_runtime(named, version)
+
+
+# anywidget 0.11's Runtime gives a model 2 s from its creation to load and bind its
+# module, then rejects the model's ``ready`` for good ("[anywidget] Failed to initialize
+# model."), even if the module arrives a moment later. The clock runs while the page's one
+# thread is busy elsewhere: MathJax typesetting 200 equations on a slow laptop, a phone or
+# a busy machine holds it for longer than that, and the widget was dead on arrival (seen on
+# the 2-2-2 page in a loaded CI run). The book's widget modules are inline strings that load
+# in milliseconds once the thread is free, so the model waits as long as it takes, and
+# ``ready`` fails only when loading the module really fails, with that error.
+DEADLINE = """    AbortSignal.timeout(2e3).addEventListener("abort", () => {
+      resolvers.reject(new Error("[anywidget] Failed to initialize model."));
+    });
+"""
+LOAD_FAILED = """          if (controller.signal.aborted) return;
+          setWidgetResult({ status: "error", error });
+"""
+
+
+def patient_runtime(text: str, version: str) -> str:
+    """anywidget's bundle with the model's 2 s start-up deadline taken out (see above)."""
+    for part in (DEADLINE, LOAD_FAILED):
+        if text.count(part) != 1:
+            sys.exit(f"anywidget {version}: its Runtime changed (expected once in dist/index.js:"
+                     f"\n{part}); scripts/build_assets.py's patient_runtime needs updating.")
+    text = text.replace(DEADLINE, "")
+    return text.replace(LOAD_FAILED, LOAD_FAILED + "          resolvers.reject(error);\n")
 
 
 def installed_version(package: str) -> str:

@@ -27,6 +27,12 @@ LAUNCH_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 
+#: How long any one wait in a browser test may last before the run is taken as hung. It
+#: judges nothing about speed: a page that loads in 4 s on a quiet machine took more than
+#: playwright's default 30 s on a busy one (two workers, the build, a hub and nbgrader on
+#: two cores). Tests wait for conditions (a selector, a function); this only ends a hang.
+HANG_MS = 180_000
+
 
 @dataclass
 class PageLog:
@@ -87,6 +93,8 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **c
     viewport = {"width": width, "height": height}
     page = (b.new_context(viewport=viewport, **context).new_page() if context
             else b.new_page(viewport=viewport))
+    page.set_default_timeout(HANG_MS)
+    page.set_default_navigation_timeout(HANG_MS)
     log = PageLog()
 
     def route(r):

@@ -252,8 +252,7 @@ def lab_page(lab, worker_chromium):
     errors: list = []
     page.on("pageerror", lambda error: errors.append(error))
     page.goto(lab.url("tests"))
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started",
-                           timeout=120_000)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
     yield page, log, errors
     page.close()
 

@@ -89,7 +89,7 @@ def jupyter_lab(work: Path):
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/api/status?token={token}", proc, 60, "JupyterLab", tmp / "lab.log")
+        wait_until_up(f"{base}/api/status?token={token}", proc, 180, "JupyterLab", tmp / "lab.log")
         yield base, token
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -211,7 +211,7 @@ class LabTab:
         path = self.lab.path(notebook)
         self.page.evaluate(
             "p => { window.jupyterapp.commands.execute('docmanager:open', {path: p}); }", path)
-        self.page.wait_for_function(SHOWS, arg=path, timeout=60_000)
+        self.page.wait_for_function(SHOWS, arg=path)
         self.opened.append(path)
         return self.page
 
@@ -245,19 +245,14 @@ KERNEL_IDLE = """() => {
 }"""
 
 
-def run_all_until(page, selector: str, debug_folder: Path, attempts: int = 3, timeout_ms: int = 60_000):
-    """Run All Cells once the kernel is idle, until ``selector`` appears; return its locator.
+def run_all_until(page, selector: str):
+    """Run All Cells once the session's kernel is connected and idle; ``selector``'s locator.
 
-    A run issued while JupyterLab is still connecting the kernel can be lost, so the run is
-    repeated (at most ``attempts`` times); a screenshot of each failed wait is kept.
+    Run All is issued once. Issued before the session had its kernel it used to be lost, so
+    it waits for the kernel itself (``KERNEL_IDLE``), not for the toolbar's word.
     """
-    for attempt in range(attempts):
-        page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        found = page.locator(selector).first
-        try:
-            found.wait_for(timeout=timeout_ms)
-            return found
-        except Exception:
-            page.screenshot(path=str(debug_folder / f"lab-no-widget-{attempt}.png"))
-    raise AssertionError(f"no {selector} after {attempts} runs; see {debug_folder}/lab-no-widget-*.png")
+    page.wait_for_function(KERNEL_IDLE)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    found = page.locator(selector).first
+    found.wait_for()
+    return found

@@ -122,7 +122,7 @@ def test_sidebar_lists_every_chapter(chromium, book_server):
 def test_search_finds_the_chain_rule(chromium, book_server):
     page, log = open_logged_page(chromium, book_server)
     page.goto(f"{book_server}/search.html?q=chain+rule")
-    page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    page.wait_for_selector("#search-results ul.search li")
     results = page.locator("#search-results ul.search li").count()
     assert results > 0, "searching for 'chain rule' returned nothing"
     assert not log.problems(), "; ".join(log.problems())

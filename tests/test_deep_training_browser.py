@@ -82,8 +82,8 @@ def assert_race_matches(shown, state, eta, beta):
 def page(built_book, book_server, worker_chromium):
     page, log = open_logged_page(worker_chromium, book_server, height=1400)
     page.goto(f"{book_server}/{PAGE}")
-    page.wait_for_selector(".bp-optimizer-race[data-redraws]", timeout=30_000)
-    page.wait_for_selector(".bp-depth-spread[data-redraws]", timeout=30_000)
+    page.wait_for_selector(".bp-optimizer-race[data-redraws]")
+    page.wait_for_selector(".bp-depth-spread[data-redraws]")
     yield page, log
     page.close()
 

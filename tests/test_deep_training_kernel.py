@@ -71,8 +71,8 @@ def the_race_of_the_chapter(folder: Path) -> Path:
 def test_race_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folder, tmp_path):
     notebook = the_race_of_the_chapter(lab_folder)
     page = lab_tab.open(notebook)
-    widget = run_all_until(page, ".bp-optimizer-race", tmp_path, timeout_ms=180_000)
-    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+    widget = run_all_until(page, ".bp-optimizer-race")
+    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()
     before = widget.evaluate(STATE)
     eta0, beta = float(before["eta"]), float(before["beta"])
     want0 = race_final(eta0, beta)
@@ -92,8 +92,7 @@ def test_race_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folder, tmp_pat
           return v('source') === 'kernel' && Math.abs(Number(v('eta')) - eta) < 1e-12
             && Math.abs(Number(v('momentum_x')) - x) < 1e-9 * Math.max(1, Math.abs(x));
         }""",
-        arg=[widget.element_handle(), eta, float(want["momentum"][0])],
-        timeout=30_000,
+        arg=[widget.element_handle(), eta, float(want["momentum"][0])]
     )
     after = widget.evaluate(STATE)
     for name, w in want.items():

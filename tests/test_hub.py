@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from browser import HANG_MS
 from conftest import ROOT
 from lab_server import wait_until_up
 
@@ -100,18 +101,18 @@ def log_in(b, hub, person: str):
     """A fresh browser profile; the hub's login page; the person's own JupyterLab."""
     context = b.new_context(viewport={"width": 1400, "height": 1000})
     context.route(re.compile(r"^(?!http://127\.0\.0\.1)"), lambda route: route.abort())
+    context.set_default_timeout(HANG_MS)
+    context.set_default_navigation_timeout(HANG_MS)
     page = context.new_page()
     page.goto(f"{hub['base']}/hub/login")
     page.fill("#username_input", person)
     page.fill("#password_input", PASSWORD)
     page.click("#login_submit")
-    page.wait_for_url(re.compile(rf"/user/{person}/lab"), timeout=180_000)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started",
-                           timeout=120_000)
-    page.wait_for_function("() => window.jupyterapp.commands.hasCommand('terminal:create-new')",
-                           timeout=60_000)
+    page.wait_for_url(re.compile(rf"/user/{person}/lab"))
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
+    page.wait_for_function("() => window.jupyterapp.commands.hasCommand('terminal:create-new')")
     # nbgrader's JupyterLab extensions: its menu, and its assignment list for students
-    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for()
     assert page.evaluate("() => window.jupyterapp.commands.listCommands()"
                          ".some(c => c.startsWith('nbgrader:'))")
     return page
@@ -126,17 +127,16 @@ def in_terminal(page, hub, person: str, step: str, command: str, timeout: float 
     # Wait for the NEW terminal: a person's second terminal opens in a new tab, and the
     # first one, hidden behind it, must not be the one we type into.
     page.wait_for_function(
-        f"() => document.querySelectorAll('.jp-Terminal').length > {before}", timeout=60_000
-    )
+        f"() => document.querySelectorAll('.jp-Terminal').length > {before}")
     terminal = page.locator(".jp-Terminal:visible").last
-    terminal.wait_for(state="visible", timeout=60_000)
+    terminal.wait_for(state="visible")
     # Type once its connection to the server's terminal is open (the shell reads what is
     # typed before its prompt shows), not after a fixed pause.
     page.wait_for_function("""() => {
         const w = window.jupyterapp.shell.currentWidget;
         const s = w && w.content && w.content.session;
         return s && s.connectionStatus === 'connected';
-    }""", timeout=60_000)
+    }""")
     terminal.click()
     page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}")
     page.keyboard.press("Enter")
@@ -153,13 +153,13 @@ def answer_first_exercise(page, person: str, code: str) -> str:
     """Open the fetched assignment, run it, type ``code`` as the first answer, check, save."""
     page.evaluate(f"""() => {{ window.jupyterapp.commands.execute('docmanager:open',
                        {{path: '{ASSIGNMENT}/{ASSIGNMENT}.ipynb'}}); }}""")
-    page.locator(".jp-NotebookPanel .jp-MarkdownCell").first.wait_for(timeout=60_000)
+    page.locator(".jp-NotebookPanel .jp-MarkdownCell").first.wait_for()
     page.wait_for_function("""() => {
         const w = window.jupyterapp.shell.currentWidget;
         return w && w.sessionContext && w.sessionContext.session &&
                w.sessionContext.session.kernel &&
                w.sessionContext.session.kernel.status === 'idle';
-    }""", timeout=120_000)
+    }""")
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     index = page.evaluate("""() => {
         const nb = window.jupyterapp.shell.currentWidget.content;
@@ -172,7 +172,7 @@ def answer_first_exercise(page, person: str, code: str) -> str:
         const panel = window.jupyterapp.shell.currentWidget;
         return panel.content.widgets[{index}].model.executionCount !== null &&
                panel.sessionContext.session.kernel.status === 'idle';
-    }}""", timeout=120_000)
+    }}""")
     page.evaluate(f"""() => {{
         const nb = window.jupyterapp.shell.currentWidget.content;
         nb.activeCellIndex = {index};
@@ -184,11 +184,10 @@ def answer_first_exercise(page, person: str, code: str) -> str:
     page.keyboard.type(code)
     page.keyboard.press("Shift+Enter")  # run the answer; its check is now the active cell
     page.keyboard.press("Control+Enter")  # run the check
-    active.locator(".jp-OutputArea-output").first.wait_for(timeout=60_000)
+    active.locator(".jp-OutputArea-output").first.wait_for()
     verdict = active.locator(".jp-OutputArea").inner_text()
     page.keyboard.press("Control+s")
-    page.wait_for_function("""() => !window.jupyterapp.shell.currentWidget.context.model.dirty""",
-                           timeout=30_000)
+    page.wait_for_function("""() => !window.jupyterapp.shell.currentWidget.context.model.dirty""")
     return verdict
 
 

@@ -45,9 +45,9 @@ def shown_values(widget) -> dict[str, float]:
 def myst_figure_renders(page) -> None:
     """jupyterlab-myst shows the chapter's figure, loaded and described (at the top)."""
     figure = page.locator('.jp-MarkdownCell .myst img[src*="chain-111.svg"]').first
-    figure.wait_for(timeout=90_000)
+    figure.wait_for()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                           arg=figure.element_handle(), timeout=30_000)
+                           arg=figure.element_handle())
     assert "1-1-1 network drawn as a chain" in figure.get_attribute("alt")
 
 
@@ -68,7 +68,7 @@ def myst_exercise_box_renders(page) -> None:
         page.wait_for_timeout(150)
         if page.evaluate(scrolled) == at:
             break
-    box.wait_for(timeout=30_000)
+    box.wait_for()
     # text_content: a cell the windowed notebook has not laid out has no inner text yet
     assert box.locator(".myst-exercise-title").text_content().startswith("Exercise")
     assert "Store it in" in box.locator(".myst-exercise-body").text_content()
@@ -84,8 +84,8 @@ def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_k
     notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)  # with images/
     page = lab_tab.open(notebook)
     myst_figure_renders(page)
-    widget = run_all_until(page, ".bp-chain-nudge", tmp_path)
-    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+    widget = run_all_until(page, ".bp-chain-nudge")
+    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()
 
     before = shown_values(widget)
     slider = widget.locator('input[data-param="w1"]')
@@ -102,8 +102,7 @@ def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_k
           const src = root.querySelector('[data-readout="source"]');
           return src.dataset.value === 'kernel' && Math.abs(Number(c.dataset.value) - want) < 1e-9;
         }""",
-        arg=[widget.element_handle(), expected],
-        timeout=30_000,
+        arg=[widget.element_handle(), expected]
     )
     after = shown_values(widget)
     assert after["w1"] == pytest.approx(moved, abs=1e-9)
@@ -142,8 +141,8 @@ def network_cost(flat, x, y) -> float:
 def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folder, tmp_path):
     notebook = copy_chapter(NETWORK_NOTEBOOK, lab_folder)
     page = lab_tab.open(notebook)
-    widget = run_all_until(page, ".bp-network-nudge", tmp_path)
-    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+    widget = run_all_until(page, ".bp-network-nudge")
+    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()
     before = widget.evaluate(NETWORK_STATE)
     assert len(before["flat"]) == 12 and before["C"] == pytest.approx(
         network_cost(before["flat"], before["x"], before["y"]), abs=1e-12)
@@ -159,8 +158,7 @@ def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folde
           const src = root.querySelector('[data-readout="source"]').dataset.value;
           return src === 'kernel' && Math.abs(c - old) > 1e-9;
         }""",
-        arg=[widget.element_handle(), before["C"]],
-        timeout=30_000,
+        arg=[widget.element_handle(), before["C"]]
     )
     after = widget.evaluate(NETWORK_STATE)
     assert after["source"] == "kernel"

@@ -442,7 +442,7 @@ def test_built_chapter_is_live_and_matches_numpy(chapter, chromium, built_book, 
         url, lambda r: r.fulfill(response=(f := r.fetch()), body=with_todays_front_end(f.text()))
     )
     page.goto(url)
-    root = page.wait_for_selector(f"{ROOT}[data-redraws]", timeout=30_000)
+    root = page.wait_for_selector(f"{ROOT}[data-redraws]")
     page.wait_for_load_state("networkidle")
     root.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -552,7 +552,7 @@ def run_until_widget(page, tmp_path: Path):
     """Run All Cells until the widget appears (see lab_server.run_all_until)."""
     from lab_server import run_all_until
 
-    return run_all_until(page, ROOT, tmp_path, timeout_ms=40_000)
+    return run_all_until(page, ROOT)
 
 
 @pytest.mark.kernel
@@ -562,7 +562,7 @@ def test_kernel_numbers_in_jupyterlab(lab_tab, lab_folder, tmp_path):
     sizes, output = [2, 2, 2], "sigmoid-mse"
     page = lab_tab.open(lab_folder / "network.ipynb", width=1400, height=1200)
     widget = run_until_widget(page, tmp_path)
-    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for(timeout=60_000)
+    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()
     root = widget.element_handle()
     before = root.evaluate(READ)
     assert (
@@ -581,14 +581,13 @@ def test_kernel_numbers_in_jupyterlab(lab_tab, lab_folder, tmp_path):
         page.keyboard.press("ArrowLeft")
     moved = {**before["state"], "flat": list(before["state"]["flat"])}
     moved["flat"][7] = round(round(moved["flat"][7], 2) - 0.30, 2)
-    page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost(moved)], timeout=30_000)
+    page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost(moved)])
     after = root.evaluate(READ)
     assert after["state"]["flat"][7] == pytest.approx(moved["flat"][7], abs=1e-9)
     assert_matches_numpy(after, sizes, output, "Lab, after the keyboard", source="kernel")
 
     root.evaluate(MOVE, ["x2", 1.5])  # front end -> Python -> forward_backward -> front end
-    page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost({**moved, "x": [0.5, 1.5]})],
-                           timeout=30_000)  # fmt: skip
+    page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost({**moved, "x": [0.5, 1.5]})])  # fmt: skip
     assert_matches_numpy(root.evaluate(READ), sizes, output, "Lab, after x2", source="kernel")
     problems = [p for p in lab_tab.problems() if "favicon" not in p]
     assert not problems, "; ".join(problems)

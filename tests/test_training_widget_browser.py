@@ -45,7 +45,7 @@ def test_every_pair_shows_its_own_curves(chromium, built_book, book_server):
     grid = saved_grid(built_book)
     page, log = open_logged_page(chromium, book_server, height=1400)
     page.goto(f"{book_server}/{PAGE}")
-    root = page.wait_for_selector(f"{ROOT}[data-redraws]", timeout=30_000)
+    root = page.wait_for_selector(f"{ROOT}[data-redraws]")
     root.scroll_into_view_if_needed()
     shots = BUILD / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)

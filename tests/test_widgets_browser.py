@@ -107,7 +107,7 @@ def assert_matches_numpy(state: dict, where: str, source: str = "browser") -> No
 def open_chapter(chromium, book_server):
     page, log = open_logged_page(chromium, book_server, height=1400)
     page.goto(f"{book_server}/{PAGE}")
-    page.wait_for_selector(f"{ROOT}[data-redraws]", timeout=30_000)
+    page.wait_for_selector(f"{ROOT}[data-redraws]")
     page.wait_for_load_state("networkidle")
     return page, log
 
@@ -310,9 +310,9 @@ def test_live_kernel_numbers_in_jupyterlab(lab_tab, lab_folder):
     notebook = lab_folder / "nudge.ipynb"
     notebook.write_text(json.dumps(nb))
     page = lab_tab.open(notebook, width=1280, height=1400)
-    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(SHOWS_KERNEL, arg=["w1", 1.25], timeout=60_000)
+    page.wait_for_function(SHOWS_KERNEL, arg=["w1", 1.25])
     root = page.locator(ROOT).first
     assert (
         "computed by the kernel (NumPy)" in root.locator("[data-readout=source]").text_content()
@@ -320,7 +320,7 @@ def test_live_kernel_numbers_in_jupyterlab(lab_tab, lab_folder):
     assert_matches_numpy(root.evaluate(READ), "Lab, as run", source="kernel")
 
     root.evaluate(MOVE, ["w2", 2.5])  # front end -> Python -> forward_backward -> front end
-    page.wait_for_function(SHOWS_KERNEL, arg=["w2", 2.5], timeout=20_000)
+    page.wait_for_function(SHOWS_KERNEL, arg=["w2", 2.5])
     assert_matches_numpy(root.evaluate(READ), "Lab, after moving w2", source="kernel")
 
     active = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
@@ -332,8 +332,7 @@ def test_live_kernel_numbers_in_jupyterlab(lab_tab, lab_folder):
         page.keyboard.press(key)
     assert page.evaluate(active) == cell, "the arrow keys moved the notebook's selection"
     page.wait_for_function(
-        SHOWS_KERNEL, arg=["b2", slider.evaluate("i => i.valueAsNumber")], timeout=20_000
-    )
+        SHOWS_KERNEL, arg=["b2", slider.evaluate("i => i.valueAsNumber")])
     state = root.evaluate(READ)
     assert state["values"]["b2"] > 0.6, "the keyboard did not move the b2 slider"
     assert_matches_numpy(state, "Lab, after the keyboard", source="kernel")
