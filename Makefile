@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD := _build
 
-.PHONY: setup assets book test lab lint bench handouts course hub mutants clean pdf screenshots worksheets
+.PHONY: setup assets book test lab lint bench bench-pages bench-course handouts course hub mutants clean pdf screenshots worksheets
 
 setup: $(STAMP)
 
@@ -22,10 +22,10 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 assets: $(STAMP)
-	$(PY) scripts/build_assets.py
+	$(PY) -m bookkit assets
 
 book: $(STAMP)
-	$(PY) scripts/build_book.py
+	$(PY) -m bookkit book
 	@echo "The book is in $(BUILD)/html/index.html"
 
 test: $(STAMP)
@@ -39,42 +39,51 @@ lab: $(STAMP)
 
 # Student notebooks without solutions, the instructor's with, and a zip of both.
 handouts: $(STAMP)
-	$(PY) scripts/make_handouts.py
+	$(PY) -m bookkit handouts
 
 # An nbgrader course: one lean assignment per chapter, in _build/course.
 course: $(STAMP)
-	$(PY) scripts/make_course.py
+	$(PY) -m bookkit course
 
 # JupyterHub on 127.0.0.1 for a demo class (teacher, ada, bea), with the course.
 hub: $(STAMP)
-	$(PY) scripts/hub.py
+	$(PY) -m bookkit hub
 
 # The whole book as one PDF, printed from the built HTML by Chromium (offline):
 # _build/pdf/backprop-book.pdf. `make pdf PDF_FLAGS=--no-solutions` leaves the solutions out.
 pdf: book
-	$(PY) scripts/make_pdf.py $(PDF_FLAGS)
+	$(PY) -m bookkit pdf $(PDF_FLAGS)
 
 # Every page of the built book, whole, as JPEG: _build/screenshots/whole/ (make test saves
 # only the top of each page, at desktop and phone widths).
 screenshots: book
-	$(PY) scripts/screenshots.py
+	$(PY) -m bookkit screenshots
 
 # One worksheet PDF per student (their own exercise numbers) and the instructor's key:
 # `make worksheets ROSTER=roster.txt` (one id per line); without ROSTER, a demo roster.
-ROSTER ?= scripts/demo-roster.txt
+ROSTER ?= bookkit/demo-roster.txt
 worksheets: assets
-	$(PY) scripts/make_worksheets.py --students $(ROSTER)
+	$(PY) -m bookkit worksheets --students $(ROSTER)
 
 # A benchmark, not a test: prints timings and ratios, writes _build/bench.json.
 bench: $(STAMP)
-	$(PY) scripts/bench.py
+	$(PY) -m bookkit bench
 
 # Plant the classic backprop bugs; every one must be caught (also run by make test).
 mutants: $(STAMP)
-	$(PY) -m backprop_book.mutants
+	$(PY) -m bookkit mutants
+
+# How soon each page of the built book settles (math in place) and its first widget
+# answers, at 1280 px and 390 px: a benchmark, not a test. Writes _build/bench-pages.json.
+bench-pages: book
+	$(PY) -m bookkit bench-pages
+
+# Seconds of autograding per student, per chapter. A benchmark, not a test.
+bench-course: $(STAMP)
+	$(PY) -m bookkit bench-course
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check backprop_book tests scripts book
+	$(VENV)/bin/ruff check backprop_book bookkit tests book
 
 clean:
 	rm -rf $(BUILD) web/dist

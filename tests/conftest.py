@@ -1,58 +1,36 @@
-"""Shared fixtures: the book's table of contents, a built book, a local web server."""
+"""Shared fixtures: a built book, a local web server, Chromium, JupyterLab, torch.
+
+The tests are laid out by tier, and each folder says what its tests need:
+
+* ``reader/``: the package chapters import (no build, no browser, no kernel): the fast loop;
+* ``kit/``: the machinery that makes handouts, the course, the ledger, without running it;
+* ``book/``: the built book (``built_book``);
+* ``browser/``: the built book as Chromium shows it, offline;
+* ``class/``: kernels, JupyterLab, nbgrader and JupyterHub, as a class uses them;
+* ``print/``: the printed book and the worksheets.
+
+Helpers the tests import live in ``support/`` (on ``sys.path``, see pyproject.toml).
+"""
 
 from __future__ import annotations
 
 import fcntl
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "_build"
-HTML = BUILD / "html"
-
-
-def toc_entries() -> list[str]:
-    """Every document the toc lists, as paths without suffix (``book/intro``), in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    entries = [toc["root"]]
-
-    def walk(items):
-        for item in items or []:
-            if "file" in item:
-                entries.append(item["file"])
-            walk(item.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return entries
-
-
-def source_of(entry: str) -> Path:
-    for suffix in (".ipynb", ".md"):
-        path = ROOT / (entry + suffix)
-        if path.exists():
-            return path
-    raise FileNotFoundError(
-        f"_toc.yml lists {entry!r} but neither {entry}.ipynb nor {entry}.md exists"
-    )
+from bookkit.paths import HTML, ROOT
 
 
 def _build_book() -> tuple[int, str]:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_book.py")], capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "bookkit", "book"], cwd=ROOT,
+                            capture_output=True, text=True)
     return result.returncode, "\n".join((result.stdout + result.stderr).splitlines()[-60:])
 
 
@@ -78,9 +56,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if EARLY_BUILD in os.environ:
         return
     folder = Path(tempfile.mkdtemp(prefix="backprop-book-build-"))
-    script = f'"{sys.executable}" "{ROOT / "scripts" / "build_book.py"}" > log 2>&1; echo $? > rc.tmp; mv rc.tmp rc'
+    script = (f'cd "{ROOT}" && "{sys.executable}" -m bookkit book > "{folder}/log" 2>&1;'
+              f' echo $? > "{folder}/rc.tmp"; mv "{folder}/rc.tmp" "{folder}/rc"')
     subprocess.Popen(["bash", "-c", script], cwd=folder, start_new_session=True)
     os.environ[EARLY_BUILD] = str(folder)
+
+
+PRINTED_BOOK = "tests/print/test_pdf.py::"
+GRADING = "tests/class/test_grading.py::"
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -97,9 +80,9 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     """
     if item.get_closest_marker("kernel"):
         item.add_marker(pytest.mark.xdist_group("jupyterlab"))
-    elif item.nodeid.startswith("tests/test_pdf.py::"):
+    elif item.nodeid.startswith(PRINTED_BOOK):
         item.add_marker(pytest.mark.xdist_group("pdf"))
-    elif item.nodeid.startswith("tests/test_course.py::") and "graded" in getattr(
+    elif item.nodeid.startswith(GRADING) and "graded" in getattr(
         getattr(item, "callspec", None), "params", {}
     ):
         item.add_marker(pytest.mark.xdist_group("course-" + item.callspec.params["graded"]))
@@ -125,7 +108,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 #: The two longest runs of the suite, by far: the class on JupyterHub (about 100 s) and the
 #: printed book (about 60 s). Each is started first in its part of the run.
-LONGEST = ("tests/test_hub.py::", "tests/test_pdf.py::")
+LONGEST = ("tests/class/test_hub.py::", "tests/print/test_pdf.py::")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -150,7 +133,7 @@ def _wait_for_early_build(folder: Path) -> tuple[int, str]:
 def built_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the HTML book once per test run, warnings as errors, and return its folder.
 
-    Same entry point as ``make book`` (scripts/build_book.py). Notebooks are executed
+    Same entry point as ``make book`` (``python -m bookkit book``). Notebooks are executed
     through the jupyter-cache, so a rebuild with no changes is quick. Under pytest-xdist
     (``make test`` runs two workers) the first worker to ask builds while holding a lock
     in the run's shared temporary folder; the others wait for it and reuse its result.
@@ -173,27 +156,13 @@ def built_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     return HTML
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep the test output readable
-        pass
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        """A browser that closes a page mid-download is not an error of the book."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 @pytest.fixture(scope="session")
 def book_server(built_book: Path):
     """Serve the built book on 127.0.0.1 (a free port) for the browser tests."""
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
-    server = _QuietServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    from bookkit.browser import serve
+
+    with serve(built_book) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

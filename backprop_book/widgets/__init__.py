@@ -4,7 +4,7 @@ Every widget is an anywidget: its front end (``<name>.js``) computes in the brow
 stays live in the static HTML book, and in a running kernel the Python class can hand the
 numbers to the chapter's own NumPy instead. One source for both paths.
 
-- :class:`ChainNudge` (``chain_nudge.py``, ``chain_nudge.js``, ``nudge.css``): nudge one
+- :class:`ChainNudge` (``chain_nudge.py``, ``chain_nudge.js``, ``chain_nudge.css``): nudge one
   parameter of the 1-1-1 chain and watch the cost and the four gradients.
 - :class:`NetworkNudge` (``network_nudge.py``, ``network_nudge.js``, ``network_nudge.css``):
   the same for any small fully connected network, every weight and bias.

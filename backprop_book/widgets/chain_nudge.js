@@ -10,7 +10,7 @@
 // For tests: the root has class bp-chain-nudge; every number sits in [data-readout=KEY] with
 // its full-precision value in data-value; sliders carry data-param; each redraw writes its
 // duration in ms to el.dataset.lastUpdateMs (and to the root, with a redraw count).
-// Colours (Okabe-Ito) and sizes live in nudge.css.
+// Colours (Okabe-Ito) and sizes live in chain_nudge.css.
 
 const PARAMS = ["w1", "b1", "w2", "b2"];
 const INPUTS = [...PARAMS, "x", "y"]; // the arguments of forwardBackward, in order

@@ -85,7 +85,7 @@ class ChainNudge(anywidget.AnyWidget):
     """
 
     _esm = HERE / "chain_nudge.js"
-    _css = stylesheet("card.css", "nudge.css")
+    _css = stylesheet("card.css", "chain_nudge.css")
 
     w1 = FiniteFloat().tag(sync=True)
     b1 = FiniteFloat().tag(sync=True)

@@ -1,0 +1,134 @@
+"""`make bench-pages`: how soon each page of the built book reads, as a reader's browser shows it.
+
+For every page of the toc, at 1280 px and at 390 px (a phone), in Debian's headless Chromium,
+offline, each visit in a fresh browser context (nothing cached):
+
+* ``settled_ms``: from navigation start to the last change of the page's layout (an equation
+  typeset, a widget drawn, anything that moves the page), once it has been still for a
+  second;
+* ``widget_ms``: from navigation start to the first widget answering its slider (moved one
+  step, it redraws), on pages with widgets;
+* ``bytes``: what the page loaded (its HTML and every asset it pulled).
+
+Medians over ``--runs`` visits. A benchmark, not a test: run it on a quiet machine. Writes
+``_build/bench-pages.json`` and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+
+from . import toc
+from .browser import chromium, refuse_the_network, serve
+from .paths import BUILD, HTML
+
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+#: How long the page must stay still before it counts as settled.
+QUIET_MS = 1000
+
+# Installed before the page's own scripts: note the time of every layout change, and the
+# first moment a widget answers its slider.
+WATCH = """() => {
+  window.__bench = {lastChange: 0, widget: null};
+  const changed = () => { window.__bench.lastChange = performance.now(); };
+  const tryWidget = () => {
+    if (window.__bench.widget !== null) return;
+    const root = document.querySelector('[data-redraws]');
+    const slider = root && root.querySelector('input[type=range]');
+    if (!slider) return;
+    const before = Number(root.dataset.redraws);
+    slider.stepUp();
+    slider.dispatchEvent(new Event('input', {bubbles: true}));
+    if (Number(root.dataset.redraws) > before) window.__bench.widget = performance.now();
+    else requestAnimationFrame(() => {
+      if (Number(root.dataset.redraws) > before && window.__bench.widget === null)
+        window.__bench.widget = performance.now();
+    });
+  };
+  new MutationObserver(() => { changed(); tryWidget(); }).observe(document, {
+    subtree: true, childList: true, attributes: true, characterData: true});
+  document.addEventListener('DOMContentLoaded', () => {
+    new ResizeObserver(changed).observe(document.documentElement);
+  });
+}"""
+
+QUIET = """quiet => new Promise(done => {
+  const check = () => {
+    const idle = performance.now() - window.__bench.lastChange;
+    if (document.readyState === 'complete' && idle >= quiet) done(window.__bench);
+    else setTimeout(check, 100);
+  };
+  check();
+})"""
+
+
+def visit(browser, base: str, entry: str, size: dict) -> dict:
+    """One fresh visit of ``entry`` at ``size``: its settle time, widget time and bytes."""
+    context = browser.new_context(viewport=size)
+    page = context.new_page()
+    refuse_the_network(page, base)
+    loaded = []
+    page.on("response", lambda r: loaded.append(r))
+    page.add_init_script(f"({WATCH})()")
+    page.goto(f"{base}/{entry}.html", wait_until="load", timeout=300_000)
+    marks = page.evaluate(QUIET, QUIET_MS)
+    total = 0
+    for response in loaded:
+        try:
+            total += len(response.body())
+        except Exception:  # a response without a body (a redirect, an aborted request)
+            pass
+    context.close()
+    return {"settled_ms": round(marks["lastChange"]),
+            "widget_ms": None if marks["widget"] is None else round(marks["widget"]),
+            "bytes": total}
+
+
+def median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values)) if values else None
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| page | width | settled (ms) | first widget live (ms) | loaded (kB) |",
+             "| --- | --- | --- | --- | --- |"]
+    for row in rows:
+        widget = "-" if row["widget_ms"] is None else row["widget_ms"]
+        lines.append(f"| {row['page']} | {row['width']} | {row['settled_ms']} | {widget} |"
+                     f" {row['bytes'] / 1000:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="visits per page and width")
+    parser.add_argument("--pages", nargs="+", metavar="ENTRY", help="only these toc entries")
+    parser.add_argument("--out", default=str(BUILD / "bench-pages.json"))
+    args = parser.parse_args(argv)
+    if not (HTML / "book").is_dir():
+        print("No built book in _build/html: run `make book` first.", file=sys.stderr)
+        return 1
+    rows = []
+    with serve(HTML) as base, chromium() as browser:
+        for entry in args.pages or toc.entries():
+            for name, size in SIZES.items():
+                runs = [visit(browser, base, entry, size) for _ in range(args.runs)]
+                row = {"page": entry, "width": size["width"], "size": name}
+                row |= {key: median([r[key] for r in runs])
+                        for key in ("settled_ms", "widget_ms", "bytes")}
+                rows.append(row)
+                print(f"  {entry} at {size['width']} px: settled {row['settled_ms']} ms,"
+                      f" widget {row['widget_ms']} ms", flush=True)
+    machine = {"python": platform.python_version(), "machine": platform.machine(),
+               "processor": platform.processor() or platform.machine(),
+               "cpus": os.cpu_count()}
+    report = {"machine": machine, "runs": args.runs, "quiet_ms": QUIET_MS, "rows": rows}
+    with open(args.out, "w") as out:
+        json.dump(report, out, indent=1)
+    print("\n" + markdown(rows) + f"\n\nmachine: {machine}; written to {args.out}")
+    return 0

@@ -1,0 +1,60 @@
+"""Build the HTML book: offline assets, then Jupyter Book with warnings as errors.
+
+The one build entry point (``python -m bookkit book``), used by ``make book`` and by the tests' ``built_book``
+fixture, so both build the same way.
+
+Why a script and not a bare ``jupyter-book build``: notebooks are executed through
+jupyter-cache, keyed on the notebook's code cells only. When the helper package changes
+(say a widget's JavaScript, which the executed notebook embeds in the page), no notebook
+changed, so neither the cache nor Sphinx would run it again and the page would keep the
+old code. We fingerprint the package and, when it changed, clear the cache and rebuild
+every page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import assets
+from .paths import BUILD, ROOT
+
+CACHE = BUILD / ".jupyter_cache"
+STAMP = BUILD / ".package-fingerprint"
+FLAGS = ["-W", "-n", "--keep-going"]
+
+
+def package_fingerprint() -> str:
+    """A hash of everything executed notebooks import or embed: the package and the pins.
+
+    Only ``backprop_book/``: what makes, prints and grades the book (``bookkit``) is never
+    imported by a chapter, so changing it never re-executes one.
+    """
+    digest = hashlib.sha256()
+    files = sorted((ROOT / "backprop_book").rglob("*"))
+    for path in [*files, ROOT / "requirements.txt"]:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    assets.main()
+    fingerprint = package_fingerprint()
+    extra = []
+    if STAMP.exists() and STAMP.read_text() != fingerprint:
+        print(
+            "build_book: the helper package changed since the last build; re-executing every notebook"
+        )
+        shutil.rmtree(CACHE, ignore_errors=True)
+        extra = ["--all"]
+    jb = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run([str(jb), "build", str(ROOT), "--builder", "html", *FLAGS, *extra])
+    if result.returncode == 0:
+        STAMP.write_text(fingerprint)
+    return result.returncode
+

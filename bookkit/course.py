@@ -1,0 +1,285 @@
+"""An nbgrader course from the chapter notebooks: one lean assignment per chapter.
+
+A chapter's exercises are turned into an nbgrader *source* notebook (what an instructor
+keeps under ``source/<assignment>/``); ``nbgrader generate_assignment`` then makes the
+student release from it. The assignment holds:
+
+* the chapter's title cell (with its picture), a short note, and a locked cell that takes
+  the student's numbers from their class identity (:func:`backprop_book.classroom.use_class_identity`);
+* only the setup the exercises need: the earlier cells that define a name the exercise
+  cells use, found by reading the code (:func:`needed_cells`), not the demonstrations;
+* each exercise's statement and given numbers (locked), its solution cell (nbgrader's
+  ``### BEGIN SOLUTION`` markers, already in the chapter) and, for every checker call, a
+  locked, graded test cell worth one point that *displays* the checker's verdict.
+
+Written solutions (the Markdown between ``{solution-start}`` and ``{solution-end}``) are left
+out. The exercise text lives once, in the chapter notebook and its checker module.
+
+Per-student numbers: :func:`backprop_book.classroom.class_student` is the student id nbgrader grades under during
+``nbgrader autograde`` (passed to the kernel by :class:`bookkit.nbgrader_hooks.
+StudentIdentity`) and the hub login (``JUPYTERHUB_USER``) while the student works, so the
+numbers a student is given are the numbers the autograder checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import re
+import shutil
+from pathlib import Path
+
+from . import toc
+from .anatomy import (
+    EXERCISE,
+    GATE_END,
+    GATE_START,
+    IMAGE,
+    HandoutError,
+    cell_text,
+    checked_names,
+    exercise_span,
+    names_bound,
+    names_used,
+    parse,
+    require_placeholders,
+)
+from .paths import BUILD
+
+INTRO = """\
+**This assignment** holds the exercises of the chapter (read the chapter itself in the
+book). Run the cells from the top. Write each answer in the cell marked `YOUR CODE HERE`
+(replace the line `raise NotImplementedError()`), then run the check below it: it says
+*right*, *not done yet*, or what is wrong. Your numbers are your own: they come from your
+login on the class hub, and the grader checks your answers against the same numbers.
+"""
+IDENTITY = """\
+# Your exercise numbers come from your login; the grader uses the same ones.
+from backprop_book.classroom import use_class_identity
+
+use_class_identity()
+"""
+
+
+def needed_cells(cells: list[dict], wanted: set[str]) -> list[int]:
+    """Indices of the code ``cells`` that define the names in ``wanted``, transitively.
+
+    For each name, the last cell that binds it is taken, and every later cell that sets one
+    of its attributes or items (``Value.__mul__ = ...``). The cells those need come too.
+    """
+    info = [
+        names_bound(cell_text(c)) if c["cell_type"] == "code" else (set(), set()) for c in cells
+    ]
+    chosen: set[int] = set()
+    todo, seen = list(wanted), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        binders = [i for i, (bound, _) in enumerate(info) if name in bound]
+        if not binders:
+            continue
+        last = binders[-1]
+        for i in [last] + [j for j, (_, mut) in enumerate(info) if j > last and name in mut]:
+            if i not in chosen:
+                chosen.add(i)
+                todo.extend(names_used(cell_text(cells[i])))
+    return sorted(chosen)
+
+
+def without_unused_imports(code: str, needed: set[str]) -> str:
+    """``code`` without its top-level imports of which no name is in ``needed`` or used by
+    the cell's other statements (a chapter's setup cell imports for its demonstrations too;
+    an assignment's kernel need not spend a third of a second importing matplotlib).
+
+    An import binding several names stays if any one is used; code with IPython syntax
+    (magics) is left as it is.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    if TransformerManager().transform_cell(code) != code.rstrip("\n") + "\n":
+        return code
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    imports = [s for s in tree.body if isinstance(s, ast.Import | ast.ImportFrom)]
+    lines = code.splitlines(keepends=True)
+    rest = "".join(line for i, line in enumerate(lines, 1)
+                   if not any(s.lineno <= i <= s.end_lineno for s in imports))
+    used = needed | names_used(rest)
+    drop = [s for s in imports
+            if not any((a.asname or a.name.split(".")[0]) in used for a in s.names)]
+    kept = [line for i, line in enumerate(lines, 1)
+            if not any(s.lineno <= i <= s.end_lineno for s in drop)]
+    return re.sub(r"\n{3,}", "\n\n", "".join(kept)).lstrip("\n")
+
+
+# ------------------------------------------------------------------ the assignment
+
+
+def _meta(cell: dict, **nbgrader) -> dict:
+    cell = copy.deepcopy(cell)
+    cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k == "tags"}
+    cell["metadata"]["nbgrader"] = {"schema_version": 3, "grade": False, "solution": False,
+                                    "locked": False, **nbgrader}
+    if cell["cell_type"] == "code":
+        cell["outputs"], cell["execution_count"] = [], None
+    return cell
+
+
+def locked(cell: dict) -> dict:
+    """``cell`` read-only in the assignment (nbgrader restores it at grading)."""
+    return _meta(cell, locked=True, grade_id=f"locked-{cell['id']}")
+
+
+def test_cells(cell: dict, label: str, points: int = 1) -> list[dict]:
+    """One locked, graded test cell per checker call in ``cell``; each shows its verdict.
+
+    ``ex.check_x(answer)`` becomes ``display(ex.check_x(answer))``: a displayed verdict is
+    full credit to nbgrader, a raised one (wrong, or not done while grading) is none.
+    """
+    tree = parse(cell_text(cell))
+    if tree is None or not tree.body:
+        raise HandoutError(f"{label}: the checker cell {cell['id']} is not Python")
+    out = []
+    for k, stmt in enumerate(tree.body):
+        code = ast.unparse(stmt)
+        if isinstance(stmt, ast.Expr) and not code.startswith("display("):
+            code = f"display({code})"
+        new = _meta(dict(cell, source=code), grade=True, locked=True, points=points,
+                    grade_id=f"check-{label}" + (f"-{k + 1}" if k else ""))
+        new["id"] = cell["id"] + (f"-{k + 1}" if k else "")
+        out.append(new)
+    return out
+
+
+def exercises(cells: list[dict], name: str) -> tuple[list[dict], list[str]]:
+    """The exercise section as assignment cells; also the grade ids of the test cells."""
+    out, grade_ids, label, in_gate, own = [], [], None, False, []
+    for cell in cells:
+        text = cell_text(cell)
+        if cell["cell_type"] == "markdown" and GATE_START.match(text):
+            label, in_gate = text.split("}", 1)[1].split()[0], True
+            continue
+        if cell["cell_type"] == "markdown" and GATE_END.match(text):
+            in_gate = False
+            continue
+        if in_gate and cell["cell_type"] == "markdown":
+            continue  # a written solution: never released
+        if in_gate:
+            out.append(_meta(cell, solution=True, grade_id=cell["metadata"]["nbgrader"]
+                             ["grade_id"]))
+            own.append(cell)
+        elif label and cell["cell_type"] == "code":
+            require_placeholders(checked_names(cell), own, f"{name}, {label}")
+            tests = test_cells(cell, label)
+            out += tests
+            grade_ids += [t["metadata"]["nbgrader"]["grade_id"] for t in tests]
+            label, own = None, []
+        else:
+            out.append(locked(cell))
+            if cell["cell_type"] == "code":
+                own.append(cell)
+            if EXERCISE.search(text):
+                own = [] if cell["cell_type"] == "markdown" else own
+    return out, grade_ids
+
+
+def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
+    """The nbgrader source notebook of one chapter, and the grade ids of its test cells."""
+    cells = notebook["cells"]
+    start, end = exercise_span(cells, name)
+    section, grade_ids = exercises(cells[start:end], name)
+    code = [cell_text(c) for c in cells[start:end] if c["cell_type"] == "code"]
+    own = set().union(*(names_bound(c)[0] for c in code))
+    wanted = set().union(*(names_used(c) for c in code)) - own
+    setup = [locked(cells[i]) for i in needed_cells(cells[1:start], wanted)
+             for i in [i + 1]]
+    head = [
+        locked(cells[0]),
+        locked({"cell_type": "markdown", "id": "course-intro", "metadata": {},
+                "source": INTRO}),
+        locked({"cell_type": "code", "id": "course-identity", "metadata": {},
+                "source": IDENTITY}),
+    ]
+    for cell in setup:
+        if cell["cell_type"] == "code":
+            others = [c for c in head + setup + section if c is not cell]
+            needed = set().union(*(names_used(cell_text(c)) for c in others
+                                   if c["cell_type"] == "code"))
+            cell["source"] = without_unused_imports(cell_text(cell), needed)
+    nb = copy.deepcopy({k: v for k, v in notebook.items() if k != "cells"})
+    nb["cells"] = head + setup + section
+    return nb, grade_ids
+
+
+def images(notebook: dict) -> list[str]:
+    """The image files (relative paths) the notebook's Markdown shows."""
+    return sorted({m for c in notebook["cells"] if c["cell_type"] == "markdown"
+                   for m in IMAGE.findall(cell_text(c))})
+
+
+# ------------------------------------------------------------------ `make course`
+# `make course`: an nbgrader course with one lean assignment per chapter, in _build/course.
+#
+# Writes ``_build/course/nbgrader_config.py`` and ``_build/course/source/<chapter>/
+# <chapter>.ipynb`` (with the images it shows), built by :mod:`bookkit.course` from the
+# chapter notebooks. Then, in ``_build/course``: ``nbgrader generate_assignment <chapter>``
+# makes the student release, ``nbgrader autograde <chapter>`` grades the submissions.
+
+OUT = BUILD / "course"
+CONFIG = '''\
+"""nbgrader configuration of the backprop book's course (written by `make course`)."""
+
+import os
+
+from bookkit.nbgrader_hooks import autograde_preprocessors
+
+c = get_config()  # noqa: F821 (nbgrader provides it)
+here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = "backprop-book"
+# Tell each grading kernel whose submission it runs: the per-student numbers depend on it.
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
+c.Execute.timeout = 120
+# Where releases and submissions meet; a hub points every server at the same folder.
+c.Exchange.root = os.environ.get(
+    "BACKPROP_BOOK_EXCHANGE", os.path.join(os.path.dirname(here), "exchange")
+)
+'''
+
+
+def write_course(out: Path = OUT) -> dict[str, list[str]]:
+    """Write the course into ``out``; return each assignment's test-cell grade ids."""
+    shutil.rmtree(out / "source", ignore_errors=True)
+    (out / "source").mkdir(parents=True)
+    (out / "nbgrader_config.py").write_text(CONFIG)
+    grades = {}
+    for path in toc.notebooks():
+        notebook = json.loads(path.read_text())
+        if "{solution-start}" not in path.read_text():
+            continue
+        nb, grade_ids = assignment(notebook, path.name)
+        folder = out / "source" / path.stem
+        folder.mkdir()
+        (folder / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        for image in images(nb):
+            (folder / image).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path.parent / image, folder / image)
+        grades[path.stem] = grade_ids
+        print(f"{path.stem}: {len(nb['cells'])} cells, {len(grade_ids)} graded checks")
+    return grades
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="the course folder")
+    args = parser.parse_args(argv)
+    write_course(args.out)
+    print(f"course in {args.out}")
+    return 0
+

@@ -1,0 +1,256 @@
+"""The claim ledger: which display equations are claims, and which cells prove them.
+
+The book promises that nothing is taken on trust. This module turns the promise into rules a
+machine can check, used by the Sphinx extension that links claims and proofs in the HTML
+(``bookkit/sphinx/claim_ledger.py``) and by the source-level test (``tests/test_claims.py``).
+
+A display equation is labelled with MyST's ``$$ ... $$ (label)``:
+
+* ``eq-...``: a **claim**, a derivative, gradient, Jacobian, delta, update rule, bound or
+  identity. Some code cell must prove it.
+* ``def-...``: a **definition** (a forward pass, a cost). It needs no proof.
+* ``sum-...``: a **restatement** of the claim ``eq-...`` of the same name, as summary boxes
+  do; it is proved where that claim is.
+
+A code cell proves claims when its first line is ``# proves: eq-a, eq-b`` (a long list goes
+on in comment lines while a line ends with a comma), and it must be able to fail: it
+asserts, raises, or calls a ``check`` function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+KINDS = {"eq": "claim", "def": "definition", "sum": "restatement"}
+_LABEL = re.compile(r"^(eq|def|sum)-[a-z0-9]+(?:-[a-z0-9]+)*$")
+_PROVES = re.compile(r"^\s*#\s*proves:\s*(?P<labels>.*?)\s*$")
+
+# What makes a display equation a statement about derivatives (the ones that need a label).
+_DERIVATIVE_MARKERS = (
+    (re.compile(r"\\partial"), "a partial derivative (\\partial)"),
+    (re.compile(r"\\[td]?frac\s*\{\s*d"), "a derivative (\\frac{d...})"),
+    (re.compile(r"\\nabla"), "a gradient (\\nabla)"),
+    (re.compile(r"\\diff\b"), "a partial derivative (\\diff)"),
+    (re.compile(r"[A-Za-z)}\]]\s*(?:'|\\prime)"), "a derivative written with a prime"),
+    (re.compile(r"\\leftarrow"), "an update rule (\\leftarrow)"),
+)
+_DELTA = re.compile(r"\\(?:delta|Delta)\b")
+
+# How a proving cell proves: by the names it calls.
+_SYMPY = re.compile(r"\bsp\.|\bsympy\b")
+_FINITE_DIFFERENCES = re.compile(
+    r"numerical_gradient|check_gradients|finite_diff|centered|\(2 \* h\)|/ \(2\*h\)|gradcheck"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A labelled display equation: where it stands and what it says."""
+
+    label: str
+    latex: str
+    where: str  # a document name, such as "book/two-two-two"
+
+    @property
+    def kind(self) -> str:
+        return label_kind(self.label)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A code cell whose first line names the claims it proves."""
+
+    labels: tuple[str, ...]
+    source: str
+    where: str
+    cell: int  # the cell's position in its notebook, counted from 0
+
+    @property
+    def method(self) -> str:
+        return proof_method(self.source)
+
+
+def label_kind(label: str) -> str:
+    """``"claim"``, ``"definition"`` or ``"restatement"``; ValueError for any other label."""
+    if not _LABEL.match(label):
+        raise ValueError(
+            f"equation label {label!r} does not follow the ledger's form: "
+            "'eq-<name>' for a claim, 'def-<name>' for a definition, 'sum-<name>' for a "
+            "summary's restatement of eq-<name> (lower case, words joined by '-')"
+        )
+    return KINDS[label.split("-", 1)[0]]
+
+
+def proved_labels(source: str) -> tuple[str, ...]:
+    """The labels a code cell's first line says it proves (empty if it proves none).
+
+    A long list may go on in the comment lines below while a line ends with a comma::
+
+        # proves: eq-a, eq-b,
+        #   eq-c
+    """
+    lines = source.lstrip("\n").split("\n")
+    match = _PROVES.match(lines[0])
+    if not match:
+        return ()
+    text = match["labels"]
+    for line in lines[1:]:
+        if not text.endswith(",") or not line.lstrip().startswith("#"):
+            break
+        text += " " + line.lstrip().lstrip("#").strip()
+    return tuple(label.strip() for label in text.split(",") if label.strip())
+
+
+def derivative_marker(latex: str) -> str | None:
+    """Why a display equation states something about a derivative, or None if it does not.
+
+    Markers: ``\\partial``, ``\\frac{d``, ``\\nabla``, a prime, an update arrow, or a delta
+    defined by an equation (``\\delta`` or ``\\Delta`` with an ``=``).
+    """
+    for pattern, reason in _DERIVATIVE_MARKERS:
+        if pattern.search(latex):
+            return reason
+    if _DELTA.search(latex) and "=" in latex:
+        return "a delta defined by an equation"
+    return None
+
+
+def can_fail(source: str) -> bool:
+    """Whether a proving cell can fail: it asserts, raises, or calls a checker."""
+    return bool(re.search(r"\bassert\b|\braise\b|\bcheck\w*\(", source))
+
+
+def proof_method(source: str) -> str:
+    """How a cell proves its claims, read off what it calls."""
+    sympy = bool(_SYMPY.search(source))
+    differences = bool(_FINITE_DIFFERENCES.search(source))
+    if sympy and differences:
+        return "SymPy and finite differences"
+    if sympy:
+        return "SymPy"
+    if differences:
+        return "NumPy against finite differences"
+    return "NumPy"
+
+
+def base_name(label: str) -> str:
+    """``eq-hidden-delta``, ``sum-hidden-delta`` -> ``hidden-delta``."""
+    return label.split("-", 1)[1]
+
+
+def ledger_problems(claims: Iterable[Claim], proofs: Iterable[Proof]) -> list[str]:
+    """Every way the ledger is broken, as sentences a reader can act on (empty: it holds)."""
+    claims, proofs = list(claims), list(proofs)
+    problems, by_label = [], {}
+    for claim in claims:
+        try:
+            label_kind(claim.label)
+        except ValueError as error:
+            problems.append(f"{claim.where}: {error}")
+            continue
+        if claim.label in by_label:
+            problems.append(f"{claim.where}: the label {claim.label!r} is used twice")
+        by_label[claim.label] = claim
+    proved: dict[str, list[Proof]] = {}
+    for proof in proofs:
+        if not can_fail(proof.source):
+            problems.append(
+                f"{proof.where}, cell {proof.cell}: proves {', '.join(proof.labels)} but can "
+                "never fail (no assert, raise or check call)"
+            )
+        for label in proof.labels:
+            claim = by_label.get(label)
+            if claim is None:
+                problems.append(
+                    f"{proof.where}, cell {proof.cell}: '# proves: {label}' names no "
+                    "equation of the book"
+                )
+            elif claim.kind != "claim":
+                problems.append(
+                    f"{proof.where}, cell {proof.cell}: '# proves: {label}' names a "
+                    f"{claim.kind}; a cell proves eq- labels only"
+                )
+            proved.setdefault(label, []).append(proof)
+    for claim in by_label.values():
+        if claim.kind == "claim" and claim.label not in proved:
+            problems.append(
+                f"{claim.where}: the claim {claim.label} has no proving cell (a code cell "
+                f"whose first line is '# proves: {claim.label}')"
+            )
+        if claim.kind == "restatement" and "eq-" + base_name(claim.label) not in by_label:
+            problems.append(
+                f"{claim.where}: {claim.label} restates eq-{base_name(claim.label)}, which "
+                "no page defines"
+            )
+    return problems
+
+
+def proofs_by_label(proofs: Iterable[Proof]) -> Mapping[str, list[Proof]]:
+    """Each claim label with the cells that prove it, in the order given."""
+    found: dict[str, list[Proof]] = {}
+    for proof in proofs:
+        for label in proof.labels:
+            found.setdefault(label, []).append(proof)
+    return found
+
+
+# --- reading sources (notebooks and Markdown pages) ------------------------------------
+
+_DISPLAY = re.compile(r"\$\$(?P<latex>.+?)\$\$[ \t]*(?:\((?P<label>[^)\s]+)\))?", re.S)
+_MATH_DIRECTIVE = re.compile(
+    r"^(?P<fence>```|:::)\{math\}[^\n]*\n(?P<body>.*?)^(?P=fence)", re.S | re.M
+)
+
+
+def display_equations(markdown: str) -> list[tuple[str, str | None]]:
+    """Each display equation of a Markdown text as ``(latex, label or None)``.
+
+    Reads ``$$ ... $$ (label)`` and ``{math}`` directives with a ``:label:`` option.
+    """
+    found = [(m["latex"].strip(), m["label"]) for m in _DISPLAY.finditer(markdown)]
+    for match in _MATH_DIRECTIVE.finditer(markdown):
+        label, lines = None, []
+        for line in match["body"].splitlines():
+            option = re.match(r"^:label:\s*(\S+)", line)
+            if option:
+                label = option[1]
+            elif not line.startswith(":"):
+                lines.append(line)
+        found.append(("\n".join(lines).strip(), label))
+    return found
+
+
+def read_notebook(nb: Mapping, where: str) -> tuple[list[Claim], list[Proof], list[str]]:
+    """Claims, proofs and unlabelled derivative equations of a notebook (as loaded JSON)."""
+    claims, proofs, unlabelled = [], [], []
+    for index, cell in enumerate(nb["cells"]):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            c, u = _read_markdown(source, where, f"cell {index}")
+            claims += c
+            unlabelled += u
+        elif cell["cell_type"] == "code" and proved_labels(source):
+            proofs.append(Proof(proved_labels(source), source, where, index))
+    return claims, proofs, unlabelled
+
+
+def read_markdown_page(text: str, where: str) -> tuple[list[Claim], list[str]]:
+    """Claims and unlabelled derivative equations of a Markdown page."""
+    return _read_markdown(text, where, "page")
+
+
+def _read_markdown(text: str, where: str, place: str) -> tuple[list[Claim], list[str]]:
+    claims, unlabelled = [], []
+    for latex, label in display_equations(text):
+        if label:
+            claims.append(Claim(label, latex, where))
+        elif (reason := derivative_marker(latex)) is not None:
+            short = " ".join(latex.split())[:70]
+            unlabelled.append(
+                f"{where}, {place}: the display equation '{short}' states {reason} but has "
+                "no label; give it (eq-<name>) and a proving cell, or (def-<name>) if it "
+                "only defines something"
+            )
+    return claims, unlabelled

@@ -1,0 +1,323 @@
+"""The print edition: the built HTML book printed by Chromium into one PDF.
+
+Each page of the toc is opened in headless Chromium (Debian's, never a downloaded one),
+served from 127.0.0.1 with every other request refused, and printed with print media
+(``page.pdf``). The book's stylesheet (``web/src/book.css``) holds the print rules: no
+widget, figure, equation or code box split across pages, a caption under each widget.
+Before a page is printed, its solutions are lifted out (their math turned back into TeX)
+and later typeset again in an appendix at the end. :func:`merge` joins the pieces with
+pypdf: a title page with the contents, page numbers (printed by Chromium as an overlay,
+so their font is embedded too) and an outline with an entry per chapter and section.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Page margins of every printed page; the page number sits in the bottom margin.
+MARGIN = {"top": "16mm", "bottom": "18mm", "left": "15mm", "right": "15mm"}
+APPENDIX_TITLE = "Solutions to the exercises"
+
+# Resolves once MathJax has typeset the page and every saved widget view is drawn.
+READY = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const views = [...document.querySelectorAll(
+    'script[type="application/vnd.jupyter.widget-view+json"]')];
+  const drawn = views.filter(s => {
+    const out = s.closest('.cell_output') || s.parentElement;
+    return out.querySelector('.widget-subarea *, .jupyter-widgets *');
+  });
+  return {views: views.length, drawn: drawn.length};
+}"""
+
+# Takes the solutions out of the page (math back to TeX, so another page can typeset it),
+# leaves a one-line note where each was, and unlinks links to the other HTML pages.
+PREPARE = """(note) => {
+  const items = new Map();
+  if (window.MathJax && MathJax.startup && MathJax.startup.document) {
+    for (const item of MathJax.startup.document.math) items.set(item.typesetRoot, item);
+  }
+  const solutions = [];
+  document.querySelectorAll('main .solution').forEach(sol => {
+    sol.querySelectorAll('mjx-container').forEach(c => {
+      const item = items.get(c);
+      if (!item) return;
+      const tex = item.math.trim();
+      const text = tex.startsWith('\\\\begin{') ? tex
+        : item.display ? '\\\\[' + tex + '\\\\]' : '\\\\(' + tex + '\\\\)';
+      c.replaceWith(document.createTextNode(text));
+    });
+    sol.querySelectorAll('.toggle-button').forEach(b => b.remove());
+    sol.querySelectorAll('a[href]').forEach(a => a.replaceWith(...a.childNodes));
+    sol.classList.remove('dropdown', 'toggle', 'toggle-hidden');
+    solutions.push(sol.outerHTML);
+    const p = document.createElement('p');
+    p.className = 'bp-print-note';
+    p.textContent = note;
+    sol.replaceWith(p);
+  });
+  document.querySelectorAll('a[href]').forEach(a => {
+    const url = new URL(a.href, location.href);
+    if (url.origin === location.origin && url.pathname !== location.pathname) {
+      a.removeAttribute('href');
+    }
+  });
+  document.querySelectorAll('details.above-input, details.below-input').forEach(d => {
+    d.open = false;
+  });
+  return solutions;
+}"""
+
+# Replaces the article of a book page with the appendix and typesets its math.
+APPENDIX = """async (body) => {
+  const article = document.querySelector('main article') || document.querySelector('main');
+  article.innerHTML = body;
+  document.title = 'Solutions';
+  if (window.MathJax && MathJax.typesetPromise) {
+    MathJax.typesetClear([article]);
+    await MathJax.typesetPromise([article]);
+  }
+}"""
+
+
+@dataclass
+class Piece:
+    """One printed part of the book: a toc page, the title page or the appendix."""
+
+    title: str
+    pdf: Path
+    part: str = ""
+    solutions: list[str] = field(default_factory=list)
+    pages: int = 0
+
+
+#: Resolves after two animation frames: whatever changed before it has been laid out and
+#: painted (a fixed pause of a few hundred milliseconds did the same, 0.5 s per page).
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def next_frames(page) -> None:
+    page.evaluate(NEXT_FRAMES)
+
+
+def wait_ready(page, timeout_s: float = 30.0) -> dict:
+    """Wait until MathJax is done and every widget view is drawn; return the counts."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = page.evaluate(READY)
+        if state["drawn"] >= state["views"] or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(100)
+    if state["drawn"] < state["views"]:
+        raise RuntimeError(f"{page.url}: only {state['drawn']} of {state['views']} widgets drew")
+    next_frames(page)  # a widget's first layout pass after its DOM appears
+    return state
+
+
+# Shrinks a widget taller than the printable height so that it prints on one page.
+FIT_WIDGETS = """(maxPx) => [...document.querySelectorAll('main .widget-subarea')].map(w => {
+  w.style.zoom = '';
+  const h = w.getBoundingClientRect().height;
+  if (h > maxPx) w.style.zoom = String(maxPx / h);
+  return Math.round(h);
+})"""
+
+#: The printable area of an A4 page inside MARGIN, in CSS pixels (96 per inch).
+PRINT_WIDTH_PX, PRINT_HEIGHT_PX = round(180 / 25.4 * 96), round(263 / 25.4 * 96)
+
+
+def print_to_pdf(page, path: Path) -> None:
+    """Print the current page with print media, A4, backgrounds, tagged and with an outline.
+
+    The viewport is first set to the printable width, so that a widget's height measured
+    here is its height on paper; one taller than a page is shrunk to fit it.
+    """
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": PRINT_WIDTH_PX, "height": PRINT_HEIGHT_PX})
+    next_frames(page)  # laid out at the new width, with print media
+    page.evaluate(FIT_WIDGETS, PRINT_HEIGHT_PX * 0.85)
+    page.pdf(
+        path=str(path), format="A4", print_background=True, margin=MARGIN, outline=True,
+        tagged=True,
+    )
+
+
+def print_book_page(page, url: str, path: Path, note: str) -> list[str]:
+    """Print one book page to ``path``; return its solutions' HTML (taken out of the page)."""
+    page.goto(url, wait_until="load", timeout=120_000)
+    wait_ready(page, timeout_s=90)
+    solutions = page.evaluate(PREPARE, note)
+    print_to_pdf(page, path)
+    return solutions
+
+
+def appendix_html(pieces: list[Piece]) -> str:
+    """The appendix: every chapter's solutions under the chapter's title, in book order."""
+    parts = [f'<section id="bp-solutions"><h1>{html.escape(APPENDIX_TITLE)}</h1>']
+    for piece in pieces:
+        if piece.solutions:
+            parts.append(f"<section><h2>{html.escape(piece.title)}</h2>")
+            parts += piece.solutions
+            parts.append("</section>")
+    return "\n".join(parts + ["</section>"])
+
+
+def print_appendix(page, url: str, path: Path, pieces: list[Piece]) -> None:
+    """Print the appendix on a book page (its styles, its MathJax) whose article is replaced."""
+    page.emulate_media(media="screen")
+    page.goto(url, wait_until="load", timeout=120_000)
+    wait_ready(page, timeout_s=90)
+    page.evaluate(APPENDIX, appendix_html(pieces))
+    print_to_pdf(page, path)
+
+
+# ------------------------------------------------------------------ title page and numbers
+
+TITLE_CSS = """
+@page { size: A4; margin: 0; }
+body { font-family: "DejaVu Sans", sans-serif; margin: 0; color: #222; }
+.sheet { padding: 60mm 24mm 0; height: 230mm; break-after: page; }
+h1 { font-size: 30pt; margin: 0 0 6mm; }
+.by { font-size: 13pt; color: #444; }
+.about { margin-top: 18mm; font-size: 11pt; line-height: 1.5; max-width: 140mm; }
+.contents { padding: 24mm 24mm 0; }
+.contents h2 { font-size: 20pt; margin: 0 0 8mm; }
+.contents h3 { font-size: 11pt; margin: 6mm 0 2mm; color: #555; text-transform: uppercase;
+               letter-spacing: 0.05em; }
+.contents p { display: flex; margin: 1.5mm 0; font-size: 11.5pt; }
+.contents .t { flex: none; max-width: 145mm; }
+.contents .dots { flex: 1; border-bottom: 1px dotted #888; margin: 0 2mm 1.2mm; }
+.contents .n { flex: none; }
+"""
+
+NUMBERS_CSS = """
+@page { size: A4; margin: 0; }
+body { margin: 0; font-family: "DejaVu Sans", sans-serif; }
+.p { height: 290mm; position: relative; break-after: page; }
+.p:last-child { break-after: auto; }
+.n { position: absolute; bottom: 1mm; width: 100%; text-align: center; font-size: 9pt;
+     color: #444; }
+"""
+
+
+def title_html(title: str, author: str, about: str, entries: list[tuple[str, str, int]]) -> str:
+    """The title page and the contents: ``entries`` are (part, title, first page)."""
+    rows, part = [], None
+    for caption, name, number in entries:
+        if caption != part:
+            part = caption
+            rows.append(f"<h3>{html.escape(caption)}</h3>" if caption else "")
+        rows.append(
+            f'<p><span class="t">{html.escape(name)}</span><span class="dots"></span>'
+            f'<span class="n">{number}</span></p>'
+        )
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}"
+        f"</title><style>{TITLE_CSS}</style></head><body>"
+        f'<div class="sheet"><h1>{html.escape(title)}</h1><p class="by">{html.escape(author)}'
+        f'</p><p class="about">{html.escape(about)}</p></div>'
+        f'<div class="contents"><h2>Contents</h2>{"".join(rows)}</div></body></html>'
+    )
+
+
+def numbers_html(total: int, first: int = 1) -> str:
+    """``total`` blank A4 pages, each with its page number at the foot (an overlay)."""
+    pages = "".join(
+        f'<div class="p"><span class="n">{n}</span></div>' for n in range(first, first + total)
+    )
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><style>{NUMBERS_CSS}</style>"
+        f"</head><body>{pages}</body></html>"
+    )
+
+
+def print_html(page, markup: str, path: Path) -> int:
+    """Print a self-contained HTML string (no margins: its CSS sets them); return its pages."""
+    from pypdf import PdfReader
+
+    page.set_content(markup)
+    page.emulate_media(media="print")
+    page.pdf(path=str(path), format="A4", print_background=True, tagged=True,
+             prefer_css_page_size=True)
+    return len(PdfReader(path).pages)
+
+
+# ------------------------------------------------------------------ merging
+
+
+@dataclass
+class Heading:
+    """An outline entry Chromium wrote into one printed page: level 1 is the page's title."""
+
+    level: int
+    title: str
+    page: int
+    top: float | None
+
+
+def headings(pdf: Path) -> list[Heading]:
+    """The outline of one printed page, flattened, with 0-based page numbers."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    found: list[Heading] = []
+
+    def walk(items, level):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            title = " ".join(str(item.title).replace("#", " ").split())
+            top = item.get("/Top")
+            found.append(Heading(level, title, reader.get_destination_page_number(item),
+                                 float(top) if top is not None else None))
+
+    walk(reader.outline, 1)
+    return found
+
+
+def add_outline(writer, piece: Piece, start: int, parent=None, max_level: int = 3) -> None:
+    """An entry for ``piece`` at its first page; its sections (h2, h3) nested under it."""
+    from pypdf.generic import Fit
+
+    top = writer.add_outline_item(piece.title, start, parent=parent)
+    stack = {1: top}
+    for h in headings(piece.pdf):
+        if h.level < 2 or h.level > max_level:
+            continue
+        fit = Fit.xyz(top=h.top) if h.top is not None else Fit.fit()
+        under = stack.get(h.level - 1, top)
+        stack[h.level] = writer.add_outline_item(h.title, start + h.page, parent=under, fit=fit)
+        for deeper in [k for k in stack if k > h.level]:
+            del stack[deeper]
+
+
+def merge(front: Path, pieces: list[Piece], numbers: Path, out: Path, title: str) -> int:
+    """Join the title page and the pieces, stamp page numbers, write the outline; page count."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    writer.append(PdfReader(front), import_outline=False)
+    starts = []
+    for piece in pieces:
+        starts.append(len(writer.pages))
+        writer.append(PdfReader(piece.pdf), import_outline=False)
+    stamps = PdfReader(numbers)
+    if len(stamps.pages) != len(writer.pages):
+        raise RuntimeError(f"{len(stamps.pages)} page numbers for {len(writer.pages)} pages")
+    for page, stamp in zip(writer.pages, stamps.pages, strict=True):
+        page.merge_page(stamp)
+    writer.add_outline_item("Title page and contents", 0)
+    for piece, start in zip(pieces, starts, strict=True):
+        add_outline(writer, piece, start)
+    writer.page_mode = "/UseOutlines"
+    writer.add_metadata({"/Title": title})
+    with out.open("wb") as f:
+        writer.write(f)
+    return len(writer.pages)

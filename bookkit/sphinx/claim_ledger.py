@@ -1,0 +1,308 @@
+"""The claim ledger in the HTML: every claim links to the cell that proves it, and back.
+
+The rules live in ``bookkit.ledger``; this extension applies them to the pages as
+Sphinx reads them:
+
+* a labelled display equation (``$$ ... $$ (eq-name)``) gets a small "checked in code" link
+  under it, to the code cell whose first line is ``# proves: eq-name``; that cell gets a
+  link back to the equation;
+* a summary's restatement (``sum-name``) links to the claim it restates and its proof;
+* a display equation about a derivative without a label, a claim without a proof, or a
+  ``# proves:`` naming no equation is a warning, so the book (built with ``-W``) fails;
+* the directive ``{claim-ledger}`` becomes the table of every claim and its proof.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+from docutils.nodes import make_id
+from docutils.parsers.rst import Directive
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+from bookkit import ledger as rules
+
+logger = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+class ledger_table(nodes.General, nodes.Element):
+    """Placeholder for the table of every claim; filled in once every page is read."""
+
+
+class LedgerDirective(Directive):
+    has_content = False
+
+    def run(self):
+        return [ledger_table()]
+
+
+def _data(env) -> dict:
+    if not hasattr(env, "claim_ledger"):
+        env.claim_ledger = {"claims": {}, "proofs": {}, "ledger_pages": set()}
+    return env.claim_ledger
+
+
+def _code_cells(doctree):
+    for node in doctree.findall(nodes.container):
+        if node.get("nb_element") == "cell_code":
+            yield node
+
+
+def _in_cell_output(node: nodes.Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.Element) and parent.get("nb_element") == "cell_code":
+            return True
+        parent = parent.parent
+    return False
+
+
+def _cell_source(cell: nodes.Element) -> str:
+    for block in cell.findall(nodes.literal_block):
+        return block.astext()
+    return ""
+
+
+def collect(app: Sphinx, doctree: nodes.document) -> None:
+    """Read a page's claims and proving cells into the environment; warn about gaps."""
+    env, data = app.env, _data(app.env)
+    docname = env.docname
+    page_claims, page_proofs = [], []
+    for block in doctree.findall(nodes.math_block):
+        if _in_cell_output(block):
+            continue  # a computed result a cell displays, not a statement of the prose
+        label = block.get("label")
+        latex = block.astext()
+        if label:
+            page_claims.append(rules.Claim(label, latex, docname))
+        elif (reason := rules.derivative_marker(latex)) is not None:
+            logger.warning(
+                "this display equation states %s but has no claim label: write "
+                "$$ ... $$ (eq-<name>) and prove it in a cell, or (def-<name>) if it only "
+                "defines something",
+                reason,
+                location=block,
+            )
+    taken: set[str] = set()
+    for cell in _code_cells(doctree):
+        source = _cell_source(cell)
+        labels = rules.proved_labels(source)
+        if not labels:
+            continue
+        anchor = "proof-" + labels[0]
+        while anchor in taken:
+            anchor += "-again"
+        taken.add(anchor)
+        cell["ids"].append(anchor)
+        page_proofs.append(
+            (rules.Proof(labels, source, docname, cell.get("cell_index", -1)), anchor)
+        )
+    data["claims"][docname] = page_claims
+    data["proofs"][docname] = page_proofs
+    if any(True for _ in doctree.findall(ledger_table)):
+        data["ledger_pages"].add(docname)
+
+
+def purge(app: Sphinx, env, docname: str) -> None:
+    data = _data(env)
+    data["claims"].pop(docname, None)
+    data["proofs"].pop(docname, None)
+    data["ledger_pages"].discard(docname)
+
+
+def merge(app: Sphinx, env, docnames, other) -> None:
+    data, theirs = _data(env), _data(other)
+    for key in ("claims", "proofs"):
+        data[key].update({d: v for d, v in theirs[key].items() if d in docnames})
+    data["ledger_pages"] |= theirs["ledger_pages"] & set(docnames)
+
+
+def always_reread_ledger(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """The ledger page lists every page's claims, so it is rebuilt whenever any page is."""
+    return sorted(_data(env)["ledger_pages"])
+
+
+def _all(env) -> tuple[list[rules.Claim], list[tuple[rules.Proof, str]]]:
+    data = _data(env)
+    claims = [c for page in data["claims"].values() for c in page]
+    proofs = [p for page in data["proofs"].values() for p in page]
+    return claims, proofs
+
+
+def check(app: Sphinx, env) -> None:
+    # The ledger's table is filled with equations only after reading, so tell the math
+    # domain now that its page has some: otherwise that page would not load MathJax.
+    for page in _data(env)["ledger_pages"]:
+        env.get_domain("math").data["has_equations"][page] = True
+    claims, proofs = _all(env)
+    for problem in rules.ledger_problems(claims, [p for p, _ in proofs]):
+        logger.warning("claim ledger: %s", problem)
+
+
+def _number(env, label: str) -> str:
+    """The equation's number as the page shows it, "(54)", the same way Sphinx's {eq} does:
+    with numfig (Jupyter Book numbers equations through the whole book) from the toc's
+    figure numbers, else the page's own count."""
+    docname, number = env.get_domain("math").equations.get(label, (None, None))
+    if docname is None:
+        return label
+    if env.config.math_numfig and env.config.numfig:
+        numbers = env.toc_fignumbers.get(docname, {}).get("displaymath", {})
+        found = numbers.get(make_id("equation-" + label), ())
+        return "(" + ".".join(map(str, found)) + ")" if found else label
+    return f"({number})"
+
+
+def _uri(app: Sphinx, fromdoc: str, todoc: str, anchor: str) -> str:
+    if fromdoc == todoc:
+        return "#" + anchor
+    return app.builder.get_relative_uri(fromdoc, todoc) + "#" + anchor
+
+
+def _link(text: str, uri: str, classes=()) -> nodes.reference:
+    return nodes.reference("", text, internal=True, refuri=uri, classes=list(classes))
+
+
+def _proof_links(app, docname, label, anchors) -> list[nodes.Node]:
+    found = anchors.get(label, [])
+    if len(found) == 1:
+        proof, anchor = found[0]
+        return [_link("checked in code", _uri(app, docname, proof.where, anchor))]
+    out: list[nodes.Node] = [nodes.Text("checked in code: ")]
+    for k, (proof, anchor) in enumerate(found, 1):
+        if k > 1:
+            out.append(nodes.Text(", "))
+        out.append(_link(f"cell {k}", _uri(app, docname, proof.where, anchor)))
+    return out
+
+
+def resolve(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Put the links in: claim to proof, proof to claim, and the ledger's table."""
+    env = app.env
+    claims, proofs = _all(env)
+    where = {c.label: c for c in claims}
+    anchors: dict[str, list] = {}
+    for proof, anchor in proofs:
+        for label in proof.labels:
+            anchors.setdefault(label, []).append((proof, anchor))
+    for block in list(doctree.findall(nodes.math_block)):
+        label = block.get("label")
+        if not label or label.startswith("def-") or label not in where:
+            continue
+        note = nodes.paragraph(classes=["claim-proof"])
+        if label.startswith("sum-"):
+            claim = where.get("eq-" + rules.base_name(label))
+            if claim is None:
+                continue
+            note += nodes.Text("proved as ")
+            note += _link(
+                "equation " + _number(env, claim.label),
+                _uri(app, docname, claim.where, "equation-" + claim.label),
+            )
+            note += nodes.Text("; ")
+            note += _proof_links(app, docname, claim.label, anchors)
+        else:
+            note += _proof_links(app, docname, label, anchors)
+        block.parent.insert(block.parent.index(block) + 1, note)
+    for cell in _code_cells(doctree):
+        labels = rules.proved_labels(_cell_source(cell))
+        known = [label for label in labels if label in where]
+        if not known:
+            continue
+        back = nodes.paragraph(classes=["proof-backlink"])
+        back += nodes.Text("This cell proves ")
+        for k, label in enumerate(known):
+            if k:
+                back += nodes.Text(", ")
+            claim = where[label]
+            back += _link(
+                "equation " + _number(env, label),
+                _uri(app, docname, claim.where, "equation-" + label),
+            )
+        cell.insert(0, back)
+    for table in list(doctree.findall(ledger_table)):
+        table.replace_self(_ledger(app, docname, claims, anchors))
+
+
+def _reading_order(env) -> list[str]:
+    order: list[str] = []
+
+    def walk(doc: str) -> None:
+        if doc in order:
+            return
+        order.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            walk(child)
+
+    walk(env.config.root_doc)
+    return order + sorted(set(env.all_docs) - set(order))
+
+
+def _ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
+    """The table: each claim, where it stands, the cell that proves it and how."""
+    env = app.env
+    order = {doc: k for k, doc in enumerate(_reading_order(env))}
+    rows = sorted((c for c in claims if c.kind == "claim"), key=lambda c: order.get(c.where, 10**6))
+    table = nodes.table(classes=["claim-ledger", "colwidths-given"])
+    group = nodes.tgroup(cols=4)
+    table += group
+    for width in (52, 18, 12, 18):
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    group += head
+    head += _row([nodes.Text(t) for t in ("claim", "where", "proved by", "how")])
+    body = nodes.tbody()
+    group += body
+    for claim in rows:
+        title = env.titles[claim.where].astext() if claim.where in env.titles else claim.where
+        title = title.split(":")[0]  # "The 1-1-1 network: one neuron per layer" -> the name
+        number = _number(env, claim.label)
+        here = [
+            _link(f"{title}, {number}", _uri(app, docname, claim.where, "equation-" + claim.label))
+        ]
+        proved, how = [], []
+        for k, (proof, anchor) in enumerate(anchors.get(claim.label, [])):
+            if k:
+                proved.append(nodes.Text(", "))
+            proved.append(_link(f"cell {proof.cell}", _uri(app, docname, proof.where, anchor)))
+            if proof.method not in how:
+                how.append(proof.method)
+        math = nodes.math_block(claim.latex, claim.latex, nowrap=False, number=None)
+        body += _row([math, here, proved, [nodes.Text("; ".join(how))]], raw_first=True)
+    return table
+
+
+def _row(cells, raw_first: bool = False) -> nodes.row:
+    row = nodes.row()
+    for k, content in enumerate(cells):
+        entry = nodes.entry()
+        if raw_first and k == 0:
+            entry += content
+        else:
+            para = nodes.paragraph()
+            for piece in content if isinstance(content, list) else [content]:
+                para += piece
+            entry += para
+        row += entry
+    return row
+
+
+def add_static(app: Sphinx) -> None:
+    app.config.html_static_path.append(str(STATIC))
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_node(ledger_table)
+    app.add_directive("claim-ledger", LedgerDirective)
+    app.connect("builder-inited", add_static)
+    app.add_css_file("claim-ledger.css")
+    app.connect("doctree-read", collect)
+    app.connect("env-purge-doc", purge)
+    app.connect("env-merge-info", merge)
+    app.connect("env-get-outdated", always_reread_ledger)
+    app.connect("env-check-consistency", check)
+    app.connect("doctree-resolved", resolve)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -1,0 +1,41 @@
+"""Every notebook runs top to bottom without an error: read off the build.
+
+The build (``python -m bookkit book``, the ``built_book`` fixture) executes every notebook the
+table of contents lists and stops at the first failing cell (``nb_execution_raise_on_error``).
+It caches each executed notebook keyed on its code cells, and clears the cache whenever the
+helper package or the pinned requirements change. So a cache record that matches a
+notebook's current code is a passing run of exactly that code with this package, and its
+recorded time is the notebook's execution time, which ``make bench`` reports (a test
+judges correctness, never speed: a duration that passes here fails on a busier machine).
+(nbval, in ``make test``, runs every
+notebook again cell by cell in a fresh kernel, with a student's exercise numbers: see
+tests/nbval_student.py; the handout tests run each chapter with placeholders.)
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from jupyter_cache import get_cache
+
+from bookkit import toc
+from bookkit.paths import BUILD, ROOT
+
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_ran_without_error_in_the_build(built_book, path):
+    entry = f"book/{path.stem}"
+    assert entry in toc.entries(), f"{entry} is not in _toc.yml, so the build never runs it"
+    cache = get_cache(str(BUILD / ".jupyter_cache"))
+    try:
+        record = cache.match_cache_notebook(nbformat.read(path, as_version=4))
+    except KeyError:
+        pytest.fail(f"{entry}: the build holds no passing run of its current code", pytrace=False)
+    assert record.data.get("execution_seconds") is not None, f"{entry}: no run time recorded"

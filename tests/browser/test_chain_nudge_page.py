@@ -1,0 +1,339 @@
+"""The ChainNudge widget in the built book: live with no kernel and no network.
+
+The page's saved widget state is rendered by the shipped html-manager; the widget's own
+JavaScript must recompute the chain on every slider move. Each move (by script and by
+keyboard) is checked against NumPy computed here, the redraw time is measured, and
+screenshots before and after a nudge are saved for a human to look at.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import statistics
+
+import numpy as np
+import pytest
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
+from lab_server import KERNEL_IDLE
+
+from bookkit.paths import BUILD
+from bookkit.paths import ROOT as REPO
+
+pytestmark = pytest.mark.browser
+
+#: The built page that shows the widget: the 1-1-1 chapter.
+PAGE = "book/one-neuron-chain.html"
+ESM = REPO / "backprop_book" / "widgets" / "chain_nudge.js"
+AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = BUILD / "screenshots"
+PARAMS = ("w1", "b1", "w2", "b2")
+SLIDERS = {
+    "w1": (-4, 4),
+    "b1": (-4, 4),
+    "w2": (-4, 4),
+    "b2": (-4, 4),
+    "x": (-3, 3),
+    "y": (0, 1),
+    "step": (0.01, 1),
+}
+NUMBERS = ("z1", "a1", "z2", "a2", "C", "dC_dw1", "dC_db1", "dC_dw2", "dC_db2")
+FRAME_MS = 16.0
+
+ROOT = ".bp-chain-nudge"
+
+READ = """root => {
+  const values = {}, numbers = {};
+  root.querySelectorAll('input[type=range][data-param]').forEach(i => {
+    values[i.dataset.param] = Number(root.querySelector(`output[for="${i.id}"]`).dataset.value);
+    values['slider_' + i.dataset.param] = i.valueAsNumber;
+  });
+  values.param = root.querySelector('input[data-control=param]:checked').value;
+  root.querySelectorAll('[data-readout]').forEach(e => {
+    numbers[e.dataset.readout] = e.dataset.value;
+  });
+  return {values, numbers, redraws: Number(root.dataset.redraws)};
+}"""
+
+MOVE = """(root, [name, value]) => {
+  const input = root.querySelector(`input[data-param="${name}"]`);
+  input.value = String(value);
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  return Number(root.dataset.lastUpdateMs);
+}"""
+
+def reference(w1, b1, w2, b2, x, y) -> dict[str, float]:
+    """NumPy, float64: the 1-1-1 sigmoid chain with C = (a2 - y)^2 and its four gradients."""
+    z1 = w1 * x + b1
+    a1 = 1.0 / (1.0 + np.exp(-z1))
+    z2 = w2 * a1 + b2
+    a2 = 1.0 / (1.0 + np.exp(-z2))
+    dC_dz2 = 2.0 * (a2 - y) * a2 * (1.0 - a2)
+    dC_dz1 = dC_dz2 * w2 * a1 * (1.0 - a1)
+    out = dict(z1=z1, a1=a1, z2=z2, a2=a2, C=(a2 - y) ** 2)
+    out.update(dC_dw1=dC_dz1 * x, dC_db1=dC_dz1, dC_dw2=dC_dz2 * a1, dC_db2=dC_dz2)
+    return {k: float(v) for k, v in out.items()}
+
+
+def expected_numbers(values: dict) -> dict[str, float]:
+    args = {k: values[k] for k in ("w1", "b1", "w2", "b2", "x", "y")}
+    here, p, step = reference(**args), values["param"], values["step"]
+    after = reference(**{**args, p: args[p] + step})
+    gradient = here[f"dC_d{p}"]
+    return {
+        **here,
+        "diagram_C": here["C"],
+        "gradient": gradient,
+        "step": step,
+        "predicted_change": gradient * step,
+        "actual_change": after["C"] - here["C"],
+    }
+
+
+def assert_matches_numpy(state: dict, where: str, source: str = "browser") -> None:
+    want = expected_numbers(state["values"])
+    for key, value in want.items():
+        got = float(state["numbers"][key])
+        assert abs(got - value) <= 1e-9 * max(1.0, abs(value)), (
+            f"{where}: {key} shows {got!r}, NumPy says {value!r}"
+        )
+    said = state["numbers"]["source"]
+    assert said == source, (
+        f"{where}: the numbers should come from the {source}, the label says {said}"
+    )
+
+
+
+def open_chapter(chromium, book_server):
+    page, log = open_logged_page(chromium, book_server, height=1400)
+    page.goto(f"{book_server}/{PAGE}")
+    page.wait_for_selector(f"{ROOT}[data-redraws]")
+    page.wait_for_load_state("networkidle")
+    return page, log
+
+
+@pytest.fixture
+def loaded(chromium, book_server):
+    """The page, its log, and the widget's root element, just rendered from the saved state."""
+    page, log = open_chapter(chromium, book_server)
+    yield page, log, page.locator(ROOT).first
+    page.close()
+    assert not log.problems(), "; ".join(log.problems())
+
+
+@pytest.fixture(scope="module")
+def chapter(worker_chromium, book_server):
+    """One page of the chapter for the tests that move the widget from wherever it is.
+
+    The chapter is long (a full page load costs seconds); each of these tests only needs a
+    live widget, so they share one page. The test that needs the state as saved uses ``loaded``.
+    """
+    page, log = open_chapter(worker_chromium, book_server)
+    yield page, log
+    page.close()
+
+
+@pytest.fixture
+def widget(chapter):
+    """The shared page, its log, and the widget's root; no page error while the test ran."""
+    page, log = chapter
+    seen = len(log.problems())
+    yield page, log, page.locator(ROOT).first
+    assert not log.problems()[seen:], "; ".join(log.problems()[seen:])
+
+
+def test_page_ships_the_current_front_end(built_book):
+    """The execution cache bakes the widget's JavaScript into the page; it must be today's file."""
+    html = (built_book / PAGE).read_text()
+    start = html.index('<script type="application/vnd.jupyter.widget-state+json">')
+    state = json.loads(html[html.index(">", start) + 1 : html.index("</script>", start)])
+    shipped = [
+        m["state"]["_esm"]
+        for m in state["state"].values()
+        if "bp-chain-nudge" in m["state"].get("_esm", "")
+    ]
+    assert shipped, f"{PAGE} holds no ChainNudge widget state"
+    assert shipped[0] == ESM.read_text(), (
+        f"{PAGE} carries an older chain_nudge.js: the notebook's cached execution predates the "
+        "file. Rebuild after `jupyter-book clean . --all` (or touch the notebook and drop its "
+        "cache)."
+    )
+
+
+def test_renders_labelled_and_readable(widget):
+    page, _, root = widget
+    labels = root.evaluate(
+        "r => [...r.querySelectorAll('input')].map(i => [i.id, i.labels.length])"
+    )
+    assert len(labels) == 7 + 4 and all(n == 1 for _, n in labels), labels
+    small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
+    assert not small, f"text smaller than 12 px: {small}"
+    for svg in ("svg.bp-diagram", "svg.bp-plot"):
+        assert root.locator(svg).get_attribute("role") == "img"
+        assert len(root.locator(svg).get_attribute("aria-label")) > 40
+
+
+def test_widget_passes_axe(widget):
+    """axe-core's WCAG 2 A/AA rules, run on the widget alone (the page has its own test)."""
+    page, _, root = widget
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make assets)")
+    page.add_script_tag(path=str(AXE))
+    for param in ("w2", "b1"):  # the studied parameter restyles part of the widget
+        root.locator(f'input[data-control=param][value="{param}"]').check()
+        violations = root.evaluate(AXE_ON_ELEMENT)
+        assert not violations, f"studying {param}: {violations}"
+
+
+@pytest.mark.parametrize("name", list(SLIDERS))
+def test_every_slider_recomputes_like_numpy(widget, name):
+    _, _, root = widget
+    lo, hi = SLIDERS[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    positions = [lo, hi, *np.round(rng.uniform(lo, hi, 3), 2)]
+    for value in positions:
+        before = root.evaluate(READ)["redraws"]
+        root.evaluate(MOVE, [name, float(value)])
+        state = root.evaluate(READ)
+        assert state["redraws"] > before, f"moving {name} did not redraw"
+        assert state["values"][name] == pytest.approx(float(value), abs=1e-12)
+        assert_matches_numpy(state, f"{name} = {value}")
+
+
+@pytest.mark.parametrize("param", PARAMS)
+def test_choosing_the_parameter_recomputes(widget, param):
+    page, _, root = widget
+    root.locator(f'input[data-control=param][value="{param}"]').check()
+    state = root.evaluate(READ)
+    assert state["values"]["param"] == param
+    assert_matches_numpy(state, f"studying {param}")
+    assert (
+        root.locator("svg.bp-plot text.bp-axis-label")
+        .first.text_content()
+        .startswith({"w1": "w₁", "b1": "b₁", "w2": "w₂", "b2": "b₂"}[param])
+    )
+
+
+@pytest.mark.parametrize("name", ["w1", "y", "step"])
+def test_sliders_move_with_the_keyboard(widget, name):
+    page, _, root = widget
+    slider = root.locator(f'input[data-param="{name}"]')
+    slider.focus()
+    for key in ("ArrowRight", "ArrowRight", "PageUp", "ArrowLeft", "PageDown", "Home", "End"):
+        before = root.evaluate(READ)["values"][name]
+        page.keyboard.press(key)
+        state = root.evaluate(READ)
+        now = state["values"][name]
+        assert now == state["values"]["slider_" + name]
+        if key in ("ArrowRight", "PageUp"):
+            assert now > before or now == SLIDERS[name][1], f"{key} did not raise {name}"
+        if key in ("ArrowLeft", "PageDown"):
+            assert now < before or now == SLIDERS[name][0], f"{key} did not lower {name}"
+        assert_matches_numpy(state, f"{name} after {key}")
+    assert now == SLIDERS[name][1]
+
+
+def test_redraw_fits_in_a_frame(widget):
+    _, _, root = widget
+    times = [root.evaluate(MOVE, ["w2", round(-4 + 8 * i / 49, 2)]) for i in range(50)]
+    times += [root.evaluate(MOVE, ["x", round(-3 + 6 * i / 49, 2)]) for i in range(50)]
+    median = statistics.median(times)
+    print(
+        f"\nChainNudge redraw: median {median:.3f} ms, max {max(times):.3f} ms, {len(times)} moves"
+    )
+    assert median < FRAME_MS, f"median redraw {median:.2f} ms exceeds a {FRAME_MS} ms frame"
+
+
+def test_saved_state_is_live_and_matches_numpy_before_and_after_a_nudge(loaded):
+    """The widget as saved in the page, then nudged by Δ: NumPy's numbers both times.
+
+    Each is shot for a human (one fresh page for both: a chapter load costs seconds).
+    """
+    page, _, root = loaded
+    assert_matches_numpy(root.evaluate(READ), "as loaded")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shoot(name: str) -> None:
+        root.evaluate("r => window.scrollBy(0, r.getBoundingClientRect().top - 80)")
+        page.screenshot(path=str(SCREENSHOTS / name), clip=root.bounding_box())
+
+    shoot("widget-chain-before.png")
+    values = root.evaluate(READ)["values"]
+    param, step = values["param"], values["step"]
+    target = round(values[param] + step, 2)
+    if target > SLIDERS[param][1]:  # no room to the right: nudge the other way
+        target = round(values[param] - step, 2)
+    root.evaluate(MOVE, [param, target])
+    after = root.evaluate(READ)
+    assert after["values"][param] == target
+    assert_matches_numpy(after, "after the nudge")
+    shoot("widget-chain-after.png")
+
+
+# --- the same widget with a live kernel (JupyterLab) -----------------------------------------
+
+KERNEL_CELLS = [
+    "import numpy as np\nfrom backprop_book.widgets import ChainNudge\n\n\n" + "{reference}",
+    "nudge = ChainNudge(reference, w1=0.8, b1=-0.4, w2=-1.3, b2=0.6, x=1.5, y=0.2)\nnudge",
+    "nudge.w1 = 1.25  # set from Python: the slider must follow",
+]
+SHOWS_KERNEL = """([name, value]) => {
+  const r = document.querySelector('.bp-chain-nudge');
+  const i = r && r.querySelector(`input[data-param="${name}"]`);
+  const source = r && r.querySelector('[data-readout=source]').dataset.value;
+  return i && i.valueAsNumber === value && source === 'kernel';
+}"""
+
+
+@pytest.mark.kernel
+def test_live_kernel_numbers_in_jupyterlab(lab_tab, lab_folder):
+    """Run the widget in JupyterLab: it shows the kernel's NumPy numbers and follows both ways."""
+    cells = [c.replace("{reference}", inspect.getsource(reference)) for c in KERNEL_CELLS]
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"c{i}",
+                "metadata": {},
+                "outputs": [],
+                "source": src,
+            }
+            for i, src in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    notebook = lab_folder / "nudge.ipynb"
+    notebook.write_text(json.dumps(nb))
+    page = lab_tab.open(notebook, width=1280, height=1400)
+    page.wait_for_function(KERNEL_IDLE)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(SHOWS_KERNEL, arg=["w1", 1.25])
+    root = page.locator(ROOT).first
+    assert (
+        "computed by the kernel (NumPy)" in root.locator("[data-readout=source]").text_content()
+    )
+    assert_matches_numpy(root.evaluate(READ), "Lab, as run", source="kernel")
+
+    root.evaluate(MOVE, ["w2", 2.5])  # front end -> Python -> forward_backward -> front end
+    page.wait_for_function(SHOWS_KERNEL, arg=["w2", 2.5])
+    assert_matches_numpy(root.evaluate(READ), "Lab, after moving w2", source="kernel")
+
+    active = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+        .findIndex(c => c.classList.contains('jp-mod-active'))"""
+    slider = root.locator('input[data-param="b2"]')
+    slider.focus()
+    cell = page.evaluate(active)
+    for key in ("ArrowDown", "ArrowUp", "ArrowUp", "PageUp"):  # Lab binds arrows to cell moves
+        page.keyboard.press(key)
+    assert page.evaluate(active) == cell, "the arrow keys moved the notebook's selection"
+    page.wait_for_function(
+        SHOWS_KERNEL, arg=["b2", slider.evaluate("i => i.valueAsNumber")])
+    state = root.evaluate(READ)
+    assert state["values"]["b2"] > 0.6, "the keyboard did not move the b2 slider"
+    assert_matches_numpy(state, "Lab, after the keyboard", source="kernel")
+    assert not lab_tab.problems(), "; ".join(lab_tab.problems())

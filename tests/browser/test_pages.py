@@ -1,0 +1,152 @@
+"""Every page of the built book, as a reader's browser shows it, offline.
+
+For each page in the toc: no console error, no failed or outside request, every
+equation typeset by the shipped MathJax, every image loaded and described, no WCAG
+A/AA problem that axe-core can see, no code cell wider than its column at 1280 px, nothing
+that scrolls sideways once the window is as narrow as a phone, every chapter in the
+sidebar. Search finds the chain rule. A screenshot of the top of each page, at 1280 px and
+at 390 px, is saved under ``_build/screenshots`` for a human to look at; ``make
+screenshots`` (tested here on one page) saves whole pages, as JPEG.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser import WIDE_CODE, open_logged_page
+
+from bookkit import toc
+from bookkit.paths import BUILD, ROOT
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = BUILD / "screenshots"
+
+# Text a reader should never see: TeX that MathJax failed to typeset.
+RAW_TEX = re.compile(r"\$\$|\\frac|\\partial|\\begin\{|\\mathsf|\\sigma\b")
+
+VISIBLE_TEXT = """() => {
+  const main = document.querySelector('main') || document.body;
+  const clone = main.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, textarea, mjx-container, .MathJax, mjx-assistive-mml')
+       .forEach(n => n.remove());
+  return clone.innerText;
+}"""
+
+MATH_STATE = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const sources = document.querySelectorAll('main .math, main span.math, main div.math').length;
+  const typeset = document.querySelectorAll('main mjx-container').length;
+  const errors = document.querySelectorAll('main mjx-merror, main [data-mjx-error]').length;
+  return {sources, typeset, errors, loaded: !!(window.MathJax && MathJax.version)};
+}"""
+
+IMAGES = """() => Array.from(document.querySelectorAll('main img')).map(img => ({
+  src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0, alt: img.getAttribute('alt') || ''
+}))"""
+
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}});
+  return result.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.length} element(s), e.g. ${v.nodes[0].target.join(' ')}`);
+}"""
+
+
+PHONE = {"width": 390, "height": 844}
+SIDEWAYS = """() => ({page: document.documentElement.scrollWidth, body: document.body.scrollWidth,
+                     view: document.documentElement.clientWidth})"""
+
+
+def page_url(entry: str) -> str:
+    return entry + ".html"
+
+
+
+@pytest.mark.parametrize("entry", toc.entries())
+def test_page_reads_cleanly_offline(chromium, book_server, entry):
+    page, log = open_logged_page(chromium, book_server)
+    page.goto(f"{book_server}/{page_url(entry)}")
+    page.wait_for_load_state("networkidle")
+    math = page.evaluate(MATH_STATE)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # The top of the page: a whole chapter (some 40,000 px) took 2-3 s of CPU to draw,
+    # as much as the rest of this test; `make screenshots` draws whole pages.
+    shot = SCREENSHOTS / entry.replace("/", "__")
+    page.screenshot(path=f"{shot}.png")
+
+    assert not log.problems(), f"{entry}: " + "; ".join(log.problems())
+    if math["sources"]:
+        assert math["loaded"], f"{entry}: the page has math but MathJax did not load"
+        assert math["typeset"] >= math["sources"], (
+            f"{entry}: only {math['typeset']} of {math['sources']} equations typeset"
+        )
+        assert math["errors"] == 0, f"{entry}: MathJax reported {math['errors']} TeX errors"
+    leftover = RAW_TEX.findall(page.evaluate(VISIBLE_TEXT))
+    assert not leftover, f"{entry}: raw TeX visible in the page: {sorted(set(leftover))}"
+    for img in page.evaluate(IMAGES):
+        assert img["ok"], f"{entry}: image {img['src']} did not load"
+        assert img["alt"].strip(), f"{entry}: image {img['src']} has no alt text"
+    wide = page.evaluate(WIDE_CODE)  # the page is 1280 px wide (open_logged_page)
+    assert not wide, f"{entry}: {len(wide)} code cells scroll sideways at 1280 px: {wide[:5]}"
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(AXE_RUN)
+    assert not violations, f"{entry}: WCAG A/AA problems found by axe-core: {violations}"
+    # As narrow as a phone (390 px), nothing may scroll sideways. Measured against the
+    # document's client width, so a scroll bar cannot hide an overflow of its own width.
+    # (A widget chapter is also opened fresh on an emulated phone: test_page_layout_browser.)
+    page.set_viewport_size(PHONE)
+    sizes = page.evaluate(SIDEWAYS)
+    page.screenshot(path=f"{shot}-phone.png")
+    assert max(sizes["page"], sizes["body"]) <= sizes["view"], f"{entry} at 390 px: {sizes}"
+    assert not log.problems(), f"{entry} at 390 px: " + "; ".join(log.problems())
+    page.close()
+
+
+def test_sidebar_lists_every_chapter(chromium, book_server):
+    page, log = open_logged_page(chromium, book_server)
+    page.goto(f"{book_server}/{page_url(toc.entries()[0])}")
+    hrefs = page.eval_on_selector_all(
+        "nav.bd-links a", "links => links.map(a => a.getAttribute('href'))"
+    )
+    listed = {re.sub(r"^(\.\./)+|#.*$", "", h) for h in hrefs}
+    missing = [
+        e
+        for e in toc.entries()[1:]
+        if not any(h.endswith(e.split("/")[-1] + ".html") for h in listed)
+    ]
+    assert not missing, f"chapters missing from the sidebar: {missing}"
+    assert not log.problems(), "; ".join(log.problems())
+    page.close()
+
+
+def test_search_finds_the_chain_rule(chromium, book_server):
+    page, log = open_logged_page(chromium, book_server)
+    page.goto(f"{book_server}/search.html?q=chain+rule")
+    page.wait_for_selector("#search-results ul.search li")
+    results = page.locator("#search-results ul.search li").count()
+    assert results > 0, "searching for 'chain rule' returned nothing"
+    assert not log.problems(), "; ".join(log.problems())
+    page.close()
+
+
+def test_make_screenshots_draws_a_whole_page(built_book, tmp_path):
+    """`make screenshots`' script, on one page: a JPEG 1280 px wide and as tall as the page."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    entry = "book/notation"
+    result = subprocess.run([sys.executable, "-m", "bookkit", "screenshots",
+                             "--pages", entry, "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with Image.open(tmp_path / "book__notation.jpg") as shot:
+        assert shot.format == "JPEG" and shot.width == 1280, (shot.format, shot.size)
+        assert shot.height > 2 * 900, f"{entry}: only {shot.height} px, not the whole page"
+    wrong = subprocess.run([sys.executable, "-m", "bookkit", "screenshots",
+                            "--pages", "notation", "--out", str(tmp_path)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "Not in _toc.yml: notation" in wrong.stderr, wrong.stderr

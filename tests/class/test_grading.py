@@ -1,0 +1,440 @@
+"""The nbgrader course, graded by nbgrader itself (from PyPI) on simulated submissions.
+
+For every chapter: ``make course``'s writer builds the course in a temporary folder,
+``nbgrader generate_assignment`` makes the release, and a class of simulated students
+submits it:
+
+* the release as fetched: in the grader's kernel below every test cell fails with Not
+  done yet for its untouched answer (and ``nbgrader validate`` refuses the first chapter's);
+* ``ada``: the chapter's solutions; full points (``nbgrader validate`` agrees);
+* ``slip``: every exercise that has a classic mistake (``course_mistakes.py``) makes its
+  first one, the others are right: exactly those tests lose their point, and the feedback
+  HTML carries each diagnosis. Every other classic mistake is run in one kernel with the
+  grader's environment, each followed by its test cell, which must fail with its
+  diagnosis, and so is each answer as released, which must fail with Not done yet (one
+  kernel per chapter instead of one graded submission per mistake: Ada's, which also
+  prints her answers for Cy to copy);
+* ``cy``: Ada's answers copied as numbers. In the same kernel, after Ada's run, under Cy's
+  id: every exercise with per-student numbers fails, and the others (a SymPy expression, a
+  function) pass. On the first chapter Cy is also graded by nbgrader, with the locked
+  identity cell edited to claim to be Ada and every test cell edited to print "Right!":
+  nbgrader restores both kinds of locked cell and the grader's student id decides, so she
+  scores exactly as above. (Had nbgrader kept either edit, she would score full points:
+  Ada's numbers pass as Ada's, and a ``print`` passes every test.) Every chapter's identity
+  and test cells are locked, which is what that restoring goes by.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from course_mistakes import MISTAKES
+from nbclient import NotebookClient
+
+from backprop_book.classroom import STUDENT_ENV
+from bookkit.course import (  # noqa: E402
+    checked_names,
+    names_bound,
+    write_course,  # noqa: E402
+)
+
+CHAPTERS = list(MISTAKES)
+#: nbgrader's gradebook trips SQLAlchemy's autoflush warning on every submission it adds; on
+#: the command line that went to its stderr, in this process it would fill the summary.
+pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
+#: Exercises whose answer does not depend on the student's numbers (copying it is fine).
+SAME_FOR_ALL = {
+    "check-ex-111-tanh", "check-ex-111-tanh-2", "check-ex-222-paths",
+    "check-ex-softmax-jacobian2", "check-ex-autodiff-tanh-node",
+    "check-ex-deep-momentum",  # a function: right for anyone's numbers
+}
+@contextlib.contextmanager
+def environment(**changes: str):
+    """``os.environ`` with ``changes`` (the kernels started inside inherit it), put back after."""
+    saved = dict(os.environ)
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def as_on_the_command_line(course: Path):
+    """In ``course``, with this venv's tools on PATH (nbgrader's gradebook runs ``alembic``).
+
+    The environment, ``sys.path`` and working folder are put back afterwards: nbgrader adds
+    the folder to ``sys.path`` and the autograde hook sets the student id in the environment.
+    """
+    saved_path = list(sys.path)
+    tools = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    try:
+        with environment(PATH=tools), contextlib.chdir(course):
+            os.environ.pop("JUPYTERHUB_USER", None)
+            yield
+    finally:
+        sys.path[:] = saved_path
+
+
+def nbgrader(course: Path, *args: str, check: bool = True) -> str:
+    """Run ``nbgrader <args>`` in ``course``, in this process; return what it logged and printed.
+
+    In-process, as nbgrader's own test suite runs it: the same application, config files
+    and converters as the command line, without a new Python that imports nbgrader (about
+    2 s of CPU) for each of the suite's sixty or so runs. The class on JupyterHub
+    (tests/test_hub.py) types the same commands into a terminal.
+    """
+    from jupyter_core.application import NoStart
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+    from nbgrader.validator import Validator
+
+    # one stream, so nbgrader's log lines and its verdicts stay in the order it wrote them
+    out, saved_stream = io.StringIO(), Validator.stream
+    Validator.stream = out
+    app = NbGraderApp.instance()
+    try:
+        with as_on_the_command_line(course), contextlib.redirect_stdout(out):
+            app.initialize(list(args))
+            app.init_logging(logging.StreamHandler, [out], color=False, subapps=True)
+            app.start()
+        code = 0
+    except NoStart:  # what the top-level app raises once its subcommand has run
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    finally:
+        app.reset()
+        Validator.stream = saved_stream
+    said = out.getvalue()
+    assert "Exception while loading config" not in said, said
+    if check and code != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed (exit {code}):\n{said}")
+    return said
+
+
+def read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def grade_ids(nb: dict, kind: str) -> list[str]:
+    return [c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"]
+            if c["metadata"].get("nbgrader", {}).get(kind)]
+
+
+def with_solutions(release: dict, code: dict[str, str]) -> dict:
+    """``release`` with the solution cells whose grade id is in ``code`` replaced."""
+    nb = json.loads(json.dumps(release))
+    for cell in nb["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if cell["metadata"].get("nbgrader", {}).get("solution") and grade_id in code:
+            cell["source"] = code[grade_id]
+    return nb
+
+
+def dump_answers(source: dict) -> str:
+    """A cell that prints every answer the checkers read, each as a Python literal (JSON)."""
+    names = [n for c in source["cells"] if c["metadata"]["nbgrader"].get("grade")
+             for n in checked_names(c)]
+    return (
+        "import json as _json\nimport numpy as np\n_out = {}\n"
+        f"for _n in {names!r}:\n"
+        "    _v = globals()[_n]\n"
+        "    if isinstance(_v, str):\n        _out[_n] = repr(_v)\n"
+        "    elif isinstance(_v, tuple):\n        _out[_n] = repr(tuple(int(i) for i in _v))\n"
+        "    elif isinstance(_v, (int, float, np.ndarray, np.number)):\n"
+        "        _out[_n] = f'np.array({np.asarray(_v, dtype=float).tolist()!r})'\n"
+        "print(_json.dumps(_out))\n"
+    )
+
+
+def answers_as_literals(source: dict, literal: dict[str, str]) -> dict[str, str]:
+    """Each solution cell rewritten to assign its numeric answers as literals (a copy)."""
+    code = {}
+    for cell in source["cells"]:
+        meta = cell["metadata"]["nbgrader"]
+        if meta.get("solution"):
+            lines = "".join(cell["source"]).splitlines()
+            names_here = [n for n in literal if any(ln.startswith(f"{n} = None") for ln in lines)]
+            # (with its own numpy: an assignment imports only what its setup uses)
+            code[meta["grade_id"]] = "\n".join(
+                ["import numpy as np"] + [f"{n} = {literal[n]}" for n in names_here]
+            ) if names_here else "".join(cell["source"])
+    return code
+
+
+def answer_cells(release: dict) -> dict[str, dict]:
+    """For each test cell (by grade id), the answer cell it checks.
+
+    The last answer cell before it that binds a name the checker reads; when the checker
+    reads a name a given cell binds (a function that calls the answer), the last answer cell
+    before it.
+    """
+    found, answers = {}, []
+    for cell in release["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            answers.append(cell)
+        elif meta.get("grade"):
+            checked = set(checked_names(cell))
+            binders = [a for a in answers if checked & names_bound("".join(a["source"]))[0]]
+            found[meta["grade_id"]] = (binders or answers)[-1]
+    return found
+
+
+PROBE = """\
+try:
+{test}
+except Exception as _error:
+    print(f"{{type(_error).__name__}}: {{_error}}")
+else:
+    print("no error")
+"""
+
+
+def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions: dict,
+                                by_cell: dict) -> tuple[dict[str, str], dict, dict[str, str]]:
+    """Run every classic mistake in one kernel, as ``nbgrader autograde`` runs a submission.
+
+    The kernel has the grader's environment (``NBGRADER_EXECUTION``), so a placeholder
+    raises exactly as when grading. First as Ada: the solved assignment runs top to bottom;
+    before each test cell, the answer it checks is put back as released
+    (``"<answer cell>/untouched"``), then each of its mistakes, each followed by that test
+    cell, then the right answer again; a last cell prints Ada's right answers as literals.
+    Then, in the same kernel, as Cy: the assignment from the top, with Ada's literals for
+    answers, each test cell probed (Cy's notebook once nbgrader has restored its locked
+    cells; the graded Cy of the first chapter shows that nbgrader does).
+
+    Returns what each test cell raised, by (``"<answer cell>/<k>"`` or
+    ``"<answer cell>/untouched"``, the test cell's grade id); Cy's notebook (the release
+    with Ada's answers as literals); and what each test cell raised for Cy, by grade id.
+    """
+    release = read(course / "release" / stem / f"{stem}.ipynb")
+    solved = with_solutions(release, solutions)
+    tests = {}
+    for test, answer in answer_cells(release).items():
+        # as released, an answer cell sets None, then raises NotImplementedError
+        untouched = PROBE.format(test=textwrap.indent("".join(answer["source"]), "    "))
+        tests[test] = [(f"{answer['metadata']['nbgrader']['grade_id']}/untouched", untouched,
+                        answer["metadata"]["nbgrader"]["grade_id"])]
+    for cell_id, mistakes in by_cell.items():
+        for k, (test_id, code, _) in enumerate(mistakes):
+            tests[test_id].append((f"{cell_id}/{k}", code, cell_id))
+    cells = []
+    for cell in solved["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        for key, code, cell_id in tests.get(grade_id, []):
+            probe = PROBE.format(test=textwrap.indent("".join(cell["source"]), "    "))
+            cells += [nbformat.v4.new_code_cell(code),
+                      nbformat.v4.new_code_cell(probe, metadata={"key": key, "test": grade_id}),
+                      nbformat.v4.new_code_cell(solutions[cell_id])]
+        if cell["cell_type"] == "code":
+            cells.append(nbformat.v4.new_code_cell("".join(cell["source"])))
+    cells.append(nbformat.v4.new_code_cell(dump_answers(source)))
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=solved["metadata"])
+    client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={
+        "metadata": {"path": str(course / "source" / stem)}})
+    with environment(NBGRADER_EXECUTION="autograde", **{STUDENT_ENV: "ada"}), \
+            client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        literal = json.loads(nb.cells[-1].outputs[0]["text"])
+        copied = with_solutions(release, answers_as_literals(source, literal))
+        cy = [nbformat.v4.new_code_cell(f"import os\nos.environ[{STUDENT_ENV!r}] = 'cy'")]
+        for cell in copied["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if meta.get("grade"):
+                probe = PROBE.format(test=textwrap.indent("".join(cell["source"]), "    "))
+                cy.append(nbformat.v4.new_code_cell(probe, metadata={"cy": meta["grade_id"]}))
+            elif cell["cell_type"] == "code":
+                cy.append(nbformat.v4.new_code_cell("".join(cell["source"])))
+        for cell in cy:
+            nb.cells.append(cell)
+            client.execute_cell(cell, len(nb.cells) - 1)
+
+    def printed(cell) -> str:
+        return "".join(o.get("text", "") for o in cell.outputs).strip()
+
+    said = {(c.metadata["key"], c.metadata["test"]): printed(c)
+            for c in nb.cells if "key" in c.metadata}
+    return said, copied, {c.metadata["cy"]: printed(c) for c in cy if "cy" in c.metadata}
+
+
+def gradebook(course: Path, stem: str, students: list[str]) -> dict:
+    """Each student's score per test cell, read from nbgrader's gradebook by nbgrader's API."""
+    from nbgrader.api import Gradebook
+
+    with as_on_the_command_line(course), Gradebook(f"sqlite:///{course}/gradebook.db") as gb:
+        return {s: {g.name: (g.score, g.max_score)
+                    for g in gb.find_submission_notebook(stem, stem, s).grades}
+                for s in students}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("course")
+    write_course(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", params=CHAPTERS)
+def graded(request, course):
+    """Generate, submit for the whole simulated class, autograde, generate feedback."""
+    stem = request.param
+    nbgrader(course, "generate_assignment", stem, "--force")
+    release = read(course / "release" / stem / f"{stem}.ipynb")
+    source = read(course / "source" / stem / f"{stem}.ipynb")
+    solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+                 for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
+    submissions = {"ada": with_solutions(release, solutions)}
+    by_cell: dict[str, list[tuple[str, str, str]]] = {}
+    for cell_id, test_id, code, says in MISTAKES[stem]:
+        by_cell.setdefault(cell_id, []).append((test_id, code, says))
+    # Slip: every exercise with a classic mistake makes its first one; the other mistakes
+    # are each diagnosed in one grading kernel (every_mistake_in_one_kernel).
+    code, slips = dict(solutions), []
+    for cell_id, mistakes in by_cell.items():
+        test_id, code[cell_id], says = mistakes[0]
+        slips.append((test_id, says))
+    submissions["slip"] = with_solutions(release, code)
+    diagnoses, cy_notebook, copied = every_mistake_in_one_kernel(course, stem, source,
+                                                                 solutions, by_cell)
+    if stem == CHAPTERS[0]:  # nbgrader restores the locked cells Cy edited (graded once)
+        tampered = json.loads(json.dumps(cy_notebook))
+        for cell in tampered["cells"]:
+            if cell["id"] == "course-identity":
+                cell["source"] = ('from backprop_book.checkers import set_student\n'
+                                  'set_student("ada")')
+            elif cell["metadata"].get("nbgrader", {}).get("grade"):
+                cell["source"] = 'print("Right!")'
+        submissions["cy"] = tampered
+    for student, nb in submissions.items():
+        folder = course / "submitted" / student / stem
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{stem}.ipynb").write_text(json.dumps(nb))
+    nbgrader(course, "autograde", stem, "--force")
+    nbgrader(course, "generate_feedback", stem, "--force")
+    scores = gradebook(course, stem, list(submissions))
+    feedback = {s: (course / "feedback" / s / stem / f"{stem}.html").read_text()
+                for s in submissions}
+    tests = grade_ids(release, "grade")
+    return {"stem": stem, "scores": scores, "feedback": feedback, "slips": slips,
+            "diagnoses": diagnoses, "mistakes": by_cell, "copied": copied,
+            "tests": tests, "release": course / "release" / stem / f"{stem}.ipynb",
+            "course": course, "ada": course / "submitted" / "ada" / stem / f"{stem}.ipynb"}
+
+
+def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
+    release = read(graded["release"])
+    tests = [c for c in release["cells"] if c["metadata"].get("nbgrader", {}).get("grade")]
+    assert tests and len(tests) == len(graded["tests"])
+    for cell in tests:
+        meta = cell["metadata"]["nbgrader"]
+        assert meta["locked"] and meta["points"] == 1 and not meta["solution"]
+        assert "".join(cell["source"]).startswith("display(")
+
+
+def test_the_solutions_score_full_points(graded):
+    scores = graded["scores"]["ada"]
+    assert set(scores) == set(graded["tests"]), scores
+    assert all(s == m == 1 for s, m in scores.values()), scores
+
+
+def test_every_answer_as_released_fails_its_test_with_not_done_yet(graded):
+    """In the grader's kernel, each test cell with its answer untouched: Not done yet.
+
+    (nbgrader scores a failing test 0, as the slip shows; ``nbgrader validate`` refuses the
+    whole release, below; and the class on JupyterHub reads Not done yet in its feedback.)
+    """
+    untouched = {test: said for (key, test), said in graded["diagnoses"].items()
+                 if key.endswith("/untouched")}
+    assert set(untouched) == set(graded["tests"]), untouched
+    for test, said in untouched.items():
+        assert said.startswith("NotDoneYet: "), f"{graded['stem']}, {test}: {said!r}"
+
+
+def test_a_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(graded):
+    """Through nbgrader: one mistake in every exercise that has one (the first listed)."""
+    wrong = {test_id for test_id, _ in graded["slips"]}
+    got = {t: s for t, (s, _) in graded["scores"]["slip"].items()}
+    assert got == {t: 0 if t in wrong else 1 for t in graded["tests"]}, graded["slips"]
+    html = graded["feedback"]["slip"]
+    for _, says in graded["slips"]:
+        assert says.replace("'", "&#39;") in html or says in html, (
+            f"{graded['stem']}: the feedback lacks the diagnosis {says!r}")
+    assert "Traceback (most recent call last)" not in html
+
+
+def test_every_classic_mistake_is_diagnosed_as_the_grader_runs_it(graded):
+    """Each mistake, in the assignment's kernel under autograde: its test cell fails with a
+    Not quite right (no traceback) that names the mistake; the right answer then passes."""
+    for cell_id, mistakes in graded["mistakes"].items():
+        for k, (test_id, _, says) in enumerate(mistakes):
+            said = graded["diagnoses"][f"{cell_id}/{k}", test_id]
+            assert said.startswith("NotQuiteRight: ") and says in said, (
+                f"{graded['stem']}, {cell_id} mistake {k + 1} ({test_id}): wanted a diagnosis"
+                f" with {says!r}, got {said!r}")
+
+
+def test_a_neighbours_numbers_lose_their_points(graded):
+    """Cy hands in Ada's right answers as numbers: in the grader's kernel, under Cy's id,
+    every exercise with numbers of its own fails; the others (a SymPy expression, a
+    function) pass."""
+    want = {t: "no error" if t in SAME_FOR_ALL else "NotQuiteRight" for t in graded["tests"]}
+    got = {t: "no error" if said == "no error" else said.split(":")[0]
+           for t, said in graded["copied"].items()}
+    assert got == want, f"{graded['stem']}: Cy, with Ada's numbers: {graded['copied']}"
+
+
+def test_nbgrader_restores_the_locked_cells_a_student_edited(graded):
+    """The first chapter's Cy also edits the locked identity cell to claim to be Ada, and
+    every test cell to print "Right!". Had nbgrader kept either edit she would score full
+    points (Ada's numbers pass as Ada's; a ``print`` passes every test): she scores as the
+    student above. Every chapter's identity and test cells are locked, which is what
+    nbgrader restores them by."""
+    release = read(graded["release"])
+    identity = [c for c in release["cells"] if c["id"] == "course-identity"]
+    assert len(identity) == 1 and identity[0]["metadata"]["nbgrader"]["locked"], identity
+    assert graded["stem"] != CHAPTERS[0] or "cy" in graded["scores"], "Cy was not graded"
+    if "cy" not in graded["scores"]:
+        return
+    got = {t: s for t, (s, _) in graded["scores"]["cy"].items()}
+    want = {t: 1 if t in SAME_FOR_ALL else 0 for t in graded["tests"]}
+    full = [t for t, s in got.items() if s == 1 and t not in SAME_FOR_ALL]
+    assert got == want, (
+        f"{graded['stem']}: Cy (Ada's numbers, locked cells edited) scored {got}; wanted {want}"
+        + (f". {full} passed: nbgrader kept an edited locked cell, or the grader used Ada's"
+           " numbers" if full else ""))
+
+
+def test_validate_passes_the_solutions_and_refuses_an_untouched_release(graded):
+    """``nbgrader validate``, as a student's Validate button runs it: the solved assignment
+    passes; on the first chapter the release as fetched is refused, in the same call (each
+    notebook in a kernel of its own).
+
+    Every chapter's untouched answers are refused twice already: in the grader's kernel,
+    one test cell at a time (above), and in a student's, where each handout's checkers say
+    Not done yet (tests/test_handout_run.py). One chapter shows validate's verdict on them.
+    """
+    solved = os.path.realpath(graded["ada"])
+    notebooks = [solved]
+    if graded["stem"] == CHAPTERS[0]:
+        notebooks.insert(0, os.path.realpath(graded["release"]))
+    out = nbgrader(graded["course"], "validate", *notebooks, check=False)
+    # nbgrader logs "Validating '<path>'" before each notebook's verdict
+    verdicts = {os.path.realpath(path): said for path, said in
+                re.findall(r"Validating '([^']+)'(.*?)(?=Validating '|\Z)", out, re.S)}
+    assert set(verdicts) == set(notebooks), out
+    assert "Success!" in verdicts[solved] and "FAILED" not in verdicts[solved], verdicts[solved]
+    for untouched in notebooks[:-1]:
+        assert "VALIDATION FAILED" in verdicts[untouched], verdicts[untouched]

@@ -1,0 +1,239 @@
+"""A class on a real JupyterHub, driven in Chromium as the people in it would.
+
+``python -m bookkit hub`` (what ``make hub`` runs) starts JupyterHub on 127.0.0.1 with a shared
+password, SimpleLocalProcessSpawner and the proxy from the npm lock file. Then:
+
+* the teacher logs in through the hub's login page, gets a JupyterLab of their own, and in
+  its terminal generates and releases the 1-1-1 assignment;
+* two students log in the same way; each fetches the assignment in a terminal, opens it in
+  JupyterLab, runs it, types an answer to the first exercise (Ada the right formula for
+  her numbers, Bea the classic slip sigma'(z) = z(1 - z)), runs the check, saves and
+  submits;
+* the teacher collects, autogrades, generates and releases feedback;
+* the gradebook has Ada's point and not Bea's, and Bea's feedback, fetched and opened in
+  her own server, names her mistake.
+
+Steps no one clicks (nbgrader's commands) are typed into each person's Lab terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from browser import HANG_MS
+from lab_server import wait_until_up
+
+from bookkit.paths import ROOT
+
+pytestmark = pytest.mark.hub
+
+ASSIGNMENT = "one-neuron-chain"
+PASSWORD = "class-" + secrets.token_hex(4)
+RIGHT = 'slope = 1 / (1 + np.exp(-nums["z"])) * (1 - 1 / (1 + np.exp(-nums["z"])))'
+SLIP = 'slope = nums["z"] * (1 - nums["z"])'
+
+
+def free_port_block() -> int:
+    """A port p with p, p + 1 and p + 2 free (the hub, its internal API, the proxy's API)."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            socks = [socket.socket() for _ in range(3)]
+            for k, sock in enumerate(socks):
+                sock.bind(("127.0.0.1", port + k))
+            return port
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no three free ports in a row")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    state = tmp_path_factory.mktemp("hub")
+    port, token = free_port_block(), secrets.token_hex(16)
+    env = dict(os.environ, BACKPROP_HUB_STATE=str(state), BACKPROP_HUB_PORT=str(port),
+               BACKPROP_HUB_PASSWORD=PASSWORD, BACKPROP_HUB_API_TOKEN=token)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    log = open(state / "hub.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "bookkit", "hub"], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/hub/api/", proc, 180, "JupyterHub", state / "hub.log")
+        yield {"base": base, "state": state, "token": token}
+    finally:
+        def stop(person: str) -> None:  # through the hub, which waits for the server to exit
+            request = urllib.request.Request(f"{base}/hub/api/users/{person}/server",
+                                             method="DELETE",
+                                             headers={"Authorization": f"token {token}"})
+            try:
+                urllib.request.urlopen(request, timeout=30).close()
+            except OSError:
+                pass
+
+        with ThreadPoolExecutor() as pool:  # all three at once: each stop is mostly waiting
+            list(pool.map(stop, ("teacher", "ada", "bea")))
+        proc.send_signal(signal.SIGTERM)  # the hub stops the proxy on its way out
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def log_in(b, hub, person: str):
+    """A fresh browser profile; the hub's login page; the person's own JupyterLab."""
+    context = b.new_context(viewport={"width": 1400, "height": 1000})
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1)"), lambda route: route.abort())
+    context.set_default_timeout(HANG_MS)
+    context.set_default_navigation_timeout(HANG_MS)
+    page = context.new_page()
+    page.goto(f"{hub['base']}/hub/login")
+    page.fill("#username_input", person)
+    page.fill("#password_input", PASSWORD)
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(rf"/user/{person}/lab"))
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
+    page.wait_for_function("() => window.jupyterapp.commands.hasCommand('terminal:create-new')")
+    # nbgrader's JupyterLab extensions: its menu, and its assignment list for students
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for()
+    assert page.evaluate("() => window.jupyterapp.commands.listCommands()"
+                         ".some(c => c.startsWith('nbgrader:'))")
+    return page
+
+
+def in_terminal(page, hub, person: str, step: str, command: str, timeout: float = 300) -> str:
+    """Type ``command`` into a new Lab terminal of ``person``; wait for it; return its log."""
+    home = hub["state"] / "home" / person
+    done, log = home / f".{step}.done", home / f".{step}.log"
+    before = page.locator(".jp-Terminal").count()
+    page.evaluate("() => { window.jupyterapp.commands.execute('terminal:create-new'); }")
+    # Wait for the NEW terminal: a person's second terminal opens in a new tab, and the
+    # first one, hidden behind it, must not be the one we type into.
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-Terminal').length > {before}")
+    terminal = page.locator(".jp-Terminal:visible").last
+    terminal.wait_for(state="visible")
+    # Type once its connection to the server's terminal is open (the shell reads what is
+    # typed before its prompt shows), not after a fixed pause.
+    page.wait_for_function("""() => {
+        const w = window.jupyterapp.shell.currentWidget;
+        const s = w && w.content && w.content.session;
+        return s && s.connectionStatus === 'connected';
+    }""")
+    terminal.click()
+    page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}")
+    page.keyboard.press("Enter")
+    deadline = time.monotonic() + timeout
+    while not done.exists() or not done.read_text().strip():
+        assert time.monotonic() < deadline, f"{person}: {step} did not finish"
+        time.sleep(0.2)
+    text = log.read_text()
+    assert done.read_text().strip() == "0", f"{person}: {step} failed:\n{text}"
+    return text
+
+
+def answer_first_exercise(page, person: str, code: str) -> str:
+    """Open the fetched assignment, run it, type ``code`` as the first answer, check, save."""
+    page.evaluate(f"""() => {{ window.jupyterapp.commands.execute('docmanager:open',
+                       {{path: '{ASSIGNMENT}/{ASSIGNMENT}.ipynb'}}); }}""")
+    page.locator(".jp-NotebookPanel .jp-MarkdownCell").first.wait_for()
+    page.wait_for_function("""() => {
+        const w = window.jupyterapp.shell.currentWidget;
+        return w && w.sessionContext && w.sessionContext.session &&
+               w.sessionContext.session.kernel &&
+               w.sessionContext.session.kernel.status === 'idle';
+    }""")
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    index = page.evaluate("""() => {
+        const nb = window.jupyterapp.shell.currentWidget.content;
+        return nb.widgets.findIndex(c => (c.model.getMetadata('nbgrader') || {}).grade_id
+                                            === 'ex-111-sigmoid-slope');
+    }""")
+    assert index > 0, "the first exercise's answer cell is missing"
+    # Run All stops at the first unanswered exercise; wait until it got there.
+    page.wait_for_function(f"""() => {{
+        const panel = window.jupyterapp.shell.currentWidget;
+        return panel.content.widgets[{index}].model.executionCount !== null &&
+               panel.sessionContext.session.kernel.status === 'idle';
+    }}""")
+    page.evaluate(f"""() => {{
+        const nb = window.jupyterapp.shell.currentWidget.content;
+        nb.activeCellIndex = {index};
+        nb.scrollToItem({index});
+    }}""")
+    active = page.locator(".jp-NotebookPanel .jp-Cell.jp-mod-active")
+    active.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type(code)
+    page.keyboard.press("Shift+Enter")  # run the answer; its check is now the active cell
+    page.keyboard.press("Control+Enter")  # run the check
+    active.locator(".jp-OutputArea-output").first.wait_for()
+    verdict = active.locator(".jp-OutputArea").inner_text()
+    page.keyboard.press("Control+s")
+    page.wait_for_function("""() => !window.jupyterapp.shell.currentWidget.context.model.dirty""")
+    return verdict
+
+
+def read_grades(gradebook: Path) -> dict[str, dict[str, float]]:
+    """Ada's and Bea's score per test cell, from the teacher's gradebook, by nbgrader's API."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        return {s: {g.name: g.score for g in gb.find_submission_notebook(
+                    ASSIGNMENT, ASSIGNMENT, s).grades} for s in ("ada", "bea")}
+
+
+def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hub, tmp_path):
+    teacher = log_in(chromium, hub, "teacher")
+    in_terminal(teacher, hub, "teacher", "release",
+                f"cd ~/course && nbgrader generate_assignment {ASSIGNMENT} --force && "
+                f"nbgrader release_assignment {ASSIGNMENT} --force")
+    verdicts = {}
+    for person, code in (("ada", RIGHT), ("bea", SLIP)):
+        page = log_in(chromium, hub, person)
+        in_terminal(page, hub, person, "fetch", f"cd ~ && nbgrader fetch_assignment {ASSIGNMENT}")
+        assert (hub["state"] / "home" / person / ASSIGNMENT / "images" / "chain-111.svg").exists()
+        verdicts[person] = answer_first_exercise(page, person, code)
+        page.screenshot(path=str(tmp_path / f"{person}.png"))
+        in_terminal(page, hub, person, "submit", f"cd ~ && nbgrader submit {ASSIGNMENT}")
+        if person == "bea":
+            bea = page
+    assert "Right!" in verdicts["ada"], verdicts
+    assert "Not quite right" in verdicts["bea"] and "at a = z" in verdicts["bea"], verdicts
+    in_terminal(teacher, hub, "teacher", "grade",
+                f"cd ~/course && nbgrader collect {ASSIGNMENT} && "
+                f"nbgrader autograde {ASSIGNMENT} && "
+                f"nbgrader generate_feedback {ASSIGNMENT} && "
+                f"nbgrader release_feedback {ASSIGNMENT}", timeout=600)
+    grades = read_grades(hub["state"] / "home" / "teacher" / "course" / "gradebook.db")
+    assert grades["ada"]["check-ex-111-sigmoid-slope"] == 1.0, grades
+    assert grades["bea"]["check-ex-111-sigmoid-slope"] == 0.0, grades
+    for person in ("ada", "bea"):  # the unanswered exercises score nothing
+        assert sum(grades[person].values()) == grades[person]["check-ex-111-sigmoid-slope"]
+    in_terminal(bea, hub, "bea", "feedback", f"cd ~ && nbgrader fetch_feedback {ASSIGNMENT}")
+    html = sorted((hub["state"] / "home" / "bea" / ASSIGNMENT / "feedback").glob(
+        f"*/{ASSIGNMENT}.html"))
+    assert html, "no feedback fetched"
+    relative = html[-1].relative_to(hub["state"] / "home" / "bea")
+    bea.goto(f"{hub['base']}/user/bea/files/{relative}")
+    body = bea.locator("body").inner_text()
+    assert "at a = z" in body and "Not done yet" in body
+    bea.screenshot(path=str(tmp_path / "bea-feedback.png"))

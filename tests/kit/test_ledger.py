@@ -1,0 +1,258 @@
+"""The claim ledger: every claim the book states is proved in a cell the page links to.
+
+Three layers: the rules (``bookkit.ledger``) on small made-up inputs, including every
+way the ledger can break; the book's own sources, which must have no gap; and the built HTML,
+where each claim links to its proving cell, each proving cell links back, and the appendix
+"Every claim and its proof" lists them all.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urldefrag
+
+import pytest
+from bs4 import BeautifulSoup
+
+from bookkit import ledger as rules
+from bookkit import toc
+
+# --- the rules ---------------------------------------------------------------------------
+
+
+def test_labels_name_their_kind():
+    assert rules.label_kind("eq-hidden-delta") == "claim"
+    assert rules.label_kind("def-softmax") == "definition"
+    assert rules.label_kind("sum-hidden-delta") == "restatement"
+    for bad in ("hidden-delta", "eq_hidden", "eq-Hidden", "eq-", "thm-x"):
+        with pytest.raises(ValueError, match="eq-<name>"):
+            rules.label_kind(bad)
+
+
+def test_a_proving_cell_names_its_claims_on_its_first_line():
+    assert rules.proved_labels("# proves: eq-a, eq-b\nassert 1") == ("eq-a", "eq-b")
+    assert rules.proved_labels("#proves:eq-a\n") == ("eq-a",)
+    assert rules.proved_labels("x = 1\n# proves: eq-a") == ()
+    assert rules.proved_labels("") == ()
+    assert rules.proved_labels("# proves: eq-a,\n#   eq-b, eq-c\nassert 1") == ("eq-a", "eq-b", "eq-c")
+    assert rules.proved_labels("# proves: eq-a\n# eq-b is not on the list\n") == ("eq-a",)
+
+
+@pytest.mark.parametrize(
+    "latex, needs",
+    [
+        (r"\frac{\partial C}{\partial w} = \delta a", True),
+        (r"\frac{dc}{dw} = 2", True),
+        (r"\nabla C = 0", True),
+        (r"c'(w) \approx 1", True),
+        (r"\sigma'\big(z\big)", True),
+        (r"w \leftarrow w - \eta g", True),
+        (r"\delta^{(2)} = (a - y)", True),
+        (r"\Delta^{(l)} = D / m", True),
+        (r"C = \tfrac12 (a - y)^2", False),
+        (r"s_i = \frac{e^{z_i}}{\sum_k e^{z_k}}", False),
+        (r"\delta", False),  # mentioned, not defined by an equation
+    ],
+)
+def test_which_display_equations_state_a_derivative(latex, needs):
+    assert (rules.derivative_marker(latex) is not None) is needs
+
+
+def test_proof_methods_are_read_off_the_cell():
+    assert rules.proof_method("assert sp.simplify(a - b) == 0") == "SymPy"
+    assert rules.proof_method("err = bb.relative_error(g, bb.numerical_gradient(f, x))") == (
+        "NumPy against finite differences"
+    )
+    both = "sp.diff(C, w)\nreport = bb.check_gradients(p, X, Y, acts, cost)"
+    assert rules.proof_method(both) == "SymPy and finite differences"
+    assert rules.proof_method("assert counts == [54, 16]") == "NumPy"
+
+
+def test_display_equations_are_read_with_their_labels():
+    text = (
+        "Some prose $x$ and\n\n$$ a = b $$ (eq-one)\n\nthen $$c = d$$ and\n\n"
+        "```{math}\n:label: eq-two\ne = f\n```\n"
+    )
+    assert rules.display_equations(text) == [
+        ("a = b", "eq-one"),
+        ("c = d", None),
+        ("e = f", "eq-two"),
+    ]
+
+
+def _claim(label, where="book/a"):
+    return rules.Claim(label, "x = y", where)
+
+
+def _proof(*labels, source="assert True", where="book/a", cell=3):
+    return rules.Proof(labels, f"# proves: {', '.join(labels)}\n{source}", where, cell)
+
+
+def test_a_complete_ledger_has_no_problems():
+    claims = [_claim("eq-a"), _claim("def-b"), _claim("sum-a", "book/c")]
+    assert rules.ledger_problems(claims, [_proof("eq-a")]) == []
+
+
+@pytest.mark.parametrize(
+    "claims, proofs, message",
+    [
+        ([_claim("eq-a")], [], "the claim eq-a has no proving cell"),
+        (
+            [_claim("eq-a")],
+            [_proof("eq-a"), _proof("eq-zz")],
+            "'# proves: eq-zz' names no equation",
+        ),
+        ([_claim("eq-a")], [_proof("eq-a", source="print(1)")], "can never fail"),
+        ([_claim("eq-a"), _claim("def-b")], [_proof("eq-a", "def-b")], "names a definition"),
+        ([_claim("sum-x")], [], "restates eq-x, which no page defines"),
+        ([_claim("eq-a"), _claim("eq-a", "book/b")], [_proof("eq-a")], "used twice"),
+        ([_claim("theorem-1")], [], "does not follow the ledger's form"),
+    ],
+)
+def test_every_way_the_ledger_breaks_is_reported(claims, proofs, message):
+    problems = rules.ledger_problems(claims, proofs)
+    assert any(message in p for p in problems), problems
+
+
+def test_an_unlabelled_derivative_is_reported_with_its_place():
+    nb = {
+        "cells": [
+            {
+                "cell_type": "markdown",
+                "source": ["Hence\n", "$$ \\frac{\\partial C}{\\partial w} = 1 $$\n"],
+            },
+            {"cell_type": "code", "source": ["# proves: eq-x\n", "assert 1\n"]},
+        ]
+    }
+    claims, proofs, unlabelled = rules.read_notebook(nb, "book/demo")
+    assert claims == [] and [p.labels for p in proofs] == [("eq-x",)]
+    assert len(unlabelled) == 1 and "book/demo, cell 0" in unlabelled[0]
+    assert "partial derivative" in unlabelled[0]
+
+
+# --- the book's sources ------------------------------------------------------------------
+
+
+def read_book() -> tuple[list, list, list]:
+    claims, proofs, unlabelled = [], [], []
+    for entry in toc.entries():
+        path = toc.source_of(entry)
+        if path.suffix == ".ipynb":
+            c, p, u = rules.read_notebook(json.loads(path.read_text()), entry)
+            proofs += p
+        else:
+            c, u = rules.read_markdown_page(path.read_text(), entry)
+        claims += c
+        unlabelled += u
+    return claims, proofs, unlabelled
+
+
+def test_no_derivative_equation_goes_without_a_label():
+    _, _, unlabelled = read_book()
+    assert unlabelled == [], "\n".join(unlabelled)
+
+
+def test_every_claim_of_the_book_has_a_proving_cell():
+    claims, proofs, _ = read_book()
+    assert len([c for c in claims if c.kind == "claim"]) >= 45
+    problems = rules.ledger_problems(claims, proofs)
+    assert problems == [], "\n".join(problems)
+
+
+# --- the built book ----------------------------------------------------------------------
+
+
+def _page(html: Path, relative: str) -> BeautifulSoup:
+    return BeautifulSoup((html / relative).read_text(), "html.parser")
+
+
+def _resolve(html: Path, page: str, href: str) -> tuple[str, str]:
+    target, anchor = urldefrag(href)
+    target_page = (
+        str((html / Path(page).parent / target).resolve().relative_to(html.resolve()))
+        if target
+        else page
+    )
+    return target_page, anchor
+
+
+def _cached(cache: dict, html: Path, page: str) -> BeautifulSoup:
+    if page not in cache:  # pages carry their widgets' state: parse each one once
+        cache[page] = _page(html, page)
+    return cache[page]
+
+
+def _exists(html: Path, page: str, anchor: str, cache: dict) -> bool:
+    return _cached(cache, html, page).find(id=anchor) is not None
+
+
+@pytest.mark.build
+def test_each_claim_links_to_its_proof_and_back(built_book):
+    claims, proofs, _ = read_book()
+    cache: dict = {}
+    by_page: dict[str, list] = {}
+    for claim in claims:
+        by_page.setdefault(claim.where + ".html", []).append(claim)
+    for page, page_claims in by_page.items():
+        soup = _cached(cache, built_book, page)
+        for claim in page_claims:
+            block = soup.find(id=f"equation-{claim.label}")
+            assert block is not None, f"{page}: no equation with id equation-{claim.label}"
+            if claim.kind == "definition":
+                continue
+            note = block.find_next_sibling("p")
+            assert note is not None and "claim-proof" in note.get("class", []), (
+                f"{page}: no 'checked in code' link under {claim.label}"
+            )
+            for link in note.find_all("a"):
+                target, anchor = _resolve(built_book, page, link["href"])
+                assert _exists(built_book, target, anchor, cache), (
+                    f"{page}: the link under {claim.label} points at {link['href']}, which does not exist"
+                )
+    proving_cells: dict[str, list] = {}
+    for proof in sorted(proofs, key=lambda p: (p.where, p.cell)):
+        page = proof.where + ".html"
+        soup = _cached(cache, built_book, page)
+        if page not in proving_cells:  # the page's proving cells, in reading order
+            proving_cells[page] = [
+                div
+                for div in soup.find_all("div", class_="cell")
+                if div.get("id", "").startswith("proof-")
+            ]
+        assert proving_cells[page], f"{page}: no proving cell has an anchor"
+        cell = proving_cells[page].pop(0)
+        assert cell["id"].startswith("proof-" + proof.labels[0]), (
+            f"{page}: cell {proof.cell} proves {proof.labels}, but the next anchored cell is {cell['id']}"
+        )
+        back = cell.find("p", class_="proof-backlink")
+        assert back is not None, f"{page}: the cell proving {proof.labels} does not link back"
+        hrefs = [a["href"] for a in back.find_all("a")]
+        assert len(hrefs) == len(proof.labels)
+        for link in back.find_all("a"):
+            target, anchor = _resolve(built_book, page, link["href"])
+            assert _exists(built_book, target, anchor, cache), (
+                f"{page}: {link['href']} does not exist"
+            )
+            shown = _cached(cache, built_book, target).find(id=anchor).find(class_="eqno")
+            assert shown is not None and shown.get_text().startswith(link.get_text().split()[-1]), (
+                f"{page}: the link says {link.get_text()!r}, the equation shows {shown and shown.get_text()!r}"
+            )
+
+
+@pytest.mark.build
+def test_the_claims_page_lists_every_claim(built_book):
+    claims, _, _ = read_book()
+    expected = sorted(c.label for c in claims if c.kind == "claim")
+    soup = _page(built_book, "book/every-claim.html")
+    table = soup.find("table", class_="claim-ledger")
+    assert table is not None, "the appendix has no ledger table"
+    rows = table.find("tbody").find_all("tr")
+    listed = []
+    for row in rows:
+        where, proved, how = row.find_all("td")[1:]
+        anchor = urldefrag(where.find("a")["href"])[1]
+        listed.append(anchor.removeprefix("equation-"))
+        assert proved.find("a") is not None, f"{anchor}: no proving cell listed"
+        assert how.get_text(strip=True), f"{anchor}: how it is proved is not said"
+    assert sorted(listed) == expected

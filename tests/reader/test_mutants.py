@@ -1,0 +1,77 @@
+"""Mutation tests: every planted bug is caught, and the machinery itself can report a survivor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from backprop_book import mutants as M
+from backprop_book import reference as ref
+from bookkit.paths import ROOT
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return M.run_all(ROOT)
+
+
+def test_every_mutant_is_caught(outcomes):
+    assert M.survivors(outcomes) == [], "mutants no check caught"
+    assert len(outcomes) == len(M.REFERENCE_MUTANTS) + len(M.NOTEBOOK_MUTANTS)
+
+
+def test_value_bugs_are_caught_by_the_values_not_by_luck(outcomes):
+    by_name = {o.mutant: o for o in outcomes}
+    for name in ("sign-flip", "transpose-dropped", "matmul-for-hadamard", "missing-1/m",
+                 "softmax-diagonal", "overwrite-not-accumulate", "relu-kink", "slope-at-a"):
+        assert by_name[name].caught_by.startswith("gradient check"), name
+        assert by_name[name].relative_error > 1e-3, name
+    assert "opposite sign" in by_name["sign-flip"].diagnosis
+    assert "1/m of the mean is missing" in by_name["missing-1/m"].diagnosis
+    for name in ("bias-not-summed", "bias-1d"):
+        assert by_name[name].caught_by.startswith("shape error"), name
+
+
+def test_a_harmless_patch_survives_and_is_named():
+    same = M.Mutant("harmless", "no bug at all", "control", {"_output_delta": ref._output_delta})
+    outcome = M.run_reference_mutant(same)
+    assert not outcome.caught and M.survivors([outcome]) == ["harmless (no bug at all)"]
+
+
+def test_the_reference_is_restored_after_a_mutant():
+    before = ref._output_delta
+    M.run_reference_mutant(M.REFERENCE_MUTANTS[0])
+    assert ref._output_delta is before
+    _, X, Y, acts, cost = M.probe_networks()[0][1:]
+    assert M.check_gradients(M.probe_networks()[0][1], X, Y, acts, cost).ok
+
+
+def test_a_notebook_substitution_that_changes_nothing_survives():
+    harmless = M.Mutant("nb-harmless", "a comment", "control", notebook="book/one-neuron-chain.ipynb",
+                        old="# backward: start at the cost", new="# backward, from the cost")
+    assert not M.run_notebook_mutant(harmless, ROOT).caught
+
+
+def test_a_substitution_that_misses_the_cell_is_an_error():
+    ghost = M.Mutant("ghost", "x", "x", notebook="book/one-neuron-chain.ipynb",
+                     old="this text is not in the cell", new="")
+    with pytest.raises(ValueError, match="is not in"):
+        M.run_notebook_mutant(ghost, ROOT)
+
+
+def test_the_hook_needs_one_target_and_a_check():
+    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["mutants:check"]}, "source": "1"}]}
+    with pytest.raises(ValueError, match="exactly one cell tagged"):
+        M.hooked_cells(nb)
+
+
+def test_report_and_table(outcomes, tmp_path):
+    path = tmp_path / "report.json"
+    M.write_report(outcomes, path)
+    rows = json.loads(path.read_text())
+    assert {r["mutant"] for r in rows} == {o.mutant for o in outcomes}
+    table = M.table(outcomes)
+    assert table.count("\n") == len(outcomes) + 1 and "SURVIVED" not in table
+    assert np.isfinite([r["relative_error"] for r in rows if r["relative_error"]]).all()

@@ -1,0 +1,143 @@
+"""Drive Debian's Chromium with playwright, with every request beyond 127.0.0.1 refused.
+
+Used by the browser tests. Never run ``playwright install``: the system Chromium is
+what CI installs (``apt-get install chromium``) and what these helpers launch.
+"""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+
+from bookkit import toc
+from bookkit.browser import CHROMIUM, LAUNCH_ARGS, refuse_the_network
+
+#: How long any one wait in a browser test may last before the run is taken as hung. It
+#: judges nothing about speed: a page that loads in 4 s on a quiet machine took more than
+#: playwright's default 30 s on a busy one (two workers, the build, a hub and nbgrader on
+#: two cores). Tests wait for conditions (a selector, a function); this only ends a hang.
+HANG_MS = 180_000
+
+
+@dataclass
+class PageLog:
+    """What a page did while it loaded: errors the reader would not see but should not happen."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_responses: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        return (
+            [f"console error: {m}" for m in self.console_errors]
+            + [f"uncaught exception: {m}" for m in self.page_errors]
+            + [f"HTTP {m}" for m in self.failed_responses]
+            + [f"tried the network: {m}" for m in self.blocked_requests]
+        )
+
+    def clear(self) -> None:
+        """Forget what was logged so far (a page shared by several tests: each its own)."""
+        for problems in (self.console_errors, self.page_errors, self.failed_responses,
+                         self.blocked_requests):
+            problems.clear()
+
+
+# The book's widgets, by the class of their root element and the call that makes them.
+WIDGET_ROOTS = (".bp-chain-nudge, .bp-network-nudge, .bp-training-curves, .bp-optimizer-race,"
+                " .bp-depth-spread")
+WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(")
+
+
+def chapters() -> list[str]:
+    """The toc entries that are notebooks."""
+    return [e for e in toc.entries() if toc.source_of(e).suffix == ".ipynb"]
+
+
+def widget_chapters() -> list[str]:
+    """The chapters that show at least one widget."""
+    return [e for e in chapters() if any(w in toc.source_of(e).read_text() for w in WIDGETS)]
+
+
+def chromium_or_skip():
+    if not CHROMIUM.exists():
+        if shutil.which("apt-get") and _ci():
+            pytest.fail("Chromium is missing in CI: .ci/run must `apt-get install -y chromium`")
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    return CHROMIUM
+
+
+def _ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@contextmanager
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_or_skip()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **context):
+    """A new page that records errors and refuses every request not served by ``base_url``.
+
+    ``context`` (e.g. ``has_touch=True, is_mobile=True``) opens it in a context of its own.
+    """
+    viewport = {"width": width, "height": height}
+    page = (b.new_context(viewport=viewport, **context).new_page() if context
+            else b.new_page(viewport=viewport))
+    page.set_default_timeout(HANG_MS)
+    page.set_default_navigation_timeout(HANG_MS)
+    log = PageLog()
+    refuse_the_network(page, base_url, log.blocked_requests)
+    page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
+    page.on("pageerror", lambda e: log.page_errors.append(str(e)))
+    page.on(
+        "response", lambda r: r.status >= 400 and log.failed_responses.append(f"{r.status} {r.url}")
+    )
+    return page, log
+
+
+# Code cells wider than their column at the page's width (a reader would scroll sideways).
+WIDE_CODE = """() => [...document.querySelectorAll('main .cell_input pre')]
+  .filter(pre => pre.checkVisibility() && pre.scrollWidth > pre.clientWidth + 1)
+  .map(pre => {
+    const lines = pre.textContent.split('\\n');
+    const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+    return `${pre.scrollWidth - pre.clientWidth} px too wide: ${longest}`;
+  })"""
+
+
+# Page snippets shared by the widget tests (run with element_handle.evaluate).
+
+# Every piece of text in a widget, with its size in CSS pixels as drawn on screen.
+TEXT_SIZES = """root => {
+  const out = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const e = n.parentElement;
+    if (!n.textContent.trim() || e.closest('.bp-sr-only, title, option, details:not([open]) table')) continue;
+    let px = parseFloat(getComputedStyle(e).fontSize);
+    const svg = e.closest('svg');
+    if (svg) px *= svg.getScreenCTM().a;
+    out.push([n.textContent.trim().slice(0, 30), px]);
+  }
+  return out;
+}"""
+
+AXE_ON_ELEMENT = """async root => {
+  const rules = {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}};
+  const result = await axe.run(root, rules);
+  return result.violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
+}"""
