@@ -14,7 +14,7 @@ import statistics
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
 from lab_server import KERNEL_IDLE
 
 from bookkit.paths import BUILD
@@ -108,7 +108,7 @@ def open_chapter(chromium, book_server):
     page, log = open_logged_page(chromium, book_server, height=1400)
     page.goto(f"{book_server}/{PAGE}")
     page.wait_for_selector(f"{ROOT}[data-redraws]")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     return page, log
 
 

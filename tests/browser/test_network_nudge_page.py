@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
 
 from backprop_book import reference as ref
 from backprop_book.widgets._stylesheets import stylesheet
@@ -443,7 +443,7 @@ def test_built_chapter_is_live_and_matches_numpy(chapter, chromium, built_book, 
     )
     page.goto(url)
     root = page.wait_for_selector(f"{ROOT}[data-redraws]")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     root.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     root.screenshot(path=str(SCREENSHOTS / f"network-nudge-page-{chapter}-before.png"))

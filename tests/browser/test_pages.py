@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import WIDE_CODE, open_logged_page
+from browser import WIDE_CODE, open_logged_page, settled
 
 from bookkit import toc
 from bookkit.paths import BUILD, ROOT
@@ -68,7 +68,7 @@ def page_url(entry: str) -> str:
 def test_page_reads_cleanly_offline(chromium, book_server, entry):
     page, log = open_logged_page(chromium, book_server)
     page.goto(f"{book_server}/{page_url(entry)}")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     math = page.evaluate(MATH_STATE)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # The top of the page: a whole chapter (some 40,000 px) took 2-3 s of CPU to draw,

@@ -18,7 +18,7 @@ How soon the first widget is live is a speed, so a benchmark measures it
 from __future__ import annotations
 
 import pytest
-from browser import WIDGET_ROOTS, open_logged_page, widget_chapters
+from browser import WIDGET_ROOTS, open_logged_page, settled, widget_chapters
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +79,7 @@ def test_widget_chapter_on_a_phone(chromium, book_server, entry):
     page, log = open_logged_page(chromium, book_server, **PHONE, has_touch=True,
                                  is_mobile=True)
     page.goto(f"{book_server}/{entry}.html")
-    page.wait_for_load_state("networkidle")
+    settled(page)
     # Against the document's client width: an emulated phone widens innerWidth to fit
     # a page that overflows, so innerWidth let a 14 px overflow through.
     sizes = page.evaluate("""() => ({page: document.documentElement.scrollWidth,

@@ -46,6 +46,24 @@ class PageLog:
             problems.clear()
 
 
+# Resolves once the page's math is typeset (when it has a MathJax to wait for) and what
+# that changed has been laid out.
+_SETTLED = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+
+
+def settled(page) -> None:
+    """Wait until ``page`` has loaded and its math is in place.
+
+    Waits for what the tests read, not for the network to fall quiet ("networkidle"): on a
+    busy machine a chapter's lazily loaded fonts kept the network busy past any bound.
+    """
+    page.wait_for_load_state("load")
+    page.evaluate(_SETTLED)
+
+
 # The book's widgets, by the class of their root element and the call that makes them.
 WIDGET_ROOTS = (".bp-chain-nudge, .bp-network-nudge, .bp-training-curves, .bp-optimizer-race,"
                 " .bp-depth-spread")
