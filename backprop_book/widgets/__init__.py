@@ -18,7 +18,8 @@ numbers to the chapter's own NumPy instead. One source for both paths.
 
 Every widget sits on the card of ``card.css``, and the two chart widgets, OptimizerRace and
 DepthSpread, also share the rules in ``chart.css``: each one's stylesheet is those files
-followed by its own (``_stylesheets.py``).
+followed by its own. Every widget's script is ``_dom.js`` (the shared DOM and chart helpers)
+followed by its own (``_assets.py``).
 """
 
 from .chain_nudge import ChainNudge, FiniteFloat

@@ -27,8 +27,6 @@ const SLIDERS = {
 const SLIDER_STEP = 0.01;
 // JupyterLab and Notebook 7 bind the arrow keys to cell navigation; Lumino leaves a key
 // alone when the focused element itself carries this attribute.
-const KEYS_TO_US = { "data-lm-suppress-shortcuts": "true" };
-const SVGNS = "http://www.w3.org/2000/svg";
 
 // --- the mathematics ------------------------------------------------------------------------
 
@@ -69,24 +67,6 @@ function fmt(v, digits = 4) {
 /** A slider value: two decimals when it sits on the slider's grid, four otherwise. */
 const fmtValue = (v) => fmt(v, Math.abs(v * 100 - Math.round(v * 100)) < 1e-9 ? 2 : 4);
 
-function html(tag, attrs, parent, text) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (text !== undefined) n.textContent = text;
-  if (parent) parent.appendChild(n);
-  return n;
-}
-function svg(tag, attrs, parent) {
-  const n = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (parent) parent.appendChild(n);
-  return n;
-}
-function svgText(parent, x, y, str, attrs) {
-  const t = svg("text", { x, y, ...attrs }, parent);
-  t.textContent = str;
-  return t;
-}
 /** "label = value" in SVG, centred; the value in its own <tspan> (a readout when key is given). */
 function labelled(parent, x, y, label, key, cls) {
   const t = svgText(parent, x, y, label + " = ", { "text-anchor": "middle", class: cls || "" });
@@ -94,29 +74,13 @@ function labelled(parent, x, y, label, key, cls) {
   return { t, v };
 }
 /** Show a number: rounded text for people, the full float in data-value for tests. */
-function show(node, v) {
+function showNumber(node, v) {
   node.textContent = fmt(v);
   node.setAttribute("data-value", String(v));
 }
 
 /** Axis ticks at 1, 2, 2.5 or 5 × 10^k covering [lo, hi], and the decimals they need. */
-function ticks(lo, hi, count) {
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const mantissa = [1, 2, 2.5, 5, 10].find((m) => m * mag >= raw);
-  const step = mantissa * mag;
-  const values = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
-    values.push(Math.abs(v) < step * 1e-9 ? 0 : v);
-  }
-  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9) + (mantissa === 2.5 ? 1 : 0));
-  return { values, decimals };
-}
 /** The smallest "round" number at or above v (the top of the cost axis). */
-function niceCeil(v) {
-  const mag = 10 ** Math.floor(Math.log10(v));
-  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * mag).find((s) => s >= v * 1.0000001);
-}
 
 // --- the parts of the widget: each built once, then updated on every redraw ----------------
 
@@ -164,7 +128,7 @@ function updateDiagram(n, s, num) {
   n.e2.classList.toggle("bp-studied", s.param === "w2");
   n.x.v.textContent = fmtValue(s.x);
   n.y.v.textContent = fmtValue(s.y);
-  for (const k of ["z1", "a1", "z2", "a2", "C"]) show(n[k].v, num[k]);
+  for (const k of ["z1", "a1", "z2", "a2", "C"]) showNumber(n[k].v, num[k]);
   n.svg.setAttribute("aria-label",
     `The chain: input x = ${fmtValue(s.x)}, times w₁ = ${fmtValue(s.w1)} plus b₁ = ${fmtValue(s.b1)} ` +
     `gives z₁ = ${fmt(num.z1)} and a₁ = σ(z₁) = ${fmt(num.a1)}; times w₂ = ${fmtValue(s.w2)} plus ` +
@@ -242,18 +206,18 @@ function buildNumbers(parent) {
 
 function updateNumbers(t, s, num) {
   const P = NAMES[s.param];
-  show(t.C.td, num.C);
+  showNumber(t.C.td, num.C);
   t.gradient.th.textContent = `gradient dC/d${P} (backprop)`;
-  show(t.gradient.td, num.gradient);
+  showNumber(t.gradient.td, num.gradient);
   t.step.th.textContent = `nudge Δ${P}`;
-  show(t.step.td, s.step);
-  show(t.predicted.td, num.predicted_change);
+  showNumber(t.step.td, s.step);
+  showNumber(t.predicted.td, num.predicted_change);
   t.actual.th.textContent = `actual change C(${P} + Δ) − C(${P})`;
-  show(t.actual.td, num.actual_change);
+  showNumber(t.actual.td, num.actual_change);
   for (const p of PARAMS) {
     t.grads[p].tr.classList.toggle("bp-studied", p === s.param);
     t.grads[p].th.textContent = `dC/d${NAMES[p]}` + (p === s.param ? " (nudged)" : "");
-    show(t.grads[p].td, num["dC_d" + p]);
+    showNumber(t.grads[p].td, num["dC_d" + p]);
   }
 }
 

@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import anywidget
 import traitlets
 
-from ._stylesheets import stylesheet
-
-HERE = pathlib.Path(__file__).parent
+from ._assets import script, stylesheet
 
 #: What ``forward_backward`` must return: the forward values, the cost and the four gradients.
 KEYS = ("z1", "a1", "z2", "a2", "C", "dC_dw1", "dC_db1", "dC_dw2", "dC_db2")
@@ -84,7 +81,7 @@ class ChainNudge(anywidget.AnyWidget):
     (C(param + step) − C(param), from a second call) and ``inputs`` (the values they are for).
     """
 
-    _esm = HERE / "chain_nudge.js"
+    _esm = script("chain_nudge")
     _css = stylesheet("card.css", "chain_nudge.css")
 
     w1 = FiniteFloat().tag(sync=True)

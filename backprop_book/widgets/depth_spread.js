@@ -11,38 +11,15 @@
 // data-param="scale_index", the radios name the activation in their value. Okabe-Ito
 // colours, and each series has its own dash pattern and marker.
 
-const SVGNS = "http://www.w3.org/2000/svg";
-const KEYS_TO_US = { "data-lm-suppress-shortcuts": "true" };
 const SERIES = {
   z: { label: "sd of z⁽ˡ⁾ (forward)", cls: "bp-z", marker: "circle", legend: "solid, circles" },
   delta: { label: "sd of δ⁽ˡ⁾ (backward)", cls: "bp-delta", marker: "square", legend: "dashed, squares" },
 };
 
-function html(tag, attrs, parent, text) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (text !== undefined) n.textContent = text;
-  if (parent) parent.appendChild(n);
-  return n;
-}
-function svg(tag, attrs, parent) {
-  const n = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (parent) parent.appendChild(n);
-  return n;
-}
 function fmt(v) {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
   return (a < 1e-2 || a >= 1e3 ? v.toExponential(2) : v.toPrecision(3)).replace(/-/g, "\u2212");
-}
-function show(node, v, text) {
-  node.textContent = text;
-  node.setAttribute("data-value", String(v));
-}
-function markerPath(kind, r) {
-  if (kind === "circle") return `M${-r},0 a${r},${r} 0 1,0 ${2 * r},0 a${r},${r} 0 1,0 ${-2 * r},0`;
-  return `M${-r},${-r} h${2 * r} v${2 * r} h${-2 * r} z`;
 }
 
 function render({ model, el }) {
@@ -136,17 +113,17 @@ function render({ model, el }) {
     radios[act].checked = true;
     if (input.valueAsNumber !== i) input.value = String(i);
     input.setAttribute("aria-valuetext", `c = ${scales[i]}`);
-    show(out, scales[i], String(scales[i]));
+    showText(out, scales[i], String(scales[i]));
     const sel = { z: grid.spreads[act].z[i], delta: grid.spreads[act].delta[i] };
     for (const key of Object.keys(SERIES)) {
       lines[key].line.setAttribute("points", sel[key].map((v, k) => `${X(k + 1).toFixed(1)},${Y(v).toFixed(1)}`).join(" "));
       lines[key].marks.replaceChildren();
       sel[key].forEach((v, k) => svg("path", { d: markerPath(SERIES[key].marker, 4.5), transform: `translate(${X(k + 1)} ${Y(v)})` }, lines[key].marks));
     }
-    show(cells.z_first, sel.z[0], fmt(sel.z[0]));
-    show(cells.z_last, sel.z[depth - 1], fmt(sel.z[depth - 1]));
-    show(cells.delta_last, sel.delta[depth - 1], fmt(sel.delta[depth - 1]));
-    show(cells.delta_first, sel.delta[0], fmt(sel.delta[0]));
+    showText(cells.z_first, sel.z[0], fmt(sel.z[0]));
+    showText(cells.z_last, sel.z[depth - 1], fmt(sel.z[depth - 1]));
+    showText(cells.delta_last, sel.delta[depth - 1], fmt(sel.delta[depth - 1]));
+    showText(cells.delta_first, sel.delta[0], fmt(sel.delta[0]));
     const words = `${act}, c = ${scales[i]}: the spread of z goes from ${fmt(sel.z[0])} in layer 1 to ` +
       `${fmt(sel.z[depth - 1])} in layer ${depth}; the deltas' from ${fmt(sel.delta[depth - 1])} in layer ` +
       `${depth} to ${fmt(sel.delta[0])} in layer 1.`;

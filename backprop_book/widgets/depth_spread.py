@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,9 +24,8 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ._stylesheets import stylesheet
+from ._assets import script, stylesheet
 
-HERE = pathlib.Path(__file__).parent  # this widget's script and stylesheet sit beside it
 #: What ``spreads`` returns, one value per layer.
 SERIES = ("z", "delta")
 
@@ -137,7 +135,7 @@ class DepthSpread(anywidget.AnyWidget):
         scale_index: the scale shown first, an index into ``grid["scales"]``.
     """
 
-    _esm = HERE / "depth_spread.js"
+    _esm = script("depth_spread")
     _css = stylesheet("card.css", "chart.css", "depth_spread.css")
 
     grid = traitlets.Dict().tag(sync=True)

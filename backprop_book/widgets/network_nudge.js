@@ -19,10 +19,8 @@
 // y1..); each redraw writes its duration in ms to el.dataset.lastUpdateMs (and to the root,
 // with a redraw count). Colours (Okabe-Ito) and sizes live in network_nudge.css.
 
-const SVGNS = "http://www.w3.org/2000/svg";
 // JupyterLab binds the arrow keys to cell navigation; Lumino leaves a key alone when the
 // focused element itself carries this attribute.
-const KEYS_TO_US = { "data-lm-suppress-shortcuts": "true" };
 const SUP = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 const SUB = "₀₁₂₃₄₅₆₇₈₉";
 
@@ -145,22 +143,8 @@ const fmtValue = (v) => fmt(v, Math.abs(v * 100 - Math.round(v * 100)) < 1e-9 ? 
 const pretty = (name) => name.replace(/^([Wb])(\d+)/, (_, p, l) => p + [...l].map((c) => SUP[c]).join(""));
 const sub = (i) => [...String(i)].map((c) => SUB[c]).join("");
 
-function html(tag, attrs, parent, text) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (text !== undefined) n.textContent = text;
-  if (parent) parent.appendChild(n);
-  return n;
-}
-function svg(tag, attrs, parent, text) {
-  const n = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (text !== undefined) n.textContent = text;
-  if (parent) parent.appendChild(n);
-  return n;
-}
 /** Show a number: rounded text for people, the full float in data-value for tests. */
-function show(node, v, digits) {
+function showNumber(node, v, digits) {
   node.textContent = fmt(v, digits);
   node.setAttribute("data-value", String(v));
 }
@@ -305,10 +289,10 @@ function updateEdges(dg, s, num) {
 
 function updateNeurons(dg, s, num) {
   for (const nd of dg.nodes) {
-    show(nd.value, num.a[nd.l][nd.j], nd.l === 0 ? 2 : 3);
+    showNumber(nd.value, num.a[nd.l][nd.j], nd.l === 0 ? 2 : 3);
     if (nd.l === 0) continue;
     const chosen = nd.i === s.param, b = s.flat[nd.i], name = pretty(paramName(s.sizes, nd.i));
-    show(nd.delta.value, num.delta[nd.l][nd.j], 4);
+    showNumber(nd.delta.value, num.delta[nd.l][nd.j], 4);
     nd.bias.value.textContent = fmtValue(b);
     fitPill(nd.delta, nd.x, 4 + nd.delta.value.textContent.length, false);
     fitPill(nd.bias, nd.x, 4 + nd.bias.value.textContent.length, chosen);
@@ -325,7 +309,7 @@ function updateDiagram(dg, s, num) {
   updateNeurons(dg, s, num);
   const L = dg.geo.L;
   dg.targets.forEach((t, j) => { t.textContent = `y${sub(j + 1)} = ${fmtValue(s.y[j])}`; });
-  show(dg.cost, num.C);
+  showNumber(dg.cost, num.C);
   const outs = num.a[L].map((v) => fmt(v, 3)).join(", ");
   dg.svg.setAttribute("aria-label",
     `A ${s.sizes.join("-")} network drawn left to right: inputs ${s.x.map(fmtValue).join(", ")}; ` +
@@ -470,8 +454,8 @@ function updateNumbers(t, s, num) {
   t.gradient.th.textContent = `gradient ∂C/∂${P} (backprop)`;
   t.step.th.textContent = `nudge Δ${P}`;
   t.actual_change.th.textContent = `actual change C(${P} + Δ) − C(${P})`;
-  for (const key of ["C", "gradient", "predicted_change", "actual_change"]) show(t[key].td, num[key]);
-  show(t.step.td, s.step);
+  for (const key of ["C", "gradient", "predicted_change", "actual_change"]) showNumber(t[key].td, num[key]);
+  showNumber(t.step.td, s.step);
 }
 
 /** Every gradient by backprop, one small matrix per layer: ∂C/∂W(l) and ∂C/∂b(l). */
@@ -503,7 +487,7 @@ function buildGradients(parent, sizes) {
 
 function updateGradients(cells, s, num) {
   for (const c of cells) {
-    show(c.td, num.grad[c.i]);
+    showNumber(c.td, num.grad[c.i]);
     c.td.classList.toggle("bp-studied", c.i === s.param);
   }
 }
@@ -546,8 +530,8 @@ function updateBars(b, s, num) {
     bar.target.setAttribute("visibility", truth ? "visible" : "hidden");
     bar.targetText.setAttribute("visibility", truth ? "visible" : "hidden");
     bar.label.textContent = `class ${j + 1}` + (truth ? " (true)" : "");
-    show(bar.val, p, 3);
-    show(bar.gv, num.delta[L][j], 3);
+    showNumber(bar.val, p, 3);
+    showNumber(bar.gv, num.delta[L][j], 3);
   });
   b.svg.setAttribute("aria-label", "Bar chart of the softmax probabilities: " +
     num.a[L].map((p, j) => `class ${j + 1}${s.y[j] === 1 ? " (the true class, target 1)" : ""} ` +

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import pathlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -36,10 +35,9 @@ import traitlets
 
 from .. import _validate as check
 from .. import reference as ref
-from ._stylesheets import stylesheet
+from ._assets import script, stylesheet
 from .chain_nudge import FiniteFloat
 
-HERE = pathlib.Path(__file__).parent
 #: The two kinds of output layer and cost.
 OUTPUTS = ("sigmoid-mse", "softmax-ce")
 #: What ``forward_backward`` must return (lists indexed by layer l = 0..L, entry 0 unused
@@ -166,7 +164,7 @@ class NetworkNudge(anywidget.AnyWidget):
     nudge − C, from a second call), ``param_name`` and ``inputs`` (the values they are for).
     """
 
-    _esm = HERE / "network_nudge.js"
+    _esm = script("network_nudge")
     _css = stylesheet("card.css", "network_nudge.css")
 
     sizes = traitlets.List(traitlets.Int()).tag(sync=True)

@@ -17,8 +17,6 @@
 // sliders carry data-param="eta"/"beta". Palette Okabe-Ito, and each path also has its
 // own dash pattern and marker, so colour is never the only signal.
 
-const SVGNS = "http://www.w3.org/2000/svg";
-const KEYS_TO_US = { "data-lm-suppress-shortcuts": "true" }; // arrow keys stay on the slider
 const PATHS = {
   gd: { label: "gradient descent", cls: "bp-gd", marker: "circle", legend: "solid, circles" },
   momentum: { label: "momentum", cls: "bp-momentum", marker: "square", legend: "dashed, squares" },
@@ -56,33 +54,11 @@ export function racePaths(H, start, eta, beta, steps) {
 
 // --- DOM helpers ----------------------------------------------------------------------------
 
-function html(tag, attrs, parent, text) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (text !== undefined) n.textContent = text;
-  if (parent) parent.appendChild(n);
-  return n;
-}
-function svg(tag, attrs, parent) {
-  const n = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (parent) parent.appendChild(n);
-  return n;
-}
 function fmt(v, digits = 3) {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
   const text = a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(2) : v.toFixed(digits);
   return text.replace(/-/g, "\u2212");
-}
-function show(node, v, text) {
-  node.textContent = text;
-  node.setAttribute("data-value", String(v));
-}
-function markerPath(kind, r) {
-  if (kind === "circle") return `M${-r},0 a${r},${r} 0 1,0 ${2 * r},0 a${r},${r} 0 1,0 ${-2 * r},0`;
-  if (kind === "square") return `M${-r},${-r} h${2 * r} v${2 * r} h${-2 * r} z`;
-  return `M0,${-r * 1.2} L${r * 1.1},${r * 0.8} L${-r * 1.1},${r * 0.8} z`;
 }
 
 /** Eigen-decomposition of a symmetric 2 x 2 matrix: [[l1, l2], [e1, e2]]. */
@@ -207,7 +183,7 @@ function render({ model, el }) {
       const s = sliders[name];
       if (Math.abs(s.input.valueAsNumber - now[name]) > 1e-12) s.input.value = String(now[name]);
       s.input.setAttribute("aria-valuetext", fmt(now[name], name === "eta" ? 3 : 2));
-      show(s.out, now[name], fmt(now[name], name === "eta" ? 3 : 2));
+      showText(s.out, now[name], fmt(now[name], name === "eta" ? 3 : 2));
     }
     const fromKernel = kernelPaths(now);
     const paths = fromKernel || racePaths(H, now.start, now.eta, now.beta, now.steps);
@@ -226,9 +202,9 @@ function render({ model, el }) {
         if (t % 5 && t !== path.length - 1) return;
         svg("path", { d: markerPath(PATHS[key].marker, t === path.length - 1 ? 6 : 3.5), transform: `translate(${clampX(w[0])} ${clampY(w[1])})` }, lines[key].marks);
       });
-      show(cells[key][0], last[0], fmt(last[0]));
-      show(cells[key][1], last[1], fmt(last[1]));
-      show(cells[key][2], c, fmt(c, 4));
+      showText(cells[key][0], last[0], fmt(last[0]));
+      showText(cells[key][1], last[1], fmt(last[1]));
+      showText(cells[key][2], c, fmt(c, 4));
       words.push(`${PATHS[key].label} ends at cost ${fmt(c, 4)}`);
     }
     const text = `Learning rate ${fmt(now.eta, 3)}, momentum ${fmt(now.beta, 2)}, ${now.steps} steps: ${words.join("; ")}.`;

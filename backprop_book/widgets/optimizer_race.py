@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,9 +29,8 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ._stylesheets import stylesheet
+from ._assets import script, stylesheet
 
-HERE = pathlib.Path(__file__).parent  # this widget's script and stylesheet sit beside it
 #: The three optimizers, in the order the widget lists them.
 OPTIMIZERS = ("gd", "momentum", "adam")
 #: Slider ranges: learning rate (0, 1], momentum [0, 1), steps 1..100.
@@ -134,7 +132,7 @@ class OptimizerRace(anywidget.AnyWidget):
     and the values it was computed for, so the front end shows it only while it is current.
     """
 
-    _esm = HERE / "optimizer_race.js"
+    _esm = script("optimizer_race")
     _css = stylesheet("card.css", "chart.css", "optimizer_race.css")
 
     hessian = traitlets.List().tag(sync=True)

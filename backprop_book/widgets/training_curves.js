@@ -13,8 +13,6 @@
 // each redraw counts itself in root.dataset.redraws and times itself in lastUpdateMs.
 // Palette: Okabe-Ito; every curve also has its own dash pattern and marker.
 
-const SVGNS = "http://www.w3.org/2000/svg";
-const KEYS_TO_US = { "data-lm-suppress-shortcuts": "true" }; // keep arrow keys on the slider
 const SERIES = {
   train_loss: { label: "training loss", cls: "bp-train", marker: "circle" },
   test_loss: { label: "test loss", cls: "bp-test", marker: "square" },
@@ -31,50 +29,10 @@ function fmt(v, digits = 3) {
 const pct = (v) => (100 * v).toFixed(1) + " %";
 const fmtEta = (v) => String(Number(v.toPrecision(3)));
 
-function html(tag, attrs, parent, text) {
-  const n = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (text !== undefined) n.textContent = text;
-  if (parent) parent.appendChild(n);
-  return n;
-}
-function svg(tag, attrs, parent) {
-  const n = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
-  if (parent) parent.appendChild(n);
-  return n;
-}
-function svgText(parent, x, y, str, attrs) {
-  const t = svg("text", { x, y, ...attrs }, parent);
-  t.textContent = str;
-  return t;
-}
-function show(node, v, text) {
-  node.textContent = text;
-  node.setAttribute("data-value", String(v));
-}
 
 /** A marker shape centred at (0, 0), to be placed with a transform. */
-function markerPath(kind, r) {
-  if (kind === "circle") return `M${-r},0 a${r},${r} 0 1,0 ${2 * r},0 a${r},${r} 0 1,0 ${-2 * r},0`;
-  if (kind === "square") return `M${-r},${-r} h${2 * r} v${2 * r} h${-2 * r} z`;
-  if (kind === "triangle") return `M0,${-r * 1.2} L${r * 1.1},${r * 0.8} L${-r * 1.1},${r * 0.8} z`;
-  return `M0,${-r * 1.3} L${r * 1.1},0 L0,${r * 1.3} L${-r * 1.1},0 z`;
-}
 
 /** Ticks at 1, 2, 2.5 or 5 × 10^k covering [lo, hi]. */
-function ticks(lo, hi, count) {
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].find((m) => m * mag >= raw) * mag;
-  const values = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) values.push(v);
-  return { values, decimals: Math.max(0, -Math.floor(Math.log10(step) + 1e-9) + 1) };
-}
-function niceCeil(v) {
-  const mag = 10 ** Math.floor(Math.log10(v));
-  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * mag).find((s) => s >= v * 1.0000001);
-}
 
 // --- a line chart: built once, its series redrawn ---------------------------------------------
 
@@ -225,16 +183,16 @@ function render({ model, el }) {
       const k = name === "lr_index" ? i : j;
       if (s.input.valueAsNumber !== k) s.input.value = String(k);
       s.input.setAttribute("aria-valuetext", `${s.text(s.axis[k])}`);
-      show(s.out, s.axis[k], s.text(s.axis[k]));
+      showText(s.out, s.axis[k], s.text(s.axis[k]));
     }
     const run = { train_loss: grid.train_loss[i][j], test_loss: grid.test_loss[i][j], test_acc: grid.test_acc[i][j] };
     const last = (key) => run[key][epochs];
-    show(cells.acc, last("test_acc"), pct(last("test_acc")));
-    show(cells.train, last("train_loss"), fmt(last("train_loss")));
-    show(cells.test, last("test_loss"), fmt(last("test_loss")));
+    showText(cells.acc, last("test_acc"), pct(last("test_acc")));
+    showText(cells.train, last("train_loss"), fmt(last("train_loss")));
+    showText(cells.test, last("test_loss"), fmt(last("test_loss")));
     const steps = grid.n_train ? Math.ceil(grid.n_train / m) : null;
     cells.steps.parentElement.hidden = steps === null;
-    if (steps !== null) show(cells.steps, steps, String(steps));
+    if (steps !== null) showText(cells.steps, steps, String(steps));
 
     drawSeries(loss, "train_loss", run.train_loss);
     drawSeries(loss, "test_loss", run.test_loss);
@@ -246,7 +204,7 @@ function render({ model, el }) {
     rerunLegend.parentElement.hidden = !mine;
     if (mine) {
       rerunLegend.textContent = `kernel rerun, shuffle seed ${k.seed}: test loss and accuracy (thin, diamonds)`;
-      show(status, k.test_acc[epochs], `rerun: final test accuracy ${pct(k.test_acc[epochs])}`);
+      showText(status, k.test_acc[epochs], `rerun: final test accuracy ${pct(k.test_acc[epochs])}`);
     } else if (status.textContent !== "training…") {
       status.textContent = "";
     }

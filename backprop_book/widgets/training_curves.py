@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,9 +24,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ._stylesheets import stylesheet
-
-HERE = pathlib.Path(__file__).parent
+from ._assets import script, stylesheet
 
 #: The three curves ``train`` returns and the grid holds, one value per epoch 0..E.
 CURVES = ("train_loss", "test_loss", "test_acc")
@@ -158,7 +155,7 @@ class TrainingCurves(anywidget.AnyWidget):
         lr_index, bs_index: the pair shown first, as indices into the grid's two axes.
     """
 
-    _esm = HERE / "training_curves.js"
+    _esm = script("training_curves")
     _css = stylesheet("card.css", "training_curves.css")
 
     grid = traitlets.Dict().tag(sync=True)

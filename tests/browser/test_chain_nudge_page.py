@@ -17,6 +17,7 @@ import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
 from lab_server import KERNEL_IDLE
 
+from backprop_book.widgets._assets import script
 from bookkit.paths import BUILD
 from bookkit.paths import ROOT as REPO
 
@@ -24,7 +25,6 @@ pytestmark = pytest.mark.browser
 
 #: The built page that shows the widget: the 1-1-1 chapter.
 PAGE = "book/one-neuron-chain.html"
-ESM = REPO / "backprop_book" / "widgets" / "chain_nudge.js"
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = BUILD / "screenshots"
 PARAMS = ("w1", "b1", "w2", "b2")
@@ -153,7 +153,7 @@ def test_page_ships_the_current_front_end(built_book):
         if "bp-chain-nudge" in m["state"].get("_esm", "")
     ]
     assert shipped, f"{PAGE} holds no ChainNudge widget state"
-    assert shipped[0] == ESM.read_text(), (
+    assert shipped[0] == script("chain_nudge"), (
         f"{PAGE} carries an older chain_nudge.js: the notebook's cached execution predates the "
         "file. Rebuild after `jupyter-book clean . --all` (or touch the notebook and drop its "
         "cache)."

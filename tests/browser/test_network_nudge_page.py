@@ -18,12 +18,10 @@ value sits on its edge or neuron), so the comparison never trusts the page's own
 from __future__ import annotations
 
 import functools
-import http.server
 import inspect
 import json
 import re
 import statistics
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +29,7 @@ import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
 
 from backprop_book import reference as ref
-from backprop_book.widgets._stylesheets import stylesheet
+from backprop_book.widgets._assets import script, stylesheet
 from backprop_book.widgets.network_nudge import (
     NetworkNudge,
     activations,
@@ -39,6 +37,7 @@ from backprop_book.widgets.network_nudge import (
     param_names,
     shapes_like,
 )
+from bookkit.browser import serve
 from bookkit.paths import BUILD
 from bookkit.paths import ROOT as REPO
 
@@ -186,11 +185,6 @@ window.harnessReady = true;
 """
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @functools.cache
 def harness_state(case: str) -> dict:
     """A widget's synced state, made by the Python class (seeded), as the front end gets it."""
@@ -210,13 +204,11 @@ def harness_server(tmp_path_factory):
     """Serve the page and today's network_nudge.js/.css from a temp folder on 127.0.0.1."""
     folder = tmp_path_factory.mktemp("harness")
     (folder / "index.html").write_text(HARNESS)
-    for name in ("network_nudge.js", "card.css", "network_nudge.css"):
+    (folder / "network_nudge.js").write_text(script("network_nudge"))
+    for name in ("card.css", "network_nudge.css"):
         (folder / name).write_bytes((STATIC / name).read_bytes())
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve(folder) as base:
+        yield base
 
 
 @pytest.fixture(params=list(CASES))
@@ -417,7 +409,7 @@ def with_todays_front_end(html: str) -> str:
     """The page with today's network_nudge.js/.css in its saved state (as the next build has)."""
     found, state = widget_states(html)
     for model in network_models(state):
-        model["_esm"] = (STATIC / "network_nudge.js").read_text()
+        model["_esm"] = script("network_nudge")
         model["_css"] = stylesheet("card.css", "network_nudge.css")
     blob = json.dumps(state).replace("</", "<\\/")
     return html[: found.start(2)] + blob + html[found.end(2) :]
@@ -483,7 +475,7 @@ def test_built_chapter_ships_the_current_front_end(chapter, built_book):
         pytest.skip(f"{PAGES[chapter]} is not in the toc yet")
     shipped = network_models(widget_states(path.read_text())[1])
     assert shipped, f"{PAGES[chapter]} holds no NetworkNudge widget state"
-    assert shipped[0]["_esm"] == (STATIC / "network_nudge.js").read_text(), (
+    assert shipped[0]["_esm"] == script("network_nudge"), (
         f"{PAGES[chapter]} carries an older network_nudge.js; rebuild (make book)"
     )
 

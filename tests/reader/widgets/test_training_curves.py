@@ -9,16 +9,14 @@ keyboard), compares the displayed final accuracy with the grid, and saves a scre
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import math
 import shutil
-import threading
 
 import numpy as np
 import pytest
 
+from backprop_book.widgets._assets import script
 from backprop_book.widgets.training_curves import (
     CURVES,
     TrainingCurves,
@@ -26,6 +24,7 @@ from backprop_book.widgets.training_curves import (
     checked_grid,
     curve_grid,
 )
+from bookkit.browser import serve
 from bookkit.paths import ROOT as REPO
 
 STATIC = REPO / "backprop_book" / "widgets"
@@ -202,23 +201,16 @@ MOVE = """([name, value]) => {
 }"""
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture()
 def page_url(tmp_path, grid):
-    for name in ("training_curves.js", "card.css", "training_curves.css"):
+    (tmp_path / "training_curves.js").write_text(script("training_curves"))
+    for name in ("card.css", "training_curves.css"):
         shutil.copy(STATIC / name, tmp_path / name)
     widget = TrainingCurves(grid, lr_index=0, bs_index=0)
     state = {k: getattr(widget, k) for k in ("grid", "lr_index", "bs_index", "kernel")}
     (tmp_path / "index.html").write_text(PAGE.replace("__STATE__", json.dumps(state)))
-    handler = functools.partial(_Quiet, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve(tmp_path) as base:
+        yield base
 
 
 @pytest.mark.browser

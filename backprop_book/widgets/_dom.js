@@ -1,0 +1,67 @@
+// Shared by every widget of the book: backprop_book/widgets/_assets.py joins this file in
+// front of each widget's own script, so a fix here reaches all of them at once.
+
+const SVGNS = "http://www.w3.org/2000/svg";
+// On a slider: JupyterLab leaves the arrow keys to it instead of moving between cells.
+const KEYS_TO_US = { "data-lm-suppress-shortcuts": "true" };
+
+// An HTML element with these attributes (and text), appended to parent if there is one.
+function html(tag, attrs, parent, text) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
+  if (text !== undefined) n.textContent = text;
+  if (parent) parent.appendChild(n);
+  return n;
+}
+
+// The same for an SVG element.
+function svg(tag, attrs, parent, text) {
+  const n = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, v);
+  if (text !== undefined) n.textContent = text;
+  if (parent) parent.appendChild(n);
+  return n;
+}
+
+// An SVG <text> at (x, y).
+function svgText(parent, x, y, str, attrs) {
+  return svg("text", { x, y, ...attrs }, parent, str);
+}
+
+// A readout: the text a reader sees, and the exact value for tests and screen readers.
+function showText(node, v, text) {
+  node.textContent = text;
+  node.setAttribute("data-value", String(v));
+}
+
+// A marker's path of radius r: "circle", "square", "triangle" or "diamond" (series differ by shape,
+// not only by colour).
+function markerPath(kind, r) {
+  if (kind === "circle") return `M${-r},0 a${r},${r} 0 1,0 ${2 * r},0 a${r},${r} 0 1,0 ${-2 * r},0`;
+  if (kind === "square") return `M${-r},${-r} h${2 * r} v${2 * r} h${-2 * r} z`;
+  if (kind === "triangle") return `M0,${-r * 1.2} L${r * 1.1},${r * 0.8} L${-r * 1.1},${r * 0.8} z`;
+  if (kind === "diamond") return `M0,${-r * 1.3} L${r * 1.1},0 L0,${r * 1.3} L${-r * 1.1},0 z`;
+  throw new Error(`markerPath: no marker called ${kind}`);
+}
+
+// About count round-numbered ticks from lo to hi, and the decimals to print them with.
+function ticks(lo, hi, count) {
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const mantissa = [1, 2, 2.5, 5, 10].find((m) => m * mag >= raw);
+  const step = mantissa * mag;
+  const values = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
+    values.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  }
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9) + (mantissa === 2.5 ? 1 : 0));
+  return { values, decimals };
+}
+
+// The smallest round number at least v: an axis's top.
+function niceCeil(v) {
+  const mag = 10 ** Math.floor(Math.log10(v));
+  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * mag).find((s) => s >= v * 1.0000001);
+}
+
+// ---- the widget's own script follows ----
