@@ -12,7 +12,14 @@ A display equation is labelled with MyST's ``$$ ... $$ (label)``:
 * ``sum-...``: a **restatement** of the claim ``eq-...`` of the same name, as summary boxes
   do; it is proved where that claim is.
 
-A code cell proves claims when its first line is ``# proves: eq-a, eq-b`` (a long list goes
+A statement in prose about how something *behaves* (training, an optimizer, a check) is a
+**behavioural claim**, ``beh-...``. It is labelled where it stands, either as an admonition
+with ``:name: beh-<name>`` (the title says the claim, the body states it with its numbers) or
+as a MyST target ``(beh-<name>)=`` on the line before the paragraph that states it. Its text
+must state the conditions it was measured or holds under, in a part that starts with
+``Conditions:`` (bold or not). Some code cell must prove it, like an ``eq-`` claim.
+
+A code cell proves claims when its first line is ``# proves: eq-a, beh-b`` (a long list goes
 on in comment lines while a line ends with a comma), and it must be able to fail: it
 asserts, raises, or calls a ``check`` function.
 """
@@ -23,8 +30,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-KINDS = {"eq": "claim", "def": "definition", "sum": "restatement"}
-_LABEL = re.compile(r"^(eq|def|sum)-[a-z0-9]+(?:-[a-z0-9]+)*$")
+KINDS = {"eq": "claim", "def": "definition", "sum": "restatement", "beh": "behaviour"}
+PROVABLE = ("claim", "behaviour")  # the kinds a cell proves
+_LABEL = re.compile(r"^(eq|def|sum|beh)-[a-z0-9]+(?:-[a-z0-9]+)*$")
+_CONDITIONS = re.compile(r"(?:\*\*)?Conditions(?:\*\*)?\s*:|Conditions:\*\*", re.I)
 _PROVES = re.compile(r"^\s*#\s*proves:\s*(?P<labels>.*?)\s*$")
 
 # What makes a display equation a statement about derivatives (the ones that need a label).
@@ -47,7 +56,10 @@ _FINITE_DIFFERENCES = re.compile(
 
 @dataclass(frozen=True)
 class Claim:
-    """A labelled display equation: where it stands and what it says."""
+    """A labelled display equation, or a behavioural claim: where it stands, what it says.
+
+    For a behavioural claim ``latex`` holds the statement's text (Markdown), not LaTeX.
+    """
 
     label: str
     latex: str
@@ -56,6 +68,20 @@ class Claim:
     @property
     def kind(self) -> str:
         return label_kind(self.label)
+
+    @property
+    def conditions(self) -> str:
+        """What a behavioural claim says it holds under ("" if it says nothing)."""
+        return conditions_of(self.latex)
+
+
+def conditions_of(text: str) -> str:
+    """The part of a statement after ``Conditions:``, up to the end of its paragraph."""
+    match = _CONDITIONS.search(text)
+    if not match:
+        return ""
+    rest = text[match.end():].lstrip("* ").split("\n\n")[0]
+    return " ".join(rest.split())
 
 
 @dataclass(frozen=True)
@@ -73,12 +99,14 @@ class Proof:
 
 
 def label_kind(label: str) -> str:
-    """``"claim"``, ``"definition"`` or ``"restatement"``; ValueError for any other label."""
+    """``"claim"``, ``"definition"``, ``"restatement"`` or ``"behaviour"``; ValueError
+    for any other label."""
     if not _LABEL.match(label):
         raise ValueError(
-            f"equation label {label!r} does not follow the ledger's form: "
+            f"label {label!r} does not follow the ledger's form: "
             "'eq-<name>' for a claim, 'def-<name>' for a definition, 'sum-<name>' for a "
-            "summary's restatement of eq-<name> (lower case, words joined by '-')"
+            "summary's restatement of eq-<name>, 'beh-<name>' for a behavioural claim "
+            "(lower case, words joined by '-')"
         )
     return KINDS[label.split("-", 1)[0]]
 
@@ -167,17 +195,22 @@ def ledger_problems(claims: Iterable[Claim], proofs: Iterable[Proof]) -> list[st
                     f"{proof.where}, cell {proof.cell}: '# proves: {label}' names no "
                     "equation of the book"
                 )
-            elif claim.kind != "claim":
+            elif claim.kind not in PROVABLE:
                 problems.append(
                     f"{proof.where}, cell {proof.cell}: '# proves: {label}' names a "
-                    f"{claim.kind}; a cell proves eq- labels only"
+                    f"{claim.kind}; a cell proves eq- and beh- labels only"
                 )
             proved.setdefault(label, []).append(proof)
     for claim in by_label.values():
-        if claim.kind == "claim" and claim.label not in proved:
+        if claim.kind in PROVABLE and claim.label not in proved:
             problems.append(
-                f"{claim.where}: the claim {claim.label} has no proving cell (a code cell "
-                f"whose first line is '# proves: {claim.label}')"
+                f"{claim.where}: the {claim.kind} claim {claim.label} has no proving cell "
+                f"(a code cell whose first line is '# proves: {claim.label}')"
+            )
+        if claim.kind == "behaviour" and not claim.conditions:
+            problems.append(
+                f"{claim.where}: the behavioural claim {claim.label} states no conditions "
+                "(say what it holds under, in a part starting 'Conditions:')"
             )
         if claim.kind == "restatement" and "eq-" + base_name(claim.label) not in by_label:
             problems.append(
@@ -222,6 +255,35 @@ def display_equations(markdown: str) -> list[tuple[str, str | None]]:
     return found
 
 
+_BEH_TARGET = re.compile(r"^\((?P<label>beh-[^)\s]*)\)=[ \t]*$", re.M)
+_BEH_NAME = re.compile(r"^:name:[ \t]*(?P<label>beh-\S*)[ \t]*$", re.M)
+_FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{[^}]+\}.*$", re.M)
+
+
+def behaviour_statements(markdown: str) -> list[tuple[str, str]]:
+    """Each behavioural claim of a Markdown text as ``(label, statement text)``.
+
+    A target ``(beh-x)=`` labels the paragraph after it; ``:name: beh-x`` labels the
+    directive (an admonition) it stands in, whose whole body is the statement.
+    """
+    found = []
+    for match in _BEH_TARGET.finditer(markdown):
+        after = markdown[match.end():].lstrip("\n")
+        found.append((match["label"], after.split("\n\n")[0]))
+    for match in _BEH_NAME.finditer(markdown):
+        opening = None
+        for fence in _FENCE_OPEN.finditer(markdown, 0, match.start()):
+            opening = fence
+        if opening is None:
+            found.append((match["label"], ""))
+            continue
+        close = re.compile("^" + re.escape(opening["fence"]) + r"[ \t]*$", re.M)
+        end = close.search(markdown, match.end())
+        body = markdown[opening.end(): end.start() if end else len(markdown)]
+        found.append((match["label"], body.strip()))
+    return found
+
+
 def read_notebook(nb: Mapping, where: str) -> tuple[list[Claim], list[Proof], list[str]]:
     """Claims, proofs and unlabelled derivative equations of a notebook (as loaded JSON)."""
     claims, proofs, unlabelled = [], [], []
@@ -243,6 +305,8 @@ def read_markdown_page(text: str, where: str) -> tuple[list[Claim], list[str]]:
 
 def _read_markdown(text: str, where: str, place: str) -> tuple[list[Claim], list[str]]:
     claims, unlabelled = [], []
+    for label, statement in behaviour_statements(text):
+        claims.append(Claim(label, statement, where))
     for latex, label in display_equations(text):
         if label:
             claims.append(Claim(label, latex, where))
