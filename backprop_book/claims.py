@@ -26,6 +26,7 @@ asserts, raises, or calls a ``check`` function.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -188,6 +189,11 @@ def ledger_problems(claims: Iterable[Claim], proofs: Iterable[Proof]) -> list[st
                 f"{proof.where}, cell {proof.cell}: proves {', '.join(proof.labels)} but can "
                 "never fail (no assert, raise or check call)"
             )
+        for weak in weak_proof_problems(proof.source):
+            problems.append(
+                f"{proof.where}, cell {proof.cell}: proves {', '.join(proof.labels)} with an "
+                f"assertion that cannot fail: it {weak}"
+            )
         for label in proof.labels:
             claim = by_label.get(label)
             if claim is None:
@@ -204,7 +210,8 @@ def ledger_problems(claims: Iterable[Claim], proofs: Iterable[Proof]) -> list[st
     for claim in by_label.values():
         if claim.kind in PROVABLE and claim.label not in proved:
             problems.append(
-                f"{claim.where}: the {claim.kind} claim {claim.label} has no proving cell "
+                f"{claim.where}: the {'claim' if claim.kind == 'claim' else 'behavioural claim'} "
+                f"{claim.label} has no proving cell "
                 f"(a code cell whose first line is '# proves: {claim.label}')"
             )
         if claim.kind == "behaviour" and not claim.conditions:
@@ -318,3 +325,121 @@ def _read_markdown(text: str, where: str, place: str) -> tuple[list[Claim], list
                 "only defines something"
             )
     return claims, unlabelled
+
+
+# --- proofs that cannot fail -------------------------------------------------------------
+#
+# A proving cell must be able to fail. Three ways it cannot, that a syntax tree shows:
+#
+# * it compares an expression with itself: ``assert x == x``, ``simplify(a - a) == 0``,
+#   ``np.allclose(g, g)``, also when a name assigned once in the cell stands for the same
+#   expression (``b = a.T.T`` then ``allclose(a, b)``; ``.T.T`` is read as nothing);
+# * it says a ratio is about 1 with a band so wide that it claims almost nothing:
+#   ``lo < x < hi`` with number bounds on either side of 1, more than a factor 100 apart;
+# * it bounds the book's relative error by 1 or more, which that error never exceeds.
+
+_SAME_CALLS = {"allclose", "isclose", "array_equal", "array_equiv", "relative_error",
+               "assert_allclose", "assert_array_equal", "equals"}
+_WIDEST_BAND = 100.0
+
+
+def _normal(node: ast.AST, names: Mapping[str, ast.AST]) -> str:
+    """A text for ``node`` in which names assigned once are replaced by their value and
+    double transposes are dropped, so that two spellings of one expression compare equal."""
+    import copy
+
+    class Expand(ast.NodeTransformer):
+        depth = 0
+
+        def visit_Name(self, name):
+            if isinstance(name.ctx, ast.Load) and name.id in names and self.depth < 4:
+                self.depth += 1
+                value = self.visit(copy.deepcopy(names[name.id]))
+                self.depth -= 1
+                return value
+            return name
+
+        def visit_Attribute(self, attr):
+            self.generic_visit(attr)
+            inner = attr.value
+            if attr.attr == "T" and isinstance(inner, ast.Attribute) and inner.attr == "T":
+                return inner.value
+            return attr
+
+    return ast.unparse(Expand().visit(copy.deepcopy(node)))
+
+
+def _single_assignments(tree: ast.AST) -> dict[str, ast.AST]:
+    counts: dict[str, int] = {}
+    values: dict[str, ast.AST] = {}
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With)):
+            targets = [getattr(node, "target", None)] if hasattr(node, "target") else []
+        for target in targets:
+            for name in ast.walk(target) if target is not None else ():
+                if isinstance(name, ast.Name):
+                    counts[name.id] = counts.get(name.id, 0) + 1
+                    if isinstance(node, ast.Assign) and isinstance(target, ast.Name):
+                        values[name.id] = node.value
+    return {name: value for name, value in values.items() if counts.get(name) == 1}
+
+
+def _number(node: ast.AST) -> float | None:
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError):
+        try:  # 1 / 30, 2 ** -3: arithmetic on literals
+            value = eval(compile(ast.Expression(node), "<bound>", "eval"), {"__builtins__": {}})
+        except Exception:
+            return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def weak_proof_problems(source: str) -> list[str]:
+    """Why a proving cell's assertions cannot fail, one sentence each (empty: none found)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []  # a cell with IPython syntax: nothing to read
+    names = _single_assignments(tree)
+    problems = []
+    for test in (node.test for node in ast.walk(tree) if isinstance(node, ast.Assert)):
+        for node in ast.walk(test):
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                left, right = node.left, node.comparators[0]
+                if _normal(left, names) == _normal(right, names):
+                    problems.append(f"compares {ast.unparse(left)} with itself")
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+                if _normal(node.left, names) == _normal(node.right, names):
+                    problems.append(f"subtracts {ast.unparse(node.left)} from itself")
+            if isinstance(node, ast.Call) and len(node.args) >= 2:
+                func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                    node.func, "id", "")
+                if func in _SAME_CALLS and _normal(node.args[0], names) == _normal(
+                    node.args[1], names
+                ):
+                    problems.append(f"{func}() of {ast.unparse(node.args[0])} with itself")
+            if isinstance(node, ast.Compare) and len(node.ops) == 2:
+                low, high = _number(node.left), _number(node.comparators[1])
+                if low and high and 0 < low < 1 < high and high / low > _WIDEST_BAND:
+                    problems.append(
+                        f"puts a ratio about 1 in the band {ast.unparse(node)}, a factor "
+                        f"{high / low:.0f} wide (more than {_WIDEST_BAND:.0f})"
+                    )
+            if (
+                isinstance(node, ast.Compare)
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], (ast.Lt, ast.LtE))
+                and isinstance(node.left, ast.Call)
+                and getattr(node.left.func, "attr", getattr(node.left.func, "id", ""))
+                == "relative_error"
+                and (bound := _number(node.comparators[0])) is not None
+                and bound >= 1
+            ):
+                problems.append(
+                    f"bounds relative_error by {bound:g}, which it never exceeds"
+                )
+    return problems

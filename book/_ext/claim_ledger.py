@@ -112,9 +112,6 @@ def collect(app: Sphinx, doctree: nodes.document) -> None:
         latex = block.astext()
         if label:
             page_claims.append(rules.Claim(label, latex, docname))
-    for label, node in _behaviour_nodes(doctree):
-        page_claims.append(rules.Claim(label, node.astext(), docname))
-        data["titles"][label] = _behaviour_title(node)
         elif (reason := rules.derivative_marker(latex)) is not None:
             logger.warning(
                 "this display equation states %s but has no claim label: write "
@@ -123,6 +120,9 @@ def collect(app: Sphinx, doctree: nodes.document) -> None:
                 reason,
                 location=block,
             )
+    for label, node in _behaviour_nodes(doctree):
+        page_claims.append(rules.Claim(label, node.astext(), docname))
+        data["titles"][label] = _behaviour_title(node)
     taken: set[str] = set()
     for cell in _code_cells(doctree):
         source = _cell_source(cell)
