@@ -32,7 +32,8 @@ UNRENDERED = [
     (re.compile(r"^\s*\|[^|\n]+\|[^|\n]*\|", re.M), "a pipe-table row"),
     (re.compile(r"\*\*[^*\s][^*\n]*\*\*"), "**bold** markers"),
     (re.compile(r"^\s{0,3}#{1,6}\s+\S", re.M), "a '#' heading"),
-    (re.compile(r"\$\$|\\frac\b|\\partial\b|\\begin\{"), "raw TeX"),
+    (re.compile(r"\$\$|\\frac\b|\\partial\b|\\begin\{|\\(?:lambda|eta|beta|epsilon|sigma|"
+                r"times|mathsf|operatorname|hat|sqrt|max)\b|\^\{"), "raw TeX"),
     (re.compile(r"\{(?:glue|glue:text|glue:any|ref|eq|doc|numref)\}`|\{glue:text\}"),
      "a MyST role left as text"),
     (re.compile(r"^\s*```"), "a code fence"),
@@ -101,6 +102,8 @@ def test_the_detectors_find_planted_markdown():
         "## A heading": "heading",
         "before $$ x $$ after": "raw TeX",
         "then \\frac{a}{b}": "raw TeX",
+        "with \\lambda_{L2} = 10^{-3}, 150 steps": "raw TeX",
+        "Z^{(1)} of the pass": "raw TeX",
         "pasted {glue:text}`deep-lr-start:.4f` here": "MyST role",
         "see {ref}`sec-deep` there": "MyST role",
     }
@@ -143,8 +146,9 @@ def test_every_page_reads_as_rendered(chromium, book_server, entry):
     from browser import open_logged_page
 
     page, _ = open_logged_page(chromium, book_server)
-    page.goto(f"{book_server}/{entry}.html")
-    page.wait_for_load_state("networkidle")
+    # generous bounds, only to stop a hung run: a busy machine takes 30 s for a long page
+    page.goto(f"{book_server}/{entry}.html", timeout=180_000)
+    page.wait_for_load_state("networkidle", timeout=180_000)
     page.evaluate(MATH_READY)
     problems = unrendered_markdown(page.evaluate(PROSE))
     problems += unmeant_displays(page.evaluate(CELLS))

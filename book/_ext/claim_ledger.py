@@ -23,6 +23,7 @@ from pathlib import Path
 from docutils import nodes
 from docutils.nodes import make_id
 from docutils.parsers.rst import Directive
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -64,6 +65,28 @@ def _behaviour_nodes(doctree):
                 yield node_id, node
 
 
+def _conditions_nodes(node: nodes.Element) -> list[nodes.Node]:
+    """The statement's conditions as nodes (math stays math), for the ledger's table.
+
+    The paragraph that starts with "Conditions:", without that word; cross-references,
+    which the table's page could not resolve, become their text.
+    """
+    for para in node.findall(nodes.paragraph):
+        if not para.astext().lstrip().startswith("Conditions"):
+            continue
+        copy = para.deepcopy()
+        for ref in list(copy.findall(addnodes.pending_xref)):
+            ref.replace_self(nodes.Text(ref.astext()))
+        children = list(copy.children)
+        if children and isinstance(children[0], nodes.strong):
+            children = children[1:]
+        if children and isinstance(children[0], nodes.Text):
+            text = str(children[0]).lstrip(" :")
+            children[0] = nodes.Text(text)
+        return children
+    return []
+
+
 def _behaviour_title(node: nodes.Element) -> str:
     """An admonition's title, else the first words of the statement."""
     title = next(iter(node.findall(nodes.title)), None)
@@ -75,7 +98,8 @@ def _behaviour_title(node: nodes.Element) -> str:
 
 def _data(env) -> dict:
     if not hasattr(env, "claim_ledger"):
-        env.claim_ledger = {"claims": {}, "proofs": {}, "ledger_pages": set(), "titles": {}}
+        env.claim_ledger = {"claims": {}, "proofs": {}, "ledger_pages": set(), "titles": {},
+                            "conditions": {}}
     return env.claim_ledger
 
 
@@ -123,6 +147,7 @@ def collect(app: Sphinx, doctree: nodes.document) -> None:
     for label, node in _behaviour_nodes(doctree):
         page_claims.append(rules.Claim(label, node.astext(), docname))
         data["titles"][label] = _behaviour_title(node)
+        data["conditions"][label] = _conditions_nodes(node)
     taken: set[str] = set()
     for cell in _code_cells(doctree):
         source = _cell_source(cell)
@@ -158,6 +183,7 @@ def merge(app: Sphinx, env, docnames, other) -> None:
         data[key].update({d: v for d, v in theirs[key].items() if d in docnames})
     data["ledger_pages"] |= theirs["ledger_pages"] & set(docnames)
     data["titles"].update(theirs["titles"])
+    data["conditions"].update(theirs["conditions"])
 
 
 def always_reread_ledger(app: Sphinx, env, added, changed, removed) -> list[str]:
@@ -365,8 +391,9 @@ def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
             proved.append(_link(f"cell {proof.cell}", _uri(app, docname, proof.where, anchor)))
             if proof.method not in how:
                 how.append(proof.method)
+        conditions = [n.deepcopy() for n in _data(env)["conditions"].get(claim.label, [])]
         body += _row(
-            [here, [nodes.Text(claim.conditions or "(none stated)")], proved,
+            [here, conditions or [nodes.Text("(none stated)")], proved,
              [nodes.Text("; ".join(how))]]
         )
     return table
@@ -404,4 +431,4 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-get-outdated", always_reread_ledger)
     app.connect("env-check-consistency", check)
     app.connect("doctree-resolved", resolve)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 3}
