@@ -17,7 +17,6 @@ A mutant that no check catches *survives*, and :func:`survivors` names it.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -316,17 +315,20 @@ def run_cells(sources: list[str], root: Path) -> tuple[str | None, str]:
     (the chapter's own report of the mismatch, such as a ``compare`` line).
     """
     import matplotlib
+    from IPython.utils.capture import capture_output
 
     matplotlib.use("Agg")
     namespace: dict = {"__name__": "__mutant__"}
     with contextlib.chdir(root / "book"):
         for source in sources:
-            printed = io.StringIO()
+            # Capture what the cells print AND display: run inside a kernel (a page being
+            # built), a setup cell's display(...) would otherwise land in that page.
+            captured = capture_output(stdout=True, stderr=False, display=True)
             try:
-                with contextlib.redirect_stdout(printed):
+                with captured as printed:
                     exec(compile(source, "<cell>", "exec"), namespace)
             except Exception as err:  # the chapter's own check failing is the point
-                lines = [line for line in printed.getvalue().splitlines() if line.strip()]
+                lines = [line for line in printed.stdout.splitlines() if line.strip()]
                 said = f" (it printed: {lines[-1].strip()})" if lines else ""
                 first = source.strip().splitlines()[0]
                 return f"{type(err).__name__}: {err}".strip() + said, first

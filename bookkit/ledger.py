@@ -12,19 +12,29 @@ A display equation is labelled with MyST's ``$$ ... $$ (label)``:
 * ``sum-...``: a **restatement** of the claim ``eq-...`` of the same name, as summary boxes
   do; it is proved where that claim is.
 
-A code cell proves claims when its first line is ``# proves: eq-a, eq-b`` (a long list goes
+A statement in prose about how something *behaves* (training, an optimizer, a check) is a
+**behavioural claim**, ``beh-...``. It is labelled where it stands, either as an admonition
+with ``:name: beh-<name>`` (the title says the claim, the body states it with its numbers) or
+as a MyST target ``(beh-<name>)=`` on the line before the paragraph that states it. Its text
+must state the conditions it was measured or holds under, in a part that starts with
+``Conditions:`` (bold or not). Some code cell must prove it, like an ``eq-`` claim.
+
+A code cell proves claims when its first line is ``# proves: eq-a, beh-b`` (a long list goes
 on in comment lines while a line ends with a comma), and it must be able to fail: it
 asserts, raises, or calls a ``check`` function.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-KINDS = {"eq": "claim", "def": "definition", "sum": "restatement"}
-_LABEL = re.compile(r"^(eq|def|sum)-[a-z0-9]+(?:-[a-z0-9]+)*$")
+KINDS = {"eq": "claim", "def": "definition", "sum": "restatement", "beh": "behaviour"}
+PROVABLE = ("claim", "behaviour")  # the kinds a cell proves
+_LABEL = re.compile(r"^(eq|def|sum|beh)-[a-z0-9]+(?:-[a-z0-9]+)*$")
+_CONDITIONS = re.compile(r"(?:\*\*)?Conditions(?:\*\*)?\s*:|Conditions:\*\*", re.I)
 _PROVES = re.compile(r"^\s*#\s*proves:\s*(?P<labels>.*?)\s*$")
 
 # What makes a display equation a statement about derivatives (the ones that need a label).
@@ -47,7 +57,10 @@ _FINITE_DIFFERENCES = re.compile(
 
 @dataclass(frozen=True)
 class Claim:
-    """A labelled display equation: where it stands and what it says."""
+    """A labelled display equation, or a behavioural claim: where it stands, what it says.
+
+    For a behavioural claim ``latex`` holds the statement's text (Markdown), not LaTeX.
+    """
 
     label: str
     latex: str
@@ -56,6 +69,20 @@ class Claim:
     @property
     def kind(self) -> str:
         return label_kind(self.label)
+
+    @property
+    def conditions(self) -> str:
+        """What a behavioural claim says it holds under ("" if it says nothing)."""
+        return conditions_of(self.latex)
+
+
+def conditions_of(text: str) -> str:
+    """The part of a statement after ``Conditions:``, up to the end of its paragraph."""
+    match = _CONDITIONS.search(text)
+    if not match:
+        return ""
+    rest = text[match.end():].lstrip("* ").split("\n\n")[0]
+    return " ".join(rest.split())
 
 
 @dataclass(frozen=True)
@@ -73,12 +100,14 @@ class Proof:
 
 
 def label_kind(label: str) -> str:
-    """``"claim"``, ``"definition"`` or ``"restatement"``; ValueError for any other label."""
+    """``"claim"``, ``"definition"``, ``"restatement"`` or ``"behaviour"``; ValueError
+    for any other label."""
     if not _LABEL.match(label):
         raise ValueError(
-            f"equation label {label!r} does not follow the ledger's form: "
+            f"label {label!r} does not follow the ledger's form: "
             "'eq-<name>' for a claim, 'def-<name>' for a definition, 'sum-<name>' for a "
-            "summary's restatement of eq-<name> (lower case, words joined by '-')"
+            "summary's restatement of eq-<name>, 'beh-<name>' for a behavioural claim "
+            "(lower case, words joined by '-')"
         )
     return KINDS[label.split("-", 1)[0]]
 
@@ -160,6 +189,11 @@ def ledger_problems(claims: Iterable[Claim], proofs: Iterable[Proof]) -> list[st
                 f"{proof.where}, cell {proof.cell}: proves {', '.join(proof.labels)} but can "
                 "never fail (no assert, raise or check call)"
             )
+        for weak in weak_proof_problems(proof.source):
+            problems.append(
+                f"{proof.where}, cell {proof.cell}: proves {', '.join(proof.labels)} with an "
+                f"assertion that cannot fail: it {weak}"
+            )
         for label in proof.labels:
             claim = by_label.get(label)
             if claim is None:
@@ -167,17 +201,23 @@ def ledger_problems(claims: Iterable[Claim], proofs: Iterable[Proof]) -> list[st
                     f"{proof.where}, cell {proof.cell}: '# proves: {label}' names no "
                     "equation of the book"
                 )
-            elif claim.kind != "claim":
+            elif claim.kind not in PROVABLE:
                 problems.append(
                     f"{proof.where}, cell {proof.cell}: '# proves: {label}' names a "
-                    f"{claim.kind}; a cell proves eq- labels only"
+                    f"{claim.kind}; a cell proves eq- and beh- labels only"
                 )
             proved.setdefault(label, []).append(proof)
     for claim in by_label.values():
-        if claim.kind == "claim" and claim.label not in proved:
+        if claim.kind in PROVABLE and claim.label not in proved:
             problems.append(
-                f"{claim.where}: the claim {claim.label} has no proving cell (a code cell "
-                f"whose first line is '# proves: {claim.label}')"
+                f"{claim.where}: the {'claim' if claim.kind == 'claim' else 'behavioural claim'} "
+                f"{claim.label} has no proving cell "
+                f"(a code cell whose first line is '# proves: {claim.label}')"
+            )
+        if claim.kind == "behaviour" and not claim.conditions:
+            problems.append(
+                f"{claim.where}: the behavioural claim {claim.label} states no conditions "
+                "(say what it holds under, in a part starting 'Conditions:')"
             )
         if claim.kind == "restatement" and "eq-" + base_name(claim.label) not in by_label:
             problems.append(
@@ -222,6 +262,35 @@ def display_equations(markdown: str) -> list[tuple[str, str | None]]:
     return found
 
 
+_BEH_TARGET = re.compile(r"^\((?P<label>beh-[^)\s]*)\)=[ \t]*$", re.M)
+_BEH_NAME = re.compile(r"^:name:[ \t]*(?P<label>beh-\S*)[ \t]*$", re.M)
+_FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{[^}]+\}.*$", re.M)
+
+
+def behaviour_statements(markdown: str) -> list[tuple[str, str]]:
+    """Each behavioural claim of a Markdown text as ``(label, statement text)``.
+
+    A target ``(beh-x)=`` labels the paragraph after it; ``:name: beh-x`` labels the
+    directive (an admonition) it stands in, whose whole body is the statement.
+    """
+    found = []
+    for match in _BEH_TARGET.finditer(markdown):
+        after = markdown[match.end():].lstrip("\n")
+        found.append((match["label"], after.split("\n\n")[0]))
+    for match in _BEH_NAME.finditer(markdown):
+        opening = None
+        for fence in _FENCE_OPEN.finditer(markdown, 0, match.start()):
+            opening = fence
+        if opening is None:
+            found.append((match["label"], ""))
+            continue
+        close = re.compile("^" + re.escape(opening["fence"]) + r"[ \t]*$", re.M)
+        end = close.search(markdown, match.end())
+        body = markdown[opening.end(): end.start() if end else len(markdown)]
+        found.append((match["label"], body.strip()))
+    return found
+
+
 def read_notebook(nb: Mapping, where: str) -> tuple[list[Claim], list[Proof], list[str]]:
     """Claims, proofs and unlabelled derivative equations of a notebook (as loaded JSON)."""
     claims, proofs, unlabelled = [], [], []
@@ -243,6 +312,8 @@ def read_markdown_page(text: str, where: str) -> tuple[list[Claim], list[str]]:
 
 def _read_markdown(text: str, where: str, place: str) -> tuple[list[Claim], list[str]]:
     claims, unlabelled = [], []
+    for label, statement in behaviour_statements(text):
+        claims.append(Claim(label, statement, where))
     for latex, label in display_equations(text):
         if label:
             claims.append(Claim(label, latex, where))
@@ -254,3 +325,121 @@ def _read_markdown(text: str, where: str, place: str) -> tuple[list[Claim], list
                 "only defines something"
             )
     return claims, unlabelled
+
+
+# --- proofs that cannot fail -------------------------------------------------------------
+#
+# A proving cell must be able to fail. Three ways it cannot, that a syntax tree shows:
+#
+# * it compares an expression with itself: ``assert x == x``, ``simplify(a - a) == 0``,
+#   ``np.allclose(g, g)``, also when a name assigned once in the cell stands for the same
+#   expression (``b = a.T.T`` then ``allclose(a, b)``; ``.T.T`` is read as nothing);
+# * it says a ratio is about 1 with a band so wide that it claims almost nothing:
+#   ``lo < x < hi`` with number bounds on either side of 1, more than a factor 100 apart;
+# * it bounds the book's relative error by 1 or more, which that error never exceeds.
+
+_SAME_CALLS = {"allclose", "isclose", "array_equal", "array_equiv", "relative_error",
+               "assert_allclose", "assert_array_equal", "equals"}
+_WIDEST_BAND = 100.0
+
+
+def _normal(node: ast.AST, names: Mapping[str, ast.AST]) -> str:
+    """A text for ``node`` in which names assigned once are replaced by their value and
+    double transposes are dropped, so that two spellings of one expression compare equal."""
+    import copy
+
+    class Expand(ast.NodeTransformer):
+        depth = 0
+
+        def visit_Name(self, name):
+            if isinstance(name.ctx, ast.Load) and name.id in names and self.depth < 4:
+                self.depth += 1
+                value = self.visit(copy.deepcopy(names[name.id]))
+                self.depth -= 1
+                return value
+            return name
+
+        def visit_Attribute(self, attr):
+            self.generic_visit(attr)
+            inner = attr.value
+            if attr.attr == "T" and isinstance(inner, ast.Attribute) and inner.attr == "T":
+                return inner.value
+            return attr
+
+    return ast.unparse(Expand().visit(copy.deepcopy(node)))
+
+
+def _single_assignments(tree: ast.AST) -> dict[str, ast.AST]:
+    counts: dict[str, int] = {}
+    values: dict[str, ast.AST] = {}
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With)):
+            targets = [getattr(node, "target", None)] if hasattr(node, "target") else []
+        for target in targets:
+            for name in ast.walk(target) if target is not None else ():
+                if isinstance(name, ast.Name):
+                    counts[name.id] = counts.get(name.id, 0) + 1
+                    if isinstance(node, ast.Assign) and isinstance(target, ast.Name):
+                        values[name.id] = node.value
+    return {name: value for name, value in values.items() if counts.get(name) == 1}
+
+
+def _number(node: ast.AST) -> float | None:
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError):
+        try:  # 1 / 30, 2 ** -3: arithmetic on literals
+            value = eval(compile(ast.Expression(node), "<bound>", "eval"), {"__builtins__": {}})
+        except Exception:
+            return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def weak_proof_problems(source: str) -> list[str]:
+    """Why a proving cell's assertions cannot fail, one sentence each (empty: none found)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []  # a cell with IPython syntax: nothing to read
+    names = _single_assignments(tree)
+    problems = []
+    for test in (node.test for node in ast.walk(tree) if isinstance(node, ast.Assert)):
+        for node in ast.walk(test):
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                left, right = node.left, node.comparators[0]
+                if _normal(left, names) == _normal(right, names):
+                    problems.append(f"compares {ast.unparse(left)} with itself")
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+                if _normal(node.left, names) == _normal(node.right, names):
+                    problems.append(f"subtracts {ast.unparse(node.left)} from itself")
+            if isinstance(node, ast.Call) and len(node.args) >= 2:
+                func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                    node.func, "id", "")
+                if func in _SAME_CALLS and _normal(node.args[0], names) == _normal(
+                    node.args[1], names
+                ):
+                    problems.append(f"{func}() of {ast.unparse(node.args[0])} with itself")
+            if isinstance(node, ast.Compare) and len(node.ops) == 2:
+                low, high = _number(node.left), _number(node.comparators[1])
+                if low and high and 0 < low < 1 < high and high / low > _WIDEST_BAND:
+                    problems.append(
+                        f"puts a ratio about 1 in the band {ast.unparse(node)}, a factor "
+                        f"{high / low:.0f} wide (more than {_WIDEST_BAND:.0f})"
+                    )
+            if (
+                isinstance(node, ast.Compare)
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], (ast.Lt, ast.LtE))
+                and isinstance(node.left, ast.Call)
+                and getattr(node.left.func, "attr", getattr(node.left.func, "id", ""))
+                == "relative_error"
+                and (bound := _number(node.comparators[0])) is not None
+                and bound >= 1
+            ):
+                problems.append(
+                    f"bounds relative_error by {bound:g}, which it never exceeds"
+                )
+    return problems

@@ -9,7 +9,11 @@ Sphinx reads them:
 * a summary's restatement (``sum-name``) links to the claim it restates and its proof;
 * a display equation about a derivative without a label, a claim without a proof, or a
   ``# proves:`` naming no equation is a warning, so the book (built with ``-W``) fails;
-* the directive ``{claim-ledger}`` becomes the table of every claim and its proof.
+* a behavioural claim (an admonition with ``:name: beh-name``, or a paragraph after the
+  target ``(beh-name)=``) gets the same "checked in code" link, and its proving cell links
+  back to it;
+* the directive ``{claim-ledger}`` becomes the table of every claim and its proof, and
+  ``{behaviour-ledger}`` the table of every behavioural claim, its conditions and proof.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from docutils import nodes
 from docutils.nodes import make_id
 from docutils.parsers.rst import Directive
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -32,6 +37,10 @@ class ledger_table(nodes.General, nodes.Element):
     """Placeholder for the table of every claim; filled in once every page is read."""
 
 
+class behaviour_table(nodes.General, nodes.Element):
+    """Placeholder for the table of every behavioural claim."""
+
+
 class LedgerDirective(Directive):
     has_content = False
 
@@ -39,9 +48,58 @@ class LedgerDirective(Directive):
         return [ledger_table()]
 
 
+class BehaviourLedgerDirective(Directive):
+    has_content = False
+
+    def run(self):
+        return [behaviour_table()]
+
+
+def _behaviour_nodes(doctree):
+    """(label, node) for each element that carries a ``beh-`` id, outside cell outputs."""
+    for node in doctree.findall(nodes.Element):
+        if isinstance(node, nodes.target) or _in_cell_output(node):
+            continue
+        for node_id in node.get("ids", []):
+            if node_id.startswith("beh-"):
+                yield node_id, node
+
+
+def _conditions_nodes(node: nodes.Element) -> list[nodes.Node]:
+    """The statement's conditions as nodes (math stays math), for the ledger's table.
+
+    The paragraph that starts with "Conditions:", without that word; cross-references,
+    which the table's page could not resolve, become their text.
+    """
+    for para in node.findall(nodes.paragraph):
+        if not para.astext().lstrip().startswith("Conditions"):
+            continue
+        copy = para.deepcopy()
+        for ref in list(copy.findall(addnodes.pending_xref)):
+            ref.replace_self(nodes.Text(ref.astext()))
+        children = list(copy.children)
+        if children and isinstance(children[0], nodes.strong):
+            children = children[1:]
+        if children and isinstance(children[0], nodes.Text):
+            text = str(children[0]).lstrip(" :")
+            children[0] = nodes.Text(text)
+        return children
+    return []
+
+
+def _behaviour_title(node: nodes.Element) -> str:
+    """An admonition's title, else the first words of the statement."""
+    title = next(iter(node.findall(nodes.title)), None)
+    if title is not None:
+        return title.astext()
+    words = node.astext().split()
+    return " ".join(words[:12]) + (" ..." if len(words) > 12 else "")
+
+
 def _data(env) -> dict:
     if not hasattr(env, "claim_ledger"):
-        env.claim_ledger = {"claims": {}, "proofs": {}, "ledger_pages": set()}
+        env.claim_ledger = {"claims": {}, "proofs": {}, "ledger_pages": set(), "titles": {},
+                            "conditions": {}}
     return env.claim_ledger
 
 
@@ -86,6 +144,10 @@ def collect(app: Sphinx, doctree: nodes.document) -> None:
                 reason,
                 location=block,
             )
+    for label, node in _behaviour_nodes(doctree):
+        page_claims.append(rules.Claim(label, node.astext(), docname))
+        data["titles"][label] = _behaviour_title(node)
+        data["conditions"][label] = _conditions_nodes(node)
     taken: set[str] = set()
     for cell in _code_cells(doctree):
         source = _cell_source(cell)
@@ -102,7 +164,9 @@ def collect(app: Sphinx, doctree: nodes.document) -> None:
         )
     data["claims"][docname] = page_claims
     data["proofs"][docname] = page_proofs
-    if any(True for _ in doctree.findall(ledger_table)):
+    if any(True for _ in doctree.findall(ledger_table)) or any(
+        True for _ in doctree.findall(behaviour_table)
+    ):
         data["ledger_pages"].add(docname)
 
 
@@ -118,6 +182,8 @@ def merge(app: Sphinx, env, docnames, other) -> None:
     for key in ("claims", "proofs"):
         data[key].update({d: v for d, v in theirs[key].items() if d in docnames})
     data["ledger_pages"] |= theirs["ledger_pages"] & set(docnames)
+    data["titles"].update(theirs["titles"])
+    data["conditions"].update(theirs["conditions"])
 
 
 def always_reread_ledger(app: Sphinx, env, added, changed, removed) -> list[str]:
@@ -207,6 +273,15 @@ def resolve(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         else:
             note += _proof_links(app, docname, label, anchors)
         block.parent.insert(block.parent.index(block) + 1, note)
+    for label, node in list(_behaviour_nodes(doctree)):
+        if label not in where:
+            continue
+        note = nodes.paragraph(classes=["claim-proof"])
+        note += _proof_links(app, docname, label, anchors)
+        if isinstance(node, nodes.Admonition):
+            node += note  # inside the box, under the statement
+        else:
+            node.parent.insert(node.parent.index(node) + 1, note)
     for cell in _code_cells(doctree):
         labels = rules.proved_labels(_cell_source(cell))
         known = [label for label in labels if label in where]
@@ -218,6 +293,14 @@ def resolve(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             if k:
                 back += nodes.Text(", ")
             claim = where[label]
+            if claim.kind == "behaviour":
+                title = _data(env)["titles"].get(label, label)
+                back += _link(
+                    f"the behaviour \u201c{title}\u201d",
+                    _uri(app, docname, claim.where, label),
+                    classes=["behaviour-link"],
+                )
+                continue
             back += _link(
                 "equation " + _number(env, label),
                 _uri(app, docname, claim.where, "equation-" + label),
@@ -225,6 +308,8 @@ def resolve(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         cell.insert(0, back)
     for table in list(doctree.findall(ledger_table)):
         table.replace_self(_ledger(app, docname, claims, anchors))
+    for table in list(doctree.findall(behaviour_table)):
+        table.replace_self(_behaviour_ledger(app, docname, claims, anchors))
 
 
 def _reading_order(env) -> list[str]:
@@ -275,6 +360,45 @@ def _ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
     return table
 
 
+def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
+    """The table of behavioural claims: the claim, its conditions, its proof and how."""
+    env = app.env
+    order = {doc: k for k, doc in enumerate(_reading_order(env))}
+    rows = sorted(
+        (c for c in claims if c.kind == "behaviour"), key=lambda c: order.get(c.where, 10**6)
+    )
+    table = nodes.table(classes=["behaviour-ledger", "colwidths-given"])
+    group = nodes.tgroup(cols=4)
+    table += group
+    for width in (34, 40, 12, 14):
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    group += head
+    head += _row([nodes.Text(t) for t in ("behaviour", "conditions", "proved by", "how")])
+    body = nodes.tbody()
+    group += body
+    for claim in rows:
+        page = env.titles[claim.where].astext() if claim.where in env.titles else claim.where
+        title = _data(env)["titles"].get(claim.label, claim.label)
+        here = [
+            _link(title, _uri(app, docname, claim.where, claim.label)),
+            nodes.Text(f" ({page.split(':')[0]})"),
+        ]
+        proved, how = [], []
+        for k, (proof, anchor) in enumerate(anchors.get(claim.label, [])):
+            if k:
+                proved.append(nodes.Text(", "))
+            proved.append(_link(f"cell {proof.cell}", _uri(app, docname, proof.where, anchor)))
+            if proof.method not in how:
+                how.append(proof.method)
+        conditions = [n.deepcopy() for n in _data(env)["conditions"].get(claim.label, [])]
+        body += _row(
+            [here, conditions or [nodes.Text("(none stated)")], proved,
+             [nodes.Text("; ".join(how))]]
+        )
+    return table
+
+
 def _row(cells, raw_first: bool = False) -> nodes.row:
     row = nodes.row()
     for k, content in enumerate(cells):
@@ -296,7 +420,9 @@ def add_static(app: Sphinx) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.add_node(ledger_table)
+    app.add_node(behaviour_table)
     app.add_directive("claim-ledger", LedgerDirective)
+    app.add_directive("behaviour-ledger", BehaviourLedgerDirective)
     app.connect("builder-inited", add_static)
     app.add_css_file("claim-ledger.css")
     app.connect("doctree-read", collect)
@@ -305,4 +431,4 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-get-outdated", always_reread_ledger)
     app.connect("env-check-consistency", check)
     app.connect("doctree-resolved", resolve)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 3}

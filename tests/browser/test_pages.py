@@ -15,6 +15,7 @@ import re
 
 import pytest
 from browser import WIDE_CODE, open_logged_page, settled
+from page_reading import CELLS, PROSE, unmeant_displays, unrendered_markdown
 
 from bookkit import toc
 from bookkit.paths import BUILD, ROOT
@@ -85,6 +86,9 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
         assert math["errors"] == 0, f"{entry}: MathJax reported {math['errors']} TeX errors"
     leftover = RAW_TEX.findall(page.evaluate(VISIBLE_TEXT))
     assert not leftover, f"{entry}: raw TeX visible in the page: {sorted(set(leftover))}"
+    # The page as read: no Markdown left unrendered, no display the chapter did not mean.
+    unread = unrendered_markdown(page.evaluate(PROSE)) + unmeant_displays(page.evaluate(CELLS))
+    assert not unread, f"{entry}:\n" + "\n".join(unread)
     for img in page.evaluate(IMAGES):
         assert img["ok"], f"{entry}: image {img['src']} did not load"
         assert img["alt"].strip(), f"{entry}: image {img['src']} has no alt text"

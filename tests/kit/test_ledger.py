@@ -30,6 +30,73 @@ def test_labels_name_their_kind():
             rules.label_kind(bad)
 
 
+def test_behavioural_claims_are_a_kind_of_their_own():
+    assert rules.label_kind("beh-lr-local") == "behaviour"
+    text = (
+        "Prose.\n\n(beh-plain)=\nTraining at 2x the limit came back. Conditions: full batch.\n\n"
+        "More prose.\n\n```{admonition} Adam under noise\n:class: behaviour\n:name: beh-boxed\n\n"
+        "The step shrinks.\n\n**Conditions:** simulated gradients.\n```\n"
+    )
+    found = dict(rules.behaviour_statements(text))
+    assert set(found) == {"beh-plain", "beh-boxed"}
+    claims = [rules.Claim(label, statement, "book/a") for label, statement in found.items()]
+    assert [c.conditions for c in claims] == ["full batch.", "simulated gradients."]
+    proof = _proof("beh-plain", "beh-boxed")
+    assert rules.ledger_problems(claims, [proof]) == []
+
+
+@pytest.mark.parametrize(
+    "statement, proofs, message",
+    [
+        ("Training came back. Conditions: full batch.", [], "no proving cell"),
+        ("Training came back, always.", ["beh-x"], "states no conditions"),
+    ],
+)
+def test_a_behavioural_claim_needs_its_conditions_and_a_proof(statement, proofs, message):
+    claims = [rules.Claim("beh-x", statement, "book/a")]
+    problems = rules.ledger_problems(claims, [_proof(*proofs)] if proofs else [])
+    assert any(message in p for p in problems), problems
+
+
+# Proving cells that cannot fail, each planted and rejected. The last is the book's own
+# former proof of eq-row-layout-gradient: the "column formula" it compared with was the
+# row formula again, spelled with .T.T.
+CANNOT_FAIL = [
+    ("assert x == x", "compares x with itself"),
+    ("assert sp.simplify(by_chain - by_chain) == 0", "subtracts by_chain from itself"),
+    ("g = bb.backward(p)\nh = g\nassert np.allclose(g, h)", "allclose() of"),
+    ("assert 1 / 30 < h_best / eps ** (1 / 3) < 30", "a factor 900 wide"),
+    ("assert bb.relative_error(dW, fd) < 1.0", "which it never exceeds"),
+    (
+        "by_rows = Delta_rows.T @ X_rows\nby_columns = Delta_rows.T @ X_rows.T.T\n"
+        "fd = bb.numerical_gradient(f, W)\n"
+        "assert bb.relative_error(by_rows, fd) < 1e-8 and np.allclose(by_rows, by_columns)",
+        "allclose() of by_rows with itself",
+    ),
+]
+
+
+@pytest.mark.parametrize("source, message", CANNOT_FAIL)
+def test_a_proof_that_cannot_fail_is_rejected(source, message):
+    problems = rules.ledger_problems([_claim("eq-a")], [_proof("eq-a", source=source)])
+    assert any("cannot fail" in p and message in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "assert x == y",
+        "assert sp.simplify(by_chain - by_sympy) == 0",
+        "assert 0.5 < ratio < 2",
+        "assert 1e-7 < best_h < 1e-3",  # where a minimum lies, not a ratio near 1
+        "assert bb.relative_error(dW, fd) < 1e-7",
+        "for l in range(3):\n    x = f(l)\nassert x == g(x)",
+    ],
+)
+def test_a_proof_that_can_fail_is_accepted(source):
+    assert rules.weak_proof_problems(source) == []
+
+
 def test_a_proving_cell_names_its_claims_on_its_first_line():
     assert rules.proved_labels("# proves: eq-a, eq-b\nassert 1") == ("eq-a", "eq-b")
     assert rules.proved_labels("#proves:eq-a\n") == ("eq-a",)
@@ -197,6 +264,17 @@ def test_each_claim_links_to_its_proof_and_back(built_book):
     for page, page_claims in by_page.items():
         soup = _cached(cache, built_book, page)
         for claim in page_claims:
+            if claim.kind == "behaviour":
+                box = soup.find(id=claim.label)
+                assert box is not None, f"{page}: no element with id {claim.label}"
+                note = box.find("p", class_="claim-proof") or box.find_next_sibling(
+                    "p", class_="claim-proof"
+                )
+                assert note is not None, f"{page}: no 'checked in code' link at {claim.label}"
+                for link in note.find_all("a"):
+                    target, anchor = _resolve(built_book, page, link["href"])
+                    assert _exists(built_book, target, anchor, cache), link["href"]
+                continue
             block = soup.find(id=f"equation-{claim.label}")
             assert block is not None, f"{page}: no equation with id equation-{claim.label}"
             if claim.kind == "definition":
@@ -234,6 +312,8 @@ def test_each_claim_links_to_its_proof_and_back(built_book):
             assert _exists(built_book, target, anchor, cache), (
                 f"{page}: {link['href']} does not exist"
             )
+            if anchor.startswith("beh-"):
+                continue  # a behaviour has no equation number to agree with
             shown = _cached(cache, built_book, target).find(id=anchor).find(class_="eqno")
             assert shown is not None and shown.get_text().startswith(link.get_text().split()[-1]), (
                 f"{page}: the link says {link.get_text()!r}, the equation shows {shown and shown.get_text()!r}"
@@ -255,4 +335,21 @@ def test_the_claims_page_lists_every_claim(built_book):
         listed.append(anchor.removeprefix("equation-"))
         assert proved.find("a") is not None, f"{anchor}: no proving cell listed"
         assert how.get_text(strip=True), f"{anchor}: how it is proved is not said"
+    assert sorted(listed) == expected
+
+
+@pytest.mark.build
+def test_the_claims_page_lists_every_behaviour(built_book):
+    claims, _, _ = read_book()
+    expected = sorted(c.label for c in claims if c.kind == "behaviour")
+    assert expected, "the book states no behavioural claim"
+    soup = _page(built_book, "book/every-claim.html")
+    table = soup.find("table", class_="behaviour-ledger")
+    assert table is not None, "the appendix has no table of behavioural claims"
+    listed = []
+    for row in table.find("tbody").find_all("tr"):
+        what, conditions, proved, how = row.find_all("td")
+        listed.append(urldefrag(what.find("a")["href"])[1])
+        assert conditions.get_text(strip=True) not in ("", "(none stated)"), listed[-1]
+        assert proved.find("a") is not None and how.get_text(strip=True), listed[-1]
     assert sorted(listed) == expected

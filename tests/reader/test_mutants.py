@@ -75,3 +75,21 @@ def test_report_and_table(outcomes, tmp_path):
     table = M.table(outcomes)
     assert table.count("\n") == len(outcomes) + 1 and "SURVIVED" not in table
     assert np.isfinite([r["relative_error"] for r in rows if r["relative_error"]]).all()
+
+
+def test_the_hooked_cells_display_nothing_in_the_kernel_that_runs_them():
+    # The page "What our checks catch" runs the hooks inside its own kernel; a setup cell's
+    # display(...) must not become an output of that page (it once leaked SymPy displays).
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    cells = [
+        "from IPython.display import Math, display\ndisplay(Math('x^2'))\nprint('quiet')",
+        "assert False, 'the check fails'",
+    ]
+    with capture_output() as page:
+        failure, first = M.run_cells(cells, ROOT)
+    assert page.outputs == [] and page.stdout == ""
+    assert failure.startswith("AssertionError: the check fails") and first.startswith("assert")
+

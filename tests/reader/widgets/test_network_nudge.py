@@ -15,9 +15,9 @@ import math
 import numpy as np
 import pytest
 import traitlets
-from backprop_book.widgets._assets import stylesheet
 
 from backprop_book import reference as ref
+from backprop_book.widgets._assets import stylesheet
 from backprop_book.widgets.network_nudge import (
     NetworkNudge,
     activations,
