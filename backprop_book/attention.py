@@ -70,7 +70,7 @@ def _matrix(W, name: str, shape: tuple[int | None, int | None]) -> np.ndarray:
     """A finite 2-D float array whose shape matches ``shape`` (None: any length)."""
     W = check.finite_array(W, name)
     want = tuple("any" if s is None else s for s in shape)
-    if W.ndim != len(shape) or any(s is not None and s != w for s, w in zip(shape, W.shape)):
+    if W.ndim != len(shape) or any(s is not None and s != w for s, w in zip(shape, W.shape, strict=True)):
         hint = " (is it transposed?)" if W.ndim == 2 and W.shape[::-1] == shape else ""
         raise ValueError(f"{name} must have shape {want}; got shape {W.shape}{hint}")
     return W
@@ -310,8 +310,8 @@ def _heads(n_heads, d: int) -> int:
 
 def _mha(X, Wq, Wk, Wv, Wo, h: int, causal: bool):
     Q, K, V = _split(X @ Wq, h), _split(X @ Wk, h), _split(X @ Wv, h)
-    O, att = _attention(Q, K, V, causal)
-    M = _merge(O)
+    out, att = _attention(Q, K, V, causal)
+    M = _merge(out)
     return M @ Wo, {"kind": "mha", "X": X, "W": (Wq, Wk, Wv, Wo), "h": h, "att": att, "M": M}
 
 

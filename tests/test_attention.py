@@ -93,11 +93,11 @@ def test_attention_matches_torch(B, T, d, h, causal):
     rng = np.random.default_rng(B * 100 + T * 10 + d)
     Q, K, V = (rng.normal(size=(B, T, d)) for _ in range(3))
     dO = rng.normal(size=(B, T, d))
-    O, cache = at.attention(Q, K, V, causal=causal)
+    out, cache = at.attention(Q, K, V, causal=causal)
     Qt, Kt, Vt = leaf(Q), leaf(K), leaf(V)
     Ot = F.scaled_dot_product_attention(Qt, Kt, Vt, is_causal=causal)
     Ot.backward(torch.tensor(dO))
-    close(O, Ot)
+    close(out, Ot)
     for ours, t in zip(at.attention_backward(dO, cache), (Qt, Kt, Vt), strict=True):
         close(ours, t.grad)
 
@@ -116,9 +116,9 @@ def torch_mha(X, Wq, Wk, Wv, Wo, h):
     def split(Z):
         return Z.reshape(*lead, T, h, d // h).transpose(-3, -2)
 
-    O = F.scaled_dot_product_attention(split(X @ Wq), split(X @ Wk), split(X @ Wv),
+    out = F.scaled_dot_product_attention(split(X @ Wq), split(X @ Wk), split(X @ Wv),
                                        is_causal=True)
-    return O.transpose(-3, -2).reshape(*lead, T, d) @ Wo
+    return out.transpose(-3, -2).reshape(*lead, T, d) @ Wo
 
 
 @pytest.mark.parametrize("B, T, d, h", SHAPES)
