@@ -26,8 +26,16 @@ import numpy as np
 import sympy as sp
 
 from .. import attention as ref
-from ..checkers import NotQuiteRight, Verdict, check_array, check_expr, given, is_placeholder
-from ..checkers import not_done, right
+from ..checkers import (
+    NotQuiteRight,
+    Verdict,
+    check_array,
+    check_expr,
+    given,
+    is_placeholder,
+    not_done,
+    right,
+)
 from ..gradcheck import numerical_gradient
 
 EMBEDDING = "ex-attn-embedding"
@@ -316,14 +324,14 @@ def _attention_with(Q, K, V, dO, *, scale_fwd=True, scale_bwd=True, mask="before
         P = np.where(M, 0.0, ref.softmax_rows(S))
     else:
         P = ref.softmax_rows(S)
-    O = P @ V
+    out = P @ V
     dV = (np.swapaxes(P, -1, -2) if p_t else P) @ dO
     dP = dO @ (np.swapaxes(V, -1, -2) if v_t else V)
     dS = P * (dP - np.sum(dP * P, axis=-1 if rows else -2, keepdims=True))
     cb = c if scale_bwd else 1.0
     dQ = ((np.swapaxes(dS, -1, -2) if q_t else dS) @ K) * cb
     dK = ((np.swapaxes(dS, -1, -2) if k_t else dS) @ Q) * cb
-    return O, dQ, dK, dV
+    return out, dQ, dK, dV
 
 
 _ATTN_MISTAKES = {
