@@ -251,11 +251,15 @@ def _jvp_inputs() -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _jvp_mistakes() -> dict[str, Callable]:
-    return {
-        "the sum runs down the columns (axis=0 or -2): the softmax normalises each ROW, so "
-        "row i of dS uses only row i's sum, sum_k dP_ik P_ik (axis=-1, keepdims=True).":
-        lambda P, dP: P * (dP - np.sum(dP * P, axis=-2, keepdims=True)),
+_COLUMNS = ("the sum runs down the columns (axis=0 or -2): the softmax normalises each ROW, "
+            "so row i of dS uses only row i's sum, sum_k dP_ik P_ik (axis=-1, keepdims=True).")
+
+
+def _jvp_mistakes() -> list[tuple[str, Callable]]:
+    return [
+        (_COLUMNS, lambda P, dP: P * (dP - np.sum(dP * P, axis=-2, keepdims=True))),
+        (_COLUMNS, lambda P, dP: P * (dP - np.sum(dP * P, axis=0, keepdims=True))),
+    ] + list({
         "only the diagonal of each row's Jacobian, P (1 - P) dP: every weight of a row "
         "also depends on the other scores of that row (the -p_i p_j terms).":
         lambda P, dP: P * (1 - P) * dP,
@@ -264,7 +268,7 @@ def _jvp_mistakes() -> dict[str, Callable]:
         "the row sum is taken of dP alone and then multiplied by P; the Jacobian weighs "
         "each entry first: rowsum(dP * P) = sum_k dP_ik P_ik.":
         lambda P, dP: P * (dP - np.sum(dP, axis=-1, keepdims=True) * P),
-    }  # fmt: skip
+    }.items())  # fmt: skip
 
 
 def check_softmax_jvp(answer: object) -> Verdict:
@@ -289,7 +293,7 @@ def check_softmax_jvp(answer: object) -> Verdict:
     if all(_close(g, w) for g, w in zip(got, want, strict=True)):
         return right(what, f"(checked on {len(inputs)} fresh inputs against the Jacobian "
                      "and centered differences.)")
-    for diagnosis, bug in _jvp_mistakes().items():
+    for diagnosis, bug in _jvp_mistakes():
         if all(_close(g, bug(P, dP)) for g, (P, dP) in zip(got, inputs, strict=True)):
             raise NotQuiteRight(f"{what}: {diagnosis}")
     k = next(i for i, (g, w) in enumerate(zip(got, want, strict=True)) if not _close(g, w))
@@ -375,33 +379,43 @@ def check_attention_backward(answer: object) -> Verdict:
     if not callable(answer):
         raise NotQuiteRight(f"{what} should be a function (def ...); you gave a "
                             f"{type(answer).__name__}.")
-    results = []
+    results, crash = [], None
     try:
         for args in _attn_inputs():
-            got = _arrays(_call(answer, tuple(a.copy() for a in args), what), _ATTN_NAMES, what)
+            try:
+                got = _arrays(_call(answer, tuple(a.copy() for a in args), what), _ATTN_NAMES,
+                              what)
+            except NotQuiteRight as err:
+                if "raised" not in str(err):
+                    raise
+                crash = crash or err  # a named mistake on another input is more telling
+                continue
             for name, g, like, of in zip(_ATTN_NAMES, got, (args[2], *args[:3]),
-                                         ("V's rows mixed: (B, T, d_v)", "Q", "K", "V"),
+                                         ("P V, that is (B, T, d_v)", "Q", "K", "V"),
                                          strict=True):
                 problem = _shape_problem(name, g.shape, like.shape, of)
                 if problem:
                     raise NotQuiteRight(problem)
             results.append((args, got))
-            if not all(_close(g, w) for g, w in zip(got, _attention_with(*args), strict=True)):
-                break  # diagnose on the first input that goes wrong
     except _NotDone:
         return not_done(what)
-    args, got = results[-1]
-    want = _attention_with(*args)
-    if all(_close(g, w) for g, w in zip(got, want, strict=True)):
+    wrong_runs = [(a, g) for a, g in results
+                  if not all(_close(x, w) for x, w in zip(g, _attention_with(*a), strict=True))]
+    if not wrong_runs and crash is None:
         return right(what, f"(O, dQ, dK and dV checked on {len(results)} fresh inputs against "
                      "the reference and centered differences.)")
-    for diagnosis, switches in _ATTN_MISTAKES.items():
-        try:
-            bug = _attention_with(*args, **switches)
-        except ValueError:  # the bug does not even fit these shapes
-            continue
-        if all(_close(g, b) for g, b in zip(got, bug, strict=True)):
-            raise NotQuiteRight(f"{what}: {diagnosis}")
+    for args, got in wrong_runs:
+        for diagnosis, switches in _ATTN_MISTAKES.items():
+            try:
+                bug = _attention_with(*args, **switches)
+            except ValueError:  # the bug does not even fit these shapes
+                continue
+            if all(_close(g, b) for g, b in zip(got, bug, strict=True)):
+                raise NotQuiteRight(f"{what}: {diagnosis}")
+    if crash is not None:
+        raise crash
+    args, got = wrong_runs[0]
+    want = _attention_with(*args)
     # each array on its own: say which are right and how the first wrong one is off
     wrong = [i for i in range(4) if not _close(got[i], want[i])]
     good = [_ATTN_NAMES[i] for i in range(4) if i not in wrong]
