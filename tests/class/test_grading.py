@@ -57,6 +57,7 @@ SAME_FOR_ALL = {
     "check-ex-111-tanh", "check-ex-111-tanh-2", "check-ex-222-paths",
     "check-ex-softmax-jacobian2", "check-ex-autodiff-tanh-node",
     "check-ex-deep-momentum",  # a function: right for anyone's numbers
+    "check-ex-attn-weight-derivative", "check-ex-attn-softmax-jvp", "check-ex-attn-backward",
 }
 @contextlib.contextmanager
 def environment(**changes: str):

@@ -297,4 +297,36 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
         ("ex-deep-choose-lambda", "check-ex-deep-choose-lambda",
          'lam_pick = nums["lambdas"][int(np.argmin(nums["train"]))]', "lowest TRAINING loss"),
     ],
+    "transformer-block": [
+        ("ex-attn-embedding", "check-ex-attn-embedding",
+         'dE_answer = np.zeros((nums["V"], 3))\n'
+         'dE_answer[np.array(nums["tokens"])] = np.array(nums["dX"])',
+         "overwritten, not added"),
+        ("ex-attn-weight-derivative", "check-ex-attn-weight-derivative",
+         'dp1_dq = "p1 * (1 - p1) * k1 / sqrt(d)"', "only the path through s1"),
+        ("ex-attn-weight-derivative", "check-ex-attn-weight-derivative",
+         'dp1_dq = "p1 * p2 * (k1 - k2)"', "1/sqrt(d) is missing"),
+        ("ex-attn-softmax-jvp", "check-ex-attn-softmax-jvp",
+         "def softmax_rows_jvp(P, dP):\n"
+         "    return P * (dP - np.sum(dP * P, axis=-2, keepdims=True))", "down the columns"),
+        ("ex-attn-softmax-jvp", "check-ex-attn-softmax-jvp",
+         "def softmax_rows_jvp(P, dP):\n"
+         "    return P * (1 - P) * dP", "only the diagonal"),
+        ("ex-attn-backward", "check-ex-attn-backward",
+         "def causal_attention(Q, K, V, dO):\n"
+         "    T, scale = Q.shape[-2], 1 / np.sqrt(Q.shape[-1])\n"
+         "    P = np.where(causal_mask(T), 0.0, softmax_rows(Q @ K.swapaxes(-1, -2) * scale))\n"
+         "    dP = dO @ V.swapaxes(-1, -2)\n"
+         "    dS = P * (dP - np.sum(dP * P, axis=-1, keepdims=True))\n"
+         "    dQ, dK = dS @ K * scale, dS.swapaxes(-1, -2) @ Q * scale\n"
+         "    return P @ V, dQ, dK, P.swapaxes(-1, -2) @ dO", "AFTER the softmax"),
+        ("ex-attn-backward", "check-ex-attn-backward",
+         "def causal_attention(Q, K, V, dO):\n"
+         "    T, scale = Q.shape[-2], 1 / np.sqrt(Q.shape[-1])\n"
+         "    P = softmax_rows(np.where(causal_mask(T), -np.inf, Q @ K.swapaxes(-1, -2) * scale))\n"
+         "    dP = dO @ V.swapaxes(-1, -2)\n"
+         "    dS = P * (dP - np.sum(dP * P, axis=-1, keepdims=True))\n"
+         "    dQ, dK = dS @ K * scale, dS @ Q * scale\n"
+         "    return P @ V, dQ, dK, P.swapaxes(-1, -2) @ dO", "dK is missing a transpose"),
+    ],
 }
