@@ -247,15 +247,7 @@ def lab_tab(lab_page, lab, lab_folder):
 
 @pytest.fixture(scope="session")
 def torch():
-    """PyTorch, for the comparisons with torch.autograd.
+    """PyTorch, for the comparisons with torch.autograd (see support/optional.py)."""
+    from optional import torch_or_skip
 
-    Not in requirements.txt (``pip install torch==2.13.0`` adds it). CI installs it
-    (.ci/run), so there a missing torch fails the run instead of skipping the comparison.
-    """
-    try:
-        import torch
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the torch comparisons: .ci/run installs torch==2.13.0")
-        pytest.skip("PyTorch is not installed (pip install torch==2.13.0 adds it)")
-    return torch
+    return torch_or_skip()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optional import torch_or_skip
 
 from backprop_book import attention as at
 from backprop_book.gradcheck import numerical_gradient
 
-torch = pytest.importorskip("torch")
+torch = torch_or_skip()
 F = torch.nn.functional
 TOL = 1e-10
 

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optional import torch_or_skip
 
-from backprop_book.checkers import NotQuiteRight, set_student
+from backprop_book.checkers import NotQuiteRight
 from backprop_book.exercises import attention as ex
 
-torch = pytest.importorskip("torch")
+torch = torch_or_skip()
 
 
-@pytest.fixture(autouse=True, params=[None, "student-29"])
-def student(request):
-    """Every test runs with the book's numbers and with one student's own numbers."""
-    set_student(request.param)
-    yield request.param
-    set_student(None)
+pytestmark = pytest.mark.usefixtures("student")
 
 
 def refuse(check, answer, says):
