@@ -21,6 +21,7 @@ from .reference import (
     activation_backward,
     backward,
     backward_deltas,
+    check_inputs,
     cost_from_cache,
     cross_entropy,
     flatten,
@@ -75,6 +76,7 @@ __all__ = [
     "cost_from_cache",
     "loss",
     "loss_and_grads",
+    "check_inputs",
     "flatten",
     "unflatten",
     # gradient checks

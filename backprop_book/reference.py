@@ -300,13 +300,29 @@ def loss_and_grads(
 ) -> tuple[float, Params]:
     """``(C, [(dW1, db1), ...])``: one forward pass, then the backward pass.
 
-    The inputs are checked once, here; the passes are the plain kernels below.
+    The inputs are checked once, here (:func:`check_inputs`); the passes are the plain
+    kernels below.
+    """
+    params, names, cost, X, Y = check_inputs(params, X, Y, activations, cost)
+    cache = _forward(params, X, names)
+    Y = Y.astype(cache.as_[-1].dtype, copy=False)  # float32 stays float32
+    return _cost(cache, Y, cost), _backward(params, cache, Y, names, cost)
+
+
+def check_inputs(
+    params: Params, X: np.ndarray, Y: np.ndarray, activations: Sequence[str], cost: str
+) -> tuple[Params, list[str], str, np.ndarray, np.ndarray]:
+    """Exactly the checks :func:`loss_and_grads` makes of its inputs, and nothing else.
+
+    Returns the checked ``(params, activation names, cost, X, Y)``; raises a ``ValueError``
+    or ``TypeError`` that says what was expected when an input is wrong (shapes, names,
+    dtypes, NaN). The batched chapter times it on its own: what checking costs.
     """
     params, names = _network(params, activations)
     cost = check.cost(cost, names, COSTS)
-    cache = _forward(params, check.inputs(X, params[0][0]), names)
-    Y = _targets(Y, cache.as_[-1], cost)
-    return _cost(cache, Y, cost), _backward(params, cache, Y, names, cost)
+    X = check.inputs(X, params[0][0])
+    Y = check.targets(Y, params[-1][0].shape[0], X.shape[1], cost)
+    return params, names, cost, X, Y
 
 
 # ---------------------------------------------------------------- the checks at the edge

@@ -123,3 +123,25 @@ def test_book_holds_only_what_the_book_shows():
               if p.is_file() and ".ipynb_checkpoints" not in p.parts
               and "__pycache__" not in p.parts and p.suffix not in allowed]
     assert not strays, f"book/ holds pages, notebooks, images and data only: {strays}"
+
+
+def chapter_code() -> dict[str, str]:
+    """Every chapter notebook's code, joined, by file name."""
+    import json
+
+    return {p.name: "\n".join("".join(c["source"]) for c in json.loads(p.read_text())["cells"]
+                              if c["cell_type"] == "code")
+            for p in sorted(BOOK.glob("*.ipynb"))}
+
+
+def test_chapters_speak_one_dialect_of_the_package():
+    """``import backprop_book as bb`` in every chapter, and only its public names."""
+    aliases, private = {}, []
+    for name, code in chapter_code().items():
+        for alias in re.findall(r"^\s*import backprop_book as (\w+)", code, re.M):
+            aliases.setdefault(alias, []).append(name)
+        private += [f"{name}: {m}" for m in
+                    re.findall(r"backprop_book(?:\.\w+)*\._\w+|from backprop_book(?:\.\w+)* "
+                               r"import [^\n]*\b_\w+", code)]
+    assert set(aliases) <= {"bb"}, f"chapters import the package as bb, not: {aliases}"
+    assert not private, f"chapters use only public names of the package: {private}"

@@ -743,3 +743,36 @@ def test_loss_and_grads_checks_each_input_once(net, monkeypatch):
     monkeypatch.setattr(_validate, "finite_array", counting)
     loss_and_grads(params, X, Y, names, "cross_entropy")
     assert sorted(seen) == sorted(["W1", "b1", "W2", "b2", "X", "Y"])
+
+
+def test_check_inputs_makes_exactly_the_checks_of_loss_and_grads(net, monkeypatch):
+    """The batched chapter times the checks alone: they must be the very same checks."""
+    from backprop_book import _validate
+    from backprop_book.reference import check_inputs
+
+    params, X, Y, names = net
+    calls: dict[str, list] = {"loss_and_grads": [], "check_inputs": []}
+    for name in dir(_validate):
+        fn = getattr(_validate, name)
+        if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", "") == _validate.__name__:
+            def spy(*args, _fn=fn, _name=name, **kwargs):
+                calls[current].append(_name)
+                return _fn(*args, **kwargs)
+            monkeypatch.setattr(_validate, name, spy)
+    current = "loss_and_grads"
+    loss_and_grads(params, X, Y, names, "cross_entropy")
+    current = "check_inputs"
+    checked = check_inputs(params, X, Y, names, "cross_entropy")
+    # loss_and_grads makes the same edge checks first; inside the pass, each activation only
+    # guards its own argument (real_array), which is part of computing it
+    n = len(calls["check_inputs"])
+    assert n and calls["loss_and_grads"][:n] == calls["check_inputs"], calls
+    assert set(calls["loss_and_grads"][n:]) <= {"real_array"}, calls
+    assert [p.shape for pair in checked[0] for p in pair] == [p.shape for pair in params for p in pair]
+    assert checked[1:3] == (list(names), "cross_entropy")
+    for bad in (X[:-1], np.full_like(X, np.nan)):
+        with pytest.raises(ValueError) as ours:
+            check_inputs(params, bad, Y, names, "cross_entropy")
+        with pytest.raises(ValueError) as theirs:
+            loss_and_grads(params, bad, Y, names, "cross_entropy")
+        assert str(ours.value) == str(theirs.value)
