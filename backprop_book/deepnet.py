@@ -94,7 +94,9 @@ class Net:
 
 @dataclass
 class Grads:
-    """dC/d(every parameter), in the shapes of :class:`Net`, and dC/dH^(l) for l = 0..L."""
+    """dC/d(every parameter), in the shapes of :class:`Net`; dC/dH^(0) and the norms
+    ||dC/dH^(l)|| for l = 0..L (the arrays themselves are not kept: they would cost as much
+    memory as the activations)."""
 
     W_in: np.ndarray
     b_in: np.ndarray
@@ -104,7 +106,8 @@ class Grads:
     beta: list[np.ndarray]
     W_out: np.ndarray
     b_out: np.ndarray
-    dH: list[np.ndarray]
+    dH0: np.ndarray
+    dH_norms: list[float]
 
     def arrays(self) -> list[np.ndarray]:
         return [self.W_in, self.b_in, *self.W, *self.b, *self.gamma, *self.beta, self.W_out,
@@ -125,7 +128,7 @@ def init_net(n_in: int, width: int, depth: int, n_out: int, seed: int) -> Net:
     """Random weights at the book's default scale, sd 1/sqrt(fan-in); biases sd 0.1;
     gamma = 1, beta = 0 and fresh running statistics in every block."""
     n_in, width = _whole(n_in, "n_in"), _whole(width, "width", 2)
-    depth, n_out = _whole(depth, "depth", 0), _whole(n_out, "n_out")
+    depth, n_out = _whole(depth, "depth"), _whole(n_out, "n_out")
     rng = np.random.default_rng(check.seed(seed))
 
     def dense(n_to, n_from):
@@ -254,18 +257,20 @@ def _head(net: Net, H, Y):
 def _empty_grads(net: Net) -> dict:
     L = net.depth
     return {"W": [None] * L, "b": [None] * L, "gamma": [None] * L, "beta": [None] * L,
-            "dH": [None] * (L + 1)}  # fmt: skip
+            "dH_norms": [None] * (L + 1)}  # fmt: skip
 
 
 def _finish(net: Net, X, g: dict, dW_out, db_out) -> Grads:
-    dH0 = g["dH"][0]
+    dH0 = g["dH0"]
     return Grads(dH0 @ X.T, dH0.sum(axis=1, keepdims=True), g["W"], g["b"], g["gamma"],
-                 g["beta"], dW_out, db_out, g["dH"])  # fmt: skip
+                 g["beta"], dW_out, db_out, dH0, g["dH_norms"])  # fmt: skip
 
 
 def _store(g: dict, i: int, result) -> np.ndarray:
     dH, g["W"][i], g["b"][i], g["gamma"][i], g["beta"][i] = result
-    g["dH"][i] = dH
+    g["dH_norms"][i] = float(np.linalg.norm(dH))
+    if i == 0:
+        g["dH0"] = dH
     return dH
 
 
@@ -279,7 +284,7 @@ def backward(net: Net, X, Y, design: Design, *, update_running: bool = False) ->
     H, caches, _ = _forward(net, X, design, update_running, None)
     C, dZo, dW_out, db_out, G = _head(net, H, Y)
     g = _empty_grads(net)
-    g["dH"][net.depth] = G
+    g["dH_norms"][net.depth] = float(np.linalg.norm(G))
     for i in range(net.depth - 1, -1, -1):
         G = _store(g, i, _block_backward(net, i, G, caches[i], design))
     kept = sum(c.nbytes for c in caches.values())
@@ -299,7 +304,7 @@ def checkpointed_backward(net: Net, X, Y, design: Design, k: int) -> tuple[float
     H, _, checkpoints = _forward(net, X, design, False, k)
     C, dZo, dW_out, db_out, G = _head(net, H, Y)
     g = _empty_grads(net)
-    g["dH"][net.depth] = G
+    g["dH_norms"][net.depth] = float(np.linalg.norm(G))
     stored = sum(c.nbytes for c in checkpoints.values())
     peak = stored
     for start in sorted(checkpoints, reverse=True):
@@ -313,6 +318,29 @@ def checkpointed_backward(net: Net, X, Y, design: Design, k: int) -> tuple[float
             G = _store(g, i, _block_backward(net, i, G, segment[i - start], design))
         stored -= checkpoints[start].nbytes
     return C, _finish(net, X, g, dW_out, db_out), peak
+
+
+def block_gradients(net: Net, H0, R, design: Design, depth: int | None = None) -> list[np.ndarray]:
+    """dC/dW^(l) of the first ``depth`` blocks alone (no embedding, no output layer), for the
+    linear cost C = sum(R * H^(depth)) / m: the blocks' own effect on the gradient.
+
+    H0 and R are (n, m); training mode. The widget GradientFlow draws the norms of these.
+    """
+    depth = net.depth if depth is None else _whole(depth, "depth")
+    if depth > net.depth:
+        raise ValueError(f"depth must be at most the net's {net.depth} blocks; got {depth}")
+    H0, R = check.batch(H0, "H0"), check.batch(R, "R")
+    if H0.shape[0] != net.width or R.shape != (net.width, H0.shape[1]):
+        raise ValueError(f"H0 and R must both have shape ({net.width}, m); got {H0.shape} and "
+                         f"{R.shape}")
+    H, caches = H0, []
+    for i in range(depth):
+        H, cache = _block_forward(net, i, H, design, True, False)
+        caches.append(cache)
+    G, grads = R / H0.shape[1], [None] * depth
+    for i in range(depth - 1, -1, -1):
+        G, grads[i], _, _, _ = _block_backward(net, i, G, caches[i], design)
+    return grads
 
 
 # ------------------------------------------------------------------ training
@@ -378,6 +406,7 @@ __all__ = [
     "loss",
     "backward",
     "checkpointed_backward",
+    "block_gradients",
     "accuracy",
     "train",
     "activation_bytes",
