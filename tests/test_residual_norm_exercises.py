@@ -115,6 +115,20 @@ def test_an_exception_shows_the_readers_own_line():
     assert "Your line 3: return X - mean, gamma, gamma" in message
 
 
+def test_the_readers_line_not_numpys_when_numpy_raises():
+    source = (
+        "def batch_norm_backward(dY, X, gamma, eps):\n"
+        "    mean = np.mean(X, axis=5)\n"
+        "    return mean, gamma, gamma\n"
+    )
+    filename = "/tmp/ipykernel_4242/1234567.py"  # where IPython keeps a cell's code
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict = {"np": np}
+    exec(compile(source, filename, "exec"), namespace)
+    message = refuse(ex.check_bn_backward, namespace["batch_norm_backward"], "AxisError")
+    assert "Your line 2: mean = np.mean(X, axis=5)" in message
+
+
 def test_any_other_wrong_answer_says_which_array_is_off():
     def scaled(dY, X, gamma, eps):
         dX, dg, db = variant()(dY, X, gamma, eps)

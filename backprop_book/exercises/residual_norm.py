@@ -21,6 +21,7 @@ scaling by min(1, tau/||g||) checked against the direction and length for the cl
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -113,11 +114,22 @@ MISTAKES: list[tuple[tuple[int, ...], str, Callable]] = [
 NAMES = ("dX", "dgamma", "dbeta")
 
 
+_LIBRARIES = tuple(
+    os.path.realpath(p) + os.sep for p in {str(_PACKAGE), sys.prefix, sys.base_prefix,
+                                           os.path.dirname(np.__file__)}
+)  # fmt: skip
+
+
+def _theirs(filename: str) -> bool:
+    """Whether a traceback frame is the reader's code (not NumPy's, Python's or ours)."""
+    real = os.path.realpath(filename)
+    return not (real.startswith(_LIBRARIES) or "site-packages" in real)
+
+
 def _own_line(err: BaseException) -> str:
     """The last line of the reader's code in the traceback (not NumPy's, not ours)."""
     frames = traceback.extract_tb(err.__traceback__)
-    mine = [f for f in frames if not f.filename.startswith((str(_PACKAGE), sys.prefix,
-                                                            sys.base_prefix))]  # fmt: skip
+    mine = [f for f in frames if _theirs(f.filename)]
     frame = mine[-1] if mine else None
     if frame is None or not frame.line:
         return ""
