@@ -1,7 +1,7 @@
 """The GradientFlow widget in the built page: live with no kernel, equal to NumPy.
 
 The page's JavaScript runs the network itself; for every setting tried here the norms it
-shows must equal an independent NumPy computation (tests/test_gradient_flow_widget.py) of the
+shows must equal an independent NumPy computation (tests/gradient_flow_numpy.py) of the
 network saved in the page. It must work by keyboard, pass axe-core and load nothing beyond
 127.0.0.1.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
 from conftest import BUILD
-from test_gradient_flow_widget import independent_norms
+from gradient_flow_numpy import independent_norms
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT
+from gradient_flow_numpy import independent_norms
 from lab_server import run_all_until
-from test_gradient_flow_widget import independent_norms
 
 pytestmark = pytest.mark.kernel
 
