@@ -307,6 +307,19 @@ NOTEBOOK_MUTANTS = [
     Mutant("nb-attn-p-transpose", "dV = P dO instead of P^T dO", "P is square: nothing complains",
            notebook="book/transformer-block.ipynb",
            old="dV = P.swapaxes(-1, -2) @ dO", new="dV = P @ dO"),
+    Mutant("nb-norm-mean-constant", "batch/layer norm's backward treats the mean as a constant",
+           "the mean depends on every input of the group; that path is forgotten",
+           notebook="book/deep-networks-that-train.ipynb",
+           old="inv_std * (g_hat - g_mean - x_hat * gx_mean)",
+           new="inv_std * (g_hat - x_hat * gx_mean)"),
+    Mutant("nb-norm-unbiased-variance", "the variance with 1/(N - 1) instead of 1/N",
+           "the unbiased estimate is used where the batch's own variance belongs",
+           notebook="book/deep-networks-that-train.ipynb",
+           old="keepdims=True) / N\n    inv_std", new="keepdims=True) / (N - 1)\n    inv_std"),
+    Mutant("nb-layer-norm-batch-axis", "layer norm normalized over the batch axis",
+           "axis=1 (batch norm's) where layer norm averages a sample's features",
+           notebook="book/deep-networks-that-train.ipynb",
+           old="BN_AXIS, LN_AXIS = 1, 0", new="BN_AXIS, LN_AXIS = 1, 1"),
 ]
 
 

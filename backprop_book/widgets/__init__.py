@@ -15,6 +15,8 @@ numbers to the chapter's own NumPy instead. One source for both paths.
   and Adam racing on a 2-D cost surface, with sliders for the learning rate and momentum.
 - :class:`DepthSpread` (``depth_spread.py``, ``.js``, ``.css``): the spread of activations and
   gradients, layer by layer, as the initial scale moves.
+- :class:`GradientFlow` (``gradient_flow.py``, ``.js``, ``.css``): each block's weight gradient
+  as depth, residual connections and normalization change; the browser runs the network.
 
 Every widget sits on the card of ``card.css``, and the two chart widgets, OptimizerRace and
 DepthSpread, also share the rules in ``chart.css``: each one's stylesheet is those files
@@ -24,6 +26,7 @@ followed by its own (``_assets.py``).
 
 from .chain_nudge import ChainNudge, FiniteFloat
 from .depth_spread import DepthSpread, spread_grid
+from .gradient_flow import GradientFlow
 from .network_nudge import NetworkNudge
 from .optimizer_race import OptimizerRace
 from .training_curves import TrainingCurves, curve_grid
@@ -32,6 +35,7 @@ __all__ = [
     "ChainNudge",
     "DepthSpread",
     "FiniteFloat",
+    "GradientFlow",
     "NetworkNudge",
     "OptimizerRace",
     "TrainingCurves",

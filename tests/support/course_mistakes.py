@@ -329,4 +329,31 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          "    dQ, dK = dS @ K * scale, dS @ Q * scale\n"
          "    return P @ V, dQ, dK, P.swapaxes(-1, -2) @ dO", "dK is missing a transpose"),
     ],
+    "deep-networks-that-train": [
+        ("ex-resnorm-bn-backward", "check-ex-resnorm-bn-backward",
+         "def batch_norm_backward(dY, X, gamma, eps):\n"
+         "    mean = X.mean(axis=1, keepdims=True)\n"
+         "    inv = 1 / np.sqrt(X.var(axis=1, keepdims=True) + eps)\n"
+         "    x_hat = (X - mean) * inv\n"
+         "    g = gamma * dY\n"
+         "    dX = inv * (g - x_hat * (g * x_hat).mean(axis=1, keepdims=True))\n"
+         "    return dX, (dY * x_hat).sum(axis=1, keepdims=True), dY.sum(axis=1, keepdims=True)", "treats the batch mean as a constant"),
+        ("ex-resnorm-bn-backward", "check-ex-resnorm-bn-backward",
+         "def batch_norm_backward(dY, X, gamma, eps):\n"
+         "    mean = X.mean(axis=1, keepdims=True)\n"
+         "    inv = 1 / np.sqrt(X.var(axis=1, ddof=1, keepdims=True) + eps)\n"
+         "    x_hat = (X - mean) * inv\n"
+         "    g = gamma * dY\n"
+         "    dX = inv * (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True))\n"
+         "    return dX, (dY * x_hat).sum(axis=1, keepdims=True), dY.sum(axis=1, keepdims=True)", "1/(m - 1)"),
+        ("ex-resnorm-checkpoint", "check-ex-resnorm-checkpoint",
+         'peak_bytes = nums["c"] * nums["L"] * nums["m"] * nums["n"] * 8', "plain backward"),
+        ("ex-resnorm-checkpoint", "check-ex-resnorm-checkpoint",
+         'peak_bytes = (nums["L"] // nums["k"] + nums["c"] * nums["k"]) * nums["m"] * nums["n"] * 4',
+         "float32"),
+        ("ex-resnorm-clip", "check-ex-resnorm-clip",
+         'g_clipped = np.clip(np.asarray(nums["g"]), -nums["tau"], nums["tau"])', "clipping by value"),
+        ("ex-resnorm-clip", "check-ex-resnorm-clip",
+         'g_clipped = np.asarray(nums["g"]) / np.linalg.norm(nums["g"])', "unit vector"),
+    ],
 }
