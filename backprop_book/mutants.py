@@ -325,7 +325,7 @@ ATTENTION_MUTANTS = [
 ATTENTION_TOLERANCE = 1e-7
 
 
-def _embedding_check() -> tuple[float, str]:
+def embedding_check() -> tuple[float, str]:
     """The chapter's embedding check: tokens (4, 1, 4, 0, 4), dE against centered differences."""
     rng = np.random.default_rng(29)
     E, tokens = rng.normal(size=(6, 3)), np.array([4, 1, 4, 0, 4])
@@ -340,7 +340,7 @@ def _attention_inputs() -> list[np.ndarray]:
     return [rng.normal(size=(2, 4, 4)) for _ in range(4)]
 
 
-def _causal_check() -> tuple[float, str]:
+def causal_check() -> tuple[float, str]:
     """eq-causal-no-future: change the last position; the earlier outputs must not move."""
     Q, K, V, _ = _attention_inputs()
     out_before, _ = att.attention(Q, K, V)
@@ -350,7 +350,7 @@ def _causal_check() -> tuple[float, str]:
     return float(np.abs(out_after[:, :-1] - out_before[:, :-1]).max()), "earlier outputs"
 
 
-def _attention_check() -> tuple[float, str]:
+def attention_check() -> tuple[float, str]:
     """dQ, dK, dV of ``attention_backward`` against centered differences; the worst."""
     Q, K, V, G = arrays = _attention_inputs()
     grads = att.attention_backward(G, att.attention(Q, K, V)[1])
@@ -363,7 +363,7 @@ def _attention_check() -> tuple[float, str]:
     return errors[worst], worst
 
 
-def _language_model_check() -> tuple[float, str]:
+def language_model_check() -> tuple[float, str]:
     """Every parameter of a tiny language model (one block, 2 heads, a repeated token)."""
     p = att.init_lm(vocab=5, d=4, context=4, n_layers=1, d_ff=8, seed=3)
     tokens, targets = np.array([[1, 3, 1, 0], [2, 1, 1, 4]]), np.array([[3, 1, 0, 2], [1, 1, 4, 0]])
@@ -378,10 +378,10 @@ def _language_model_check() -> tuple[float, str]:
 
 #: The checks, in the order they run: the first that fails names the catch.
 ATTENTION_CHECKS = (
-    ("embedding gradient vs centered differences", _embedding_check, "relative error"),
-    ("causal check (eq-causal-no-future)", _causal_check, "max difference"),
-    ("attention gradients vs centered differences", _attention_check, "relative error"),
-    ("language model gradients vs centered differences", _language_model_check, "relative error"),
+    ("embedding gradient vs centered differences", embedding_check, "relative error"),
+    ("causal check (eq-causal-no-future)", causal_check, "max difference"),
+    ("attention gradients vs centered differences", attention_check, "relative error"),
+    ("language model gradients vs centered differences", language_model_check, "relative error"),
 )
 
 

@@ -66,8 +66,8 @@ def settled(page) -> None:
 
 # The book's widgets, by the class of their root element and the call that makes them.
 WIDGET_ROOTS = (".bp-chain-nudge, .bp-network-nudge, .bp-training-curves, .bp-optimizer-race,"
-                " .bp-depth-spread")
-WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(")
+                " .bp-depth-spread, .bp-attention-nudge")
+WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(", "AttentionNudge(")
 
 
 def chapters() -> list[str]:
