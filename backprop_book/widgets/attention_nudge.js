@@ -66,7 +66,10 @@ function buildPlane(root, uid, keys) {
     const g = svg("g", { class: `bp-key bp-key-${j}`, transform: `translate(${PX(k[0])} ${PY(k[1])})` }, p);
     const ring = svg("circle", { r: 13, class: "bp-target-ring" }, g);
     svg("path", { d: markerPath(MARKERS[j], 6.5) }, g);
-    const label = svgText(g, 12, -10, keyName(j), { class: "bp-key-label" });
+    // the name on the side of the key with room for "(target)"
+    const right = k[0] <= 0.5;
+    const label = svgText(g, right ? 12 : -12, -12, keyName(j),
+      { class: "bp-key-label", "text-anchor": right ? "start" : "end" });
     return { ring, label };
   });
   const arrow = svg("line", { class: "bp-arrow", "marker-end": `url(#${uid}-head)` }, p);
