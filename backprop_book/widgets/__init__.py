@@ -18,12 +18,16 @@ numbers to the chapter's own NumPy instead. One source for both paths.
 - :class:`GradientFlow` (``gradient_flow.py``, ``.js``, ``.css``): each block's weight gradient
   as depth, residual connections and normalization change; the browser runs the network.
 
+- :class:`AttentionNudge` (``attention_nudge.py``, ``.js``, ``.css``): move one 2-D query over
+  a few keys and watch the attention weights and the gradient of -log p(target).
+
 Every widget sits on the card of ``card.css``, and the two chart widgets, OptimizerRace and
 DepthSpread, also share the rules in ``chart.css``: each one's stylesheet is those files
 followed by its own. Every widget's script is ``_dom.js`` (the shared DOM and chart helpers)
 followed by its own (``_assets.py``).
 """
 
+from .attention_nudge import AttentionNudge, attention_numbers
 from .chain_nudge import ChainNudge, FiniteFloat
 from .depth_spread import DepthSpread, spread_grid
 from .gradient_flow import GradientFlow
@@ -32,6 +36,7 @@ from .optimizer_race import OptimizerRace
 from .training_curves import TrainingCurves, curve_grid
 
 __all__ = [
+    "AttentionNudge",
     "ChainNudge",
     "DepthSpread",
     "FiniteFloat",
@@ -39,6 +44,7 @@ __all__ = [
     "NetworkNudge",
     "OptimizerRace",
     "TrainingCurves",
+    "attention_numbers",
     "curve_grid",
     "spread_grid",
 ]

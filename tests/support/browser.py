@@ -66,8 +66,9 @@ def settled(page) -> None:
 
 # The book's widgets, by the class of their root element and the call that makes them.
 WIDGET_ROOTS = (".bp-chain-nudge, .bp-network-nudge, .bp-training-curves, .bp-optimizer-race,"
-                " .bp-depth-spread, .bp-gradient-flow")
-WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(", "GradientFlow(")
+                " .bp-depth-spread, .bp-gradient-flow, .bp-attention-nudge")
+WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(", "GradientFlow(",
+           "AttentionNudge(")
 
 
 def chapters() -> list[str]:
