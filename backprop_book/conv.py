@@ -155,7 +155,12 @@ def convolve(x, k, mode: str = "valid") -> np.ndarray:
 
 
 def _pad(x: np.ndarray, p: Pair) -> np.ndarray:
-    return np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    """x with p[0] rows and p[1] columns of zeros on each side (np.pad, but faster here)."""
+    if p == (0, 0):
+        return x
+    out = np.zeros(x.shape[:2] + (x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1]), x.dtype)
+    out[:, :, p[0] : p[0] + x.shape[2], p[1] : p[1] + x.shape[3]] = x
+    return out
 
 
 def _windows(x: np.ndarray, kh: int, kw: int, s: Pair) -> np.ndarray:
@@ -213,9 +218,10 @@ def _maxpool2d_backward(dy, x, size: Pair, s: Pair) -> np.ndarray:
     n, c, i, j = np.indices(idx.shape)
     rows = i * s[0] + idx // size[1]
     cols = j * s[1] + idx % size[1]
-    dx = np.zeros_like(x)
-    np.add.at(dx, (n, c, rows, cols), dy)  # overlapping windows add up
-    return dx
+    flat = np.ravel_multi_index((n, c, rows, cols), x.shape)
+    # overlapping windows add up: bincount sums every dy sent to one entry
+    dx = np.bincount(flat.ravel(), weights=dy.ravel(), minlength=x.size)
+    return dx.reshape(x.shape).astype(x.dtype, copy=False)
 
 
 # ------------------------------------------------------------------ public functions
@@ -243,8 +249,8 @@ def conv2d_backward(dy, x, k, stride=1, padding=0) -> tuple[np.ndarray, np.ndarr
     db (C_out,): dy summed over the batch and every position.
     """
     x, k, _, s, p = _conv_args(x, k, None, stride, padding)
-    out = _conv2d(x[:1], k, None, s, p).shape
-    dy = _output_grad(dy, (x.shape[0], k.shape[0]) + out[2:])
+    out = tuple(conv_output_size(x.shape[2 + a], k.shape[2 + a], s[a], p[a]) for a in (0, 1))
+    dy = _output_grad(dy, (x.shape[0], k.shape[0]) + out)
     dx = _conv2d_input_grad(dy, k, x.shape, s, p)
     dk = _conv2d_kernel_grad(dy, x, k.shape[2], k.shape[3], s, p)
     return dx, dk, dy.sum(axis=(0, 2, 3))
@@ -307,6 +313,6 @@ def maxpool2d_backward(dy, x, size=2, stride=None) -> np.ndarray:
     the contributions to one entry add up. Shape of x.
     """
     x, size, s = _pool_args(x, size, stride)
-    out = _maxpool2d(x[:1], size, s).shape
-    dy = _output_grad(dy, x.shape[:2] + out[2:])
+    out = tuple(conv_output_size(x.shape[2 + a], size[a], s[a]) for a in (0, 1))
+    dy = _output_grad(dy, x.shape[:2] + out)
     return _maxpool2d_backward(dy, x, size, s)

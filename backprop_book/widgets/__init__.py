@@ -15,6 +15,8 @@ numbers to the chapter's own NumPy instead. One source for both paths.
   and Adam racing on a 2-D cost surface, with sliders for the learning rate and momentum.
 - :class:`DepthSpread` (``depth_spread.py``, ``.js``, ``.css``): the spread of activations and
   gradients, layer by layer, as the initial scale moves.
+- :class:`ReceptiveField` (``receptive_field.py``, ``.js``, ``.css``): nudge one pixel or one
+  kernel weight of a convolution and see which outputs move, and the gradient entry.
 
 Every widget sits on the card of ``card.css``, and the two chart widgets, OptimizerRace and
 DepthSpread, also share the rules in ``chart.css``: each one's stylesheet is those files
@@ -25,6 +27,7 @@ from .chain_nudge import ChainNudge, FiniteFloat
 from .depth_spread import DepthSpread, spread_grid
 from .network_nudge import NetworkNudge
 from .optimizer_race import OptimizerRace
+from .receptive_field import ReceptiveField
 from .training_curves import TrainingCurves, curve_grid
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "FiniteFloat",
     "NetworkNudge",
     "OptimizerRace",
+    "ReceptiveField",
     "TrainingCurves",
     "curve_grid",
     "spread_grid",
