@@ -57,6 +57,8 @@ SAME_FOR_ALL = {
     "check-ex-111-tanh", "check-ex-111-tanh-2", "check-ex-222-paths",
     "check-ex-softmax-jacobian2", "check-ex-autodiff-tanh-node",
     "check-ex-deep-momentum",  # a function: right for anyone's numbers
+    "check-ex-conv-input-grad", "check-ex-conv-kernel-grad",  # functions, likewise
+    "check-ex-conv-maxpool-backward",
 }
 TIMINGS: dict[str, float] = {}
 
