@@ -27,8 +27,8 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 WIDGET_ROOTS = (".bp-chain-nudge, .bp-network-nudge, .bp-training-curves, .bp-optimizer-race,"
-                " .bp-depth-spread")
-WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(")
+                " .bp-depth-spread, .bp-receptive-field")
+WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(", "ReceptiveField(")
 #: The target is 2 s; the bound asserted is looser because the CPU is shared while tests
 #: run (a timing, not a correctness check). The measured times are reported in the JSON.
 LIVE_TARGET_MS, LIVE_BOUND_MS = 2000, 6000
