@@ -287,3 +287,16 @@ def test_maxpool_exception_shows_the_students_line():
 
     message = refuse(ex.check_maxpool_backward, broken, "raised ValueError")
     assert "dy.reshape(3, 3)" in message
+
+
+def test_no_message_shows_the_reference_code():
+    wrong = [(ex.check_input_grad, unflipped), (ex.check_input_grad, no_stride),
+             (ex.check_input_grad, lambda dy, k, xs, s: np.zeros(xs) + 1.0),
+             (ex.check_maxpool_backward, every_max), (ex.check_maxpool_backward, average),
+             (ex.check_kernel_grad, lambda dy, x, ks, s: np.ones(ks))]
+    for check, answer in wrong:
+        with pytest.raises(NotQuiteRight) as info:
+            check(answer)
+        message = str(info.value)
+        for code in ("tensordot", "_conv2d", "sliding_window", "conv.py", "Traceback", "def "):
+            assert code not in message, (code, message)
