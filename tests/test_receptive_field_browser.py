@@ -24,6 +24,7 @@ AXE = Path(__file__).resolve().parent.parent / "web" / "node_modules" / "axe-cor
 READ = """root => {
   const out = {};
   root.querySelectorAll('[data-readout]').forEach(e => out[e.dataset.readout] = e.dataset.value);
+  out.g = [...root.querySelectorAll('.bp-g td')].map(td => Number(td.dataset.g));
   out.cells = [...root.querySelectorAll('.bp-y td')].map(td => [Number(td.dataset.row),
     Number(td.dataset.col), td.dataset.reached === 'true', td.dataset.change]);
   return out;
@@ -92,6 +93,8 @@ def test_every_number_equals_numpy(built_book, page, mode, stride, row, col, nud
     shown = root.evaluate(READ)
     change, dC, gradient = numpy_view(state, mode, stride, row, col, nudge)
     assert shown["cell"] == f"{mode}:{row},{col}"
+    g_shown = np.array(state["g"], dtype=float)[::stride, ::stride].ravel()
+    assert np.array_equal(np.array(shown["g"]), g_shown), "the table of G at this stride"
     assert float(shown["dC"]) == pytest.approx(dC, abs=1e-12)
     assert float(shown["gradient"]) == pytest.approx(gradient, rel=1e-6, abs=1e-8)
     assert float(shown["eps_times_gradient"]) == pytest.approx(dC, abs=1e-9)

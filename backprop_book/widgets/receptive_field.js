@@ -13,7 +13,8 @@
 //
 // For tests: root class bp-receptive-field; numbers in [data-readout=KEY] with the full
 // value in data-value (gradient, dC, eps_times_gradient, moved, cell); output cells carry
-// data-change (the change, "" if unreached) and data-reached; inputs are the cell buttons
+// data-change (the change, "" if unreached) and data-reached; the cells of the output
+// gradient table carry data-g; inputs are the cell buttons
 // (data-grid = "x" | "k", data-row, data-col), the nudge slider (data-param="nudge"), and
 // radios for mode and stride. A change is shown by colour AND sign AND border style.
 
@@ -90,6 +91,7 @@ function render({ model, el }) {
   const xTable = table("input x (choose a pixel)", "bp-x");
   const kTable = table("kernel k (choose a weight)", "bp-k");
   const yTable = table("output y: change after the nudge", "bp-y");
+  const gTable = table("output gradient G = ∂C/∂y (fixed)", "bp-g");
   const legend = html("p", { class: "bp-legend" }, root,
     "Moved outputs: + on blue with a solid border went up, − on orange with a dashed border went down; " +
     "outputs the chosen cell does not reach are grey.");
@@ -151,6 +153,11 @@ function render({ model, el }) {
     slider.setAttribute("aria-valuetext", `ε = ${fmt(eps, 2)}`);
     show(sliderOut, eps, fmt(eps, 2));
     const G = g.filter((_, i) => i % s === 0).map((row) => row.filter((_, j) => j % s === 0));
+    gTable.replaceChildren();
+    G.forEach((row, i) => {
+      const tr = html("tr", {}, gTable);
+      row.forEach((v, j) => html("td", { "data-g": String(v), "data-row": i, "data-col": j }, tr, fmt(v, 2)));
+    });
     const y = correlate(x, k, s);
     const x2 = x.map((row) => row.slice()), k2 = k.map((row) => row.slice());
     (mode === "input" ? x2 : k2)[r][c] += eps;
