@@ -160,13 +160,13 @@ def test_input_grad_names_each_classic_mistake(bug, says):
     refuse(ex.check_input_grad, bug, says)
 
 
-def test_input_grad_transposed_kernel():
-    # a transposed kernel only shows on a square kernel; the checker has those
+def test_input_grad_transposed_kernel_is_refused_with_the_students_line():
+    # k.T instead of the turned kernel: on the checker's non-square kernels it cannot run
     def transposed(dy, k, x_shape, stride):
-        return flipped_full(dy, k.T, x_shape, stride) if k.shape[0] == k.shape[1] else flipped_full(
-            dy, k, x_shape, stride)
+        return flipped_full(dy, k.T, x_shape, stride)
 
-    refuse(ex.check_input_grad, transposed, "")  # refused; named or not, never right
+    message = refuse(ex.check_input_grad, transposed, "raised")
+    assert "g[::stride, ::stride] = dy" in message  # where their own code failed
 
 
 def test_input_grad_wrong_shape_says_what_and_why():

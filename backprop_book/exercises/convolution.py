@@ -3,8 +3,8 @@
 1. ``ex-conv-output-size``: how many positions a kernel takes along an axis, with stride
    and padding (diagnoses: padding left out, rounded up instead of down, the + 1 forgotten).
 2. ``ex-conv-input-grad``: a function for dC/dx of a one-channel convolution with a stride
-   (diagnoses: the kernel not flipped, flipped on one axis or transposed, no full padding,
-   the stride ignored).
+   (diagnoses: the kernel not flipped, flipped on one axis only, no full padding or 'same'
+   padding, the stride ignored).
 3. ``ex-conv-kernel-grad``: a function for dC/dk (diagnoses: the kernel flipped, the stride
    ignored, dy flipped as in a convolution).
 4. ``ex-conv-maxpool-backward``: a function for max-pooling's backward pass (diagnoses:
@@ -167,7 +167,10 @@ def _check_gradient_function(
         got.append(result)
     want = [reference(*c.args) for c in cases]
     for diagnosis, bug in bugs.items():
-        wrong = [bug(*c.args) for c in cases]
+        try:
+            wrong = [bug(*c.args) for c in cases]
+        except (ValueError, IndexError):  # this bug cannot even run on these inputs
+            continue
         same = all(_close(g, w) for g, w in zip(got, wrong, strict=True))
         if same and not all(_close(w, r) for w, r in zip(wrong, want, strict=True)):
             raise NotQuiteRight(f"{what}: {diagnosis}")
@@ -237,10 +240,6 @@ def _input_grad_bugs() -> dict[str, Callable]:
         "k[::-1, ::-1].": lambda dy, k, xs, s: corr(_spread_full(dy, k, xs, s), k),
         "the kernel is flipped along one axis only; turn it 180 degrees, k[::-1, ::-1] "
         "(both axes).": lambda dy, k, xs, s: corr(_spread_full(dy, k, xs, s), k[::-1]),
-        "the kernel is transposed (k.T); the flip the backward pass needs is a turn by 180 "
-        "degrees, k[::-1, ::-1], which is not a transpose.":
-        lambda dy, k, xs, s: corr(_spread_full(dy, k, xs, s), k.T)
-        if k.shape[0] == k.shape[1] else np.zeros((0, 0)),
         "no padding for the full convolution: a 'valid' correlation of dy with the flipped "
         "kernel only reaches the inputs every kernel position touches. Pad dy by kh - 1 rows "
         "and kw - 1 columns on every side first, so each input meets every output it fed.":
