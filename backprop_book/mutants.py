@@ -466,6 +466,16 @@ NOTEBOOK_MUTANTS = [
            "axis=1 (batch norm's) where layer norm averages a sample's features",
            notebook="book/deep-networks-that-train.ipynb",
            old="BN_AXIS, LN_AXIS = 1, 0", new="BN_AXIS, LN_AXIS = 1, 1"),
+    Mutant("nb-conv-slope-at-z", "tanh's slope 1 - z^2 where 1 - a^2 is meant",
+           "the slope is written with the weighted input", notebook="book/convolution.ipynb",
+           old="* (1 - A**2)", new="* (1 - Z**2)"),
+    Mutant("nb-conv-maps-transpose", "the features' transpose forgotten on the way back to maps",
+           "W^T Delta is 128 x N and reshapes to N x 8 x 4 x 4 without complaint",
+           notebook="book/convolution.ipynb", old=".T.reshape(P.shape)", new=".reshape(P.shape)"),
+    Mutant("nb-conv-route-everywhere", "max-pooling's gradient sent to every entry of a window",
+           "the pooling layer has no weights, so its backward is taken to be a copy",
+           notebook="book/convolution.ipynb", old="conv.maxpool2d_backward(dP, A, 2)",
+           new="np.repeat(np.repeat(dP, 2, axis=2), 2, axis=3)"),
 ]
 
 

@@ -21,6 +21,9 @@ numbers to the chapter's own NumPy instead. One source for both paths.
 - :class:`AttentionNudge` (``attention_nudge.py``, ``.js``, ``.css``): move one 2-D query over
   a few keys and watch the attention weights and the gradient of -log p(target).
 
+- :class:`ReceptiveField` (``receptive_field.py``, ``.js``, ``.css``): nudge one pixel or one
+  kernel weight of a convolution and see which outputs move, and the gradient entry.
+
 Every widget sits on the card of ``card.css``, and the two chart widgets, OptimizerRace and
 DepthSpread, also share the rules in ``chart.css``: each one's stylesheet is those files
 followed by its own. Every widget's script is ``_dom.js`` (the shared DOM and chart helpers)
@@ -33,6 +36,7 @@ from .depth_spread import DepthSpread, spread_grid
 from .gradient_flow import GradientFlow
 from .network_nudge import NetworkNudge
 from .optimizer_race import OptimizerRace
+from .receptive_field import ReceptiveField
 from .training_curves import TrainingCurves, curve_grid
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "GradientFlow",
     "NetworkNudge",
     "OptimizerRace",
+    "ReceptiveField",
     "TrainingCurves",
     "attention_numbers",
     "curve_grid",

@@ -59,6 +59,8 @@ SAME_FOR_ALL = {
     "check-ex-deep-momentum",  # a function: right for anyone's numbers
     "check-ex-attn-weight-derivative", "check-ex-attn-softmax-jvp", "check-ex-attn-backward",
     "check-ex-resnorm-bn-backward",  # a function, checked on the checker's own batches
+    "check-ex-conv-input-grad", "check-ex-conv-kernel-grad",  # functions, likewise
+    "check-ex-conv-maxpool-backward",
 }
 @contextlib.contextmanager
 def environment(**changes: str):

@@ -68,6 +68,21 @@ WIDE = (
     'z = np.array(nums["z"]).reshape(-1, 1)\n'
 )
 
+CONV_SPREAD = (
+    "def {name}({args}):\n"
+    "    kh, kw = k.shape\n"
+    "    spread = np.zeros(({shape}[0] - kh + 1, {shape}[1] - kw + 1))\n"
+    "    spread[::stride, ::stride] = dy\n"
+)
+POOL = (
+    "def maxpool_backward(dy, x, size, stride):\n"
+    "    dx = np.zeros_like(x, dtype=float)\n"
+    "    for i, j in np.ndindex(dy.shape):\n"
+    "        window = x[stride * i:stride * i + size, stride * j:stride * j + size]\n"
+    "        {route}\n"
+    "    return dx\n"
+)
+
 MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
     "one-neuron-chain": [
         ("ex-111-sigmoid-slope", "check-ex-111-sigmoid-slope",
@@ -355,5 +370,32 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          'g_clipped = np.clip(np.asarray(nums["g"]), -nums["tau"], nums["tau"])', "clipping by value"),
         ("ex-resnorm-clip", "check-ex-resnorm-clip",
          'g_clipped = np.asarray(nums["g"]) / np.linalg.norm(nums["g"])', "unit vector"),
+    ],
+    "convolution": [
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = (nums["size"] - nums["kernel"]) // nums["stride"] + 1', "padding is left out"),
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = -(-(nums["size"] + 2 * nums["padding"] - nums["kernel"]) // nums["stride"]) + 1',
+         "rounded up"),
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = (nums["size"] + 2 * nums["padding"] - nums["kernel"]) // nums["stride"]',
+         "+ 1 is missing"),
+        ("ex-conv-input-grad", "check-ex-conv-input-grad", CONV_SPREAD.format(
+            name="input_grad", args="dy, k, x_shape, stride", shape="x_shape")
+         + "    padded = np.pad(spread, ((kh - 1, kh - 1), (kw - 1, kw - 1)))\n"
+         "    return conv.correlate(padded, k)", "not flipped"),
+        ("ex-conv-input-grad", "check-ex-conv-input-grad",
+         "def input_grad(dy, k, x_shape, stride):\n"
+         "    return conv.convolve(dy, k, 'full')", "stride is ignored"),
+        ("ex-conv-kernel-grad", "check-ex-conv-kernel-grad", CONV_SPREAD.format(
+            name="kernel_grad", args="dy, x, kernel_shape, stride", shape="x.shape")
+         .replace("kh, kw = k.shape", "kh, kw = kernel_shape")
+         + "    return conv.correlate(x, spread)[::-1, ::-1]", "turned 180 degrees"),
+        ("ex-conv-maxpool-backward", "check-ex-conv-maxpool-backward", POOL.format(
+            route="dx[stride * i:stride * i + size, stride * j:stride * j + size] += "
+                  "dy[i, j] * (window == window.max())"), "every maximum"),
+        ("ex-conv-maxpool-backward", "check-ex-conv-maxpool-backward", POOL.format(
+            route="r, c = np.unravel_index(np.argmax(window), window.shape)\n"
+                  "        dx[stride * i + r, stride * j + c] = dy[i, j]"), "must ADD"),
     ],
 }
