@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from . import assets
-from .paths import BUILD, ROOT
+from .paths import BUILD, HTML, ROOT
 
 CACHE = BUILD / ".jupyter_cache"
 STAMP = BUILD / ".package-fingerprint"
@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         shutil.rmtree(CACHE, ignore_errors=True)
         extra = ["--all"]
+    # Sphinx copies web/dist into the output but never deletes from it: an asset the book no
+    # longer ships (MathJax, before the math was rendered at build time) would linger.
+    shutil.rmtree(HTML / "_static" / "vendor", ignore_errors=True)
     jb = Path(sys.executable).parent / "jupyter-book"
     result = subprocess.run([str(jb), "build", str(ROOT), "--builder", "html", *FLAGS, *extra])
     if result.returncode == 0:

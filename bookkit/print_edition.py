@@ -4,8 +4,8 @@ Each page of the toc is opened in headless Chromium (Debian's, never a downloade
 served from 127.0.0.1 with every other request refused, and printed with print media
 (``page.pdf``). The book's stylesheet (``web/src/book.css``) holds the print rules: no
 widget, figure, equation or code box split across pages, a caption under each widget.
-Before a page is printed, its solutions are lifted out (their math turned back into TeX)
-and later typeset again in an appendix at the end. :func:`merge` joins the pieces with
+Before a page is printed, its solutions are lifted out and later printed in an appendix at
+the end (their math was rendered when the book was built: the HTML moves as it is). :func:`merge` joins the pieces with
 pypdf: a title page with the contents, page numbers (printed by Chromium as an overlay,
 so their font is embedded too) and an outline with an entry per chapter and section.
 """
@@ -20,11 +20,10 @@ from pathlib import Path
 MARGIN = {"top": "16mm", "bottom": "18mm", "left": "15mm", "right": "15mm"}
 APPENDIX_TITLE = "Solutions to the exercises"
 
-# Resolves once MathJax has typeset the page and every saved widget view is drawn.
+# Resolves once the page's fonts (KaTeX's among them) are in and every saved widget view is
+# drawn. The math needs no waiting: it was rendered when the book was built.
 READY = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
+  await document.fonts.ready;
   const views = [...document.querySelectorAll(
     'script[type="application/vnd.jupyter.widget-view+json"]')];
   const drawn = views.filter(s => {
@@ -34,23 +33,11 @@ READY = """async () => {
   return {views: views.length, drawn: drawn.length};
 }"""
 
-# Takes the solutions out of the page (math back to TeX, so another page can typeset it),
+# Takes the solutions out of the page (their math is HTML already, so it moves as it is),
 # leaves a one-line note where each was, and unlinks links to the other HTML pages.
 PREPARE = """(note) => {
-  const items = new Map();
-  if (window.MathJax && MathJax.startup && MathJax.startup.document) {
-    for (const item of MathJax.startup.document.math) items.set(item.typesetRoot, item);
-  }
   const solutions = [];
   document.querySelectorAll('main .solution').forEach(sol => {
-    sol.querySelectorAll('mjx-container').forEach(c => {
-      const item = items.get(c);
-      if (!item) return;
-      const tex = item.math.trim();
-      const text = tex.startsWith('\\\\begin{') ? tex
-        : item.display ? '\\\\[' + tex + '\\\\]' : '\\\\(' + tex + '\\\\)';
-      c.replaceWith(document.createTextNode(text));
-    });
     sol.querySelectorAll('.toggle-button').forEach(b => b.remove());
     sol.querySelectorAll('a[href]').forEach(a => a.replaceWith(...a.childNodes));
     sol.classList.remove('dropdown', 'toggle', 'toggle-hidden');
@@ -72,15 +59,22 @@ PREPARE = """(note) => {
   return solutions;
 }"""
 
-# Replaces the article of a book page with the appendix and typesets its math.
+# Replaces the article of a book page with the appendix (KaTeX's stylesheet linked if that
+# page had no math of its own) and waits for its fonts.
 APPENDIX = """async (body) => {
   const article = document.querySelector('main article') || document.querySelector('main');
   article.innerHTML = body;
   document.title = 'Solutions';
-  if (window.MathJax && MathJax.typesetPromise) {
-    MathJax.typesetClear([article]);
-    await MathJax.typesetPromise([article]);
+  if (!document.querySelector('link[href*="vendor/katex/katex.min.css"]')) {
+    const book = document.querySelector('link[href*="book.css"]');
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = new URL('vendor/katex/katex.min.css', book.href).href;
+    await new Promise((done, failed) => {
+      link.onload = done; link.onerror = failed; document.head.append(link);
+    });
   }
+  await document.fonts.ready;
 }"""
 
 
@@ -105,7 +99,7 @@ def next_frames(page) -> None:
 
 
 def wait_ready(page, timeout_s: float = 30.0) -> dict:
-    """Wait until MathJax is done and every widget view is drawn; return the counts."""
+    """Wait until the fonts are in and every widget view is drawn; return the counts."""
     import time
 
     deadline = time.monotonic() + timeout_s
@@ -169,7 +163,7 @@ def appendix_html(pieces: list[Piece]) -> str:
 
 
 def print_appendix(page, url: str, path: Path, pieces: list[Piece]) -> None:
-    """Print the appendix on a book page (its styles, its MathJax) whose article is replaced."""
+    """Print the appendix on a book page (its styles) whose article is replaced."""
     page.emulate_media(media="screen")
     page.goto(url, wait_until="load", timeout=120_000)
     wait_ready(page, timeout_s=90)

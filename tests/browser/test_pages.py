@@ -1,7 +1,8 @@
 """Every page of the built book, as a reader's browser shows it, offline.
 
 For each page in the toc: no console error, no failed or outside request, every
-equation typeset by the shipped MathJax, every image loaded and described, no WCAG
+equation arrived rendered (KaTeX's HTML and MathML, made at build time) with no error box
+and no math script in the page, every image loaded and described, no WCAG
 A/AA problem that axe-core can see, no code cell wider than its column at 1280 px, nothing
 that scrolls sideways once the window is as narrow as a phone, every chapter in the
 sidebar. Search finds the chain rule. A screenshot of the top of each page, at 1280 px and
@@ -23,23 +24,29 @@ pytestmark = pytest.mark.browser
 
 SCREENSHOTS = BUILD / "screenshots"
 
-# Text a reader should never see: TeX that MathJax failed to typeset.
+# Text a reader should never see: TeX left unrendered.
 RAW_TEX = re.compile(r"\$\$|\\frac|\\partial|\\begin\{|\\mathsf|\\sigma\b")
 
 VISIBLE_TEXT = """() => {
   const main = document.querySelector('main') || document.body;
   const clone = main.cloneNode(true);
-  clone.querySelectorAll('pre, code, script, style, textarea, mjx-container, .MathJax, mjx-assistive-mml')
+  clone.querySelectorAll('pre, code, script, style, textarea, .katex-mathml')
        .forEach(n => n.remove());
   return clone.innerText;
 }"""
 
-MATH_STATE = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
-  const sources = document.querySelectorAll('main .math, main span.math, main div.math').length;
-  const typeset = document.querySelectorAll('main mjx-container').length;
-  const errors = document.querySelectorAll('main mjx-merror, main [data-mjx-error]').length;
-  return {sources, typeset, errors, loaded: !!(window.MathJax && MathJax.version)};
+# Every math element of the page holds KaTeX's rendering, drawn (it has a size) and with its
+# MathML; no error box; and no math library was loaded to do it in the page.
+MATH_STATE = """() => {
+  const sources = [...document.querySelectorAll('main span.math, main div.math')];
+  const rendered = sources.filter(m => {
+    const k = m.querySelector(':scope > .katex, :scope > .katex-display > .katex');
+    return k && k.querySelector('.katex-mathml math') && k.getBoundingClientRect().width > 0;
+  });
+  const errors = document.querySelectorAll('main .katex-error').length;
+  const scripts = [...document.scripts].filter(s => /katex|mathjax|tex-/i.test(s.src)).length;
+  return {sources: sources.length, rendered: rendered.length, errors,
+          runtime: !!(window.MathJax || window.katex || window.renderMathInElement) || scripts > 0};
 }"""
 
 IMAGES = """() => Array.from(document.querySelectorAll('main img')).map(img => ({
@@ -77,12 +84,10 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     page.screenshot(path=f"{shot}.png")
 
     assert not log.problems(), f"{entry}: " + "; ".join(log.problems())
-    if math["sources"]:
-        assert math["loaded"], f"{entry}: the page has math but MathJax did not load"
-        assert math["typeset"] >= math["sources"], (
-            f"{entry}: only {math['typeset']} of {math['sources']} equations typeset"
-        )
-        assert math["errors"] == 0, f"{entry}: MathJax reported {math['errors']} TeX errors"
+    assert not math["runtime"], f"{entry}: a math library runs in the page: {math}"
+    assert math["rendered"] == math["sources"], (
+        f"{entry}: only {math['rendered']} of {math['sources']} equations arrived rendered")
+    assert math["errors"] == 0, f"{entry}: {math['errors']} equations show KaTeX's error box"
     leftover = RAW_TEX.findall(page.evaluate(VISIBLE_TEXT))
     assert not leftover, f"{entry}: raw TeX visible in the page: {sorted(set(leftover))}"
     for img in page.evaluate(IMAGES):

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 from browser import chromium_or_skip
-from pdf_tools import fonts, images_per_page, info, poppler_or_skip, text
+from pdf_tools import fonts, images_per_page, info, poppler_or_skip, text, words
 
+from bookkit import print_edition as pe
 from bookkit import toc
 from bookkit.paths import BUILD, ROOT
 
@@ -166,6 +167,25 @@ def test_no_raw_tex_outside_code(pdf, pages):
         if RAW_TEX.search(line) and " ".join(line.split()) not in code
     ]
     assert not leftover, f"raw TeX in the PDF's text: {leftover[:5]}"
+
+
+#: Points per millimetre; a word may end this close past the margin (rounding, italics).
+MM, SLACK_PT = 72 / 25.4, 1.0
+
+
+def test_nothing_is_printed_past_the_right_margin(pdf):
+    """Tables and code fit the printed column or wrap: no word ends in the right margin.
+
+    Paper does not scroll: a table or a code line wider than the column was cut at the
+    paper's edge (the notation page's "Reading other texts" table, issue 32).
+    """
+    margin = float(pe.MARGIN["right"].removesuffix("mm")) * MM
+    drawn = words(pdf)
+    assert len(drawn) > 10_000, f"only {len(drawn)} words read from the PDF"
+    past = [w for w in drawn if w["x1"] > w["width"] - margin + SLACK_PT]
+    assert not past, f"{len(past)} words past the right margin, e.g. " + "; ".join(
+        f"page {w['page']}: {w['text']!r} ends at {w['x1']:.0f} pt of {w['width']:.0f}"
+        for w in past[:8])
 
 
 def svg_words(built_book: Path, entry: str, src: str) -> list[str]:
