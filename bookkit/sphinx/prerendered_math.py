@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 NAME = "prerendered"
 STYLESHEETS = ["vendor/katex/katex.min.css"]
+DISPLAY = '<span class="katex-display"'
 
 
 def _render(self, node: nodes.Element, tex: str, display: bool) -> str:
@@ -60,7 +61,10 @@ def visit_displaymath(self, node: nodes.math_block) -> None:
         self.body.append(f'<span class="eqno">({number})')
         self.add_permalink_ref(node, _("Link to this equation"))
         self.body.append("</span>")
-    self.body.append(_render(self, node, display_tex(node), True))
+    # A display wider than its column scrolls in its own box; a keyboard reaches that box
+    # too (as it reached every MathJax equation before), so it can be scrolled without a mouse.
+    rendered = _render(self, node, display_tex(node), True)
+    self.body.append(rendered.replace(DISPLAY, DISPLAY + ' tabindex="0"', 1))
     self.body.append("</div>\n")
     raise nodes.SkipNode
 

@@ -41,7 +41,9 @@ MATH_STATE = """() => {
   const sources = [...document.querySelectorAll('main span.math, main div.math')];
   const rendered = sources.filter(m => {
     const k = m.querySelector(':scope > .katex, :scope > .katex-display > .katex');
-    return k && k.querySelector('.katex-mathml math') && k.getBoundingClientRect().width > 0;
+    // drawn, unless the reader cannot see it yet (a folded solution, the print-only toc)
+    return k && k.querySelector('.katex-mathml math')
+      && (k.getBoundingClientRect().width > 0 || !m.checkVisibility());
   });
   const errors = document.querySelectorAll('main .katex-error').length;
   const scripts = [...document.scripts].filter(s => /katex|mathjax|tex-/i.test(s.src)).length;
