@@ -87,6 +87,8 @@ class Piece:
     part: str = ""
     solutions: list[str] = field(default_factory=list)
     pages: int = 0
+    #: What the paper cut of this piece: boxes wider than the column (see ``CUT``).
+    cut: list[str] = field(default_factory=list)
 
 
 #: Resolves after two animation frames: whatever changed before it has been laid out and
@@ -126,29 +128,78 @@ FIT_WIDGETS = """(maxPx) => [...document.querySelectorAll('main .widget-subarea'
 PRINT_WIDTH_PX, PRINT_HEIGHT_PX = round(180 / 25.4 * 96), round(263 / 25.4 * 96)
 
 
-def print_to_pdf(page, path: Path) -> None:
-    """Print the current page with print media, A4, backgrounds, tagged and with an outline.
+# Shrinks a display equation wider than the printed column so that it prints whole: on
+# screen it scrolls in its own box, paper does not scroll.
+# Returns how many it shrank; shrinking one can narrow its table's column, so call it again
+# until none is left (a zoom never goes below one half).
+FIT_MATH = """() => [...document.querySelectorAll('main .katex-display')].filter(d => {
+  const k = d.querySelector(':scope > .katex');
+  const zoom = parseFloat(k.style.zoom || '1');
+  if (d.scrollWidth <= d.clientWidth + 1 || zoom <= 0.5) return false;
+  k.style.zoom = String(Math.max(0.5, zoom * (d.clientWidth - 2) / d.scrollWidth));
+  return true;
+}).length"""
+
+# What the printed page would cut: a box whose content is wider than the box and hidden or
+# scrolled (paper shows only what fits), or anything that reaches past the column.
+CUT = """() => {
+  const column = document.documentElement.clientWidth;
+  const say = e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string'
+    ? '.' + e.className.trim().split(/\\s+/).slice(0, 2).join('.') : '') + ': "'
+    + (e.innerText || e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60) + '"';
+  const cut = [];
+  for (const e of document.querySelectorAll('main article *, main .bd-article *')) {
+    // (text for screen readers only, an equation's MathML among it, sits in a 1 px box)
+    if (!e.checkVisibility() || e.clientWidth <= 1 && e.clientHeight <= 1
+        || e.closest('.katex-mathml, mjx-assistive-mml, math, .bp-sr-only, .sr-only')) continue;
+    const style = getComputedStyle(e);
+    const clips = style.overflowX !== 'visible';
+    // (a glyph's italic overhang of a px or three past an inline equation's box cuts nothing)
+    const slack = e.matches('span.math') ? 4 : 1;
+    if (clips && e.scrollWidth > e.clientWidth + slack && (e.innerText || '').trim()) {
+      cut.push(`${say(e)} is ${e.scrollWidth - e.clientWidth} px wider than its box`);
+    } else if (!clips && e.childElementCount === 0 && (e.textContent || '').trim()
+               && e.getBoundingClientRect().right > column + 1) {
+      cut.push(`${say(e)} reaches ${Math.round(e.getBoundingClientRect().right - column)} px`
+               + ' past the column');
+    }
+  }
+  return [...new Set(cut)];
+}"""
+
+
+def print_to_pdf(page, path: Path) -> list[str]:
+    """Print the current page with print media, A4, backgrounds, tagged and with an outline;
+    return what the paper would cut (see ``CUT``: nothing, in a well-made page).
 
     The viewport is first set to the printable width, so that a widget's height measured
-    here is its height on paper; one taller than a page is shrunk to fit it.
+    here is its height on paper; one taller than a page is shrunk to fit it, and so is a
+    display equation wider than the column.
     """
     page.emulate_media(media="print")
     page.set_viewport_size({"width": PRINT_WIDTH_PX, "height": PRINT_HEIGHT_PX})
     next_frames(page)  # laid out at the new width, with print media
     page.evaluate(FIT_WIDGETS, PRINT_HEIGHT_PX * 0.85)
+    for _ in range(6):
+        if not page.evaluate(FIT_MATH):
+            break
+        next_frames(page)
+    cut = page.evaluate(CUT)
     page.pdf(
         path=str(path), format="A4", print_background=True, margin=MARGIN, outline=True,
         tagged=True,
     )
+    return cut
 
 
-def print_book_page(page, url: str, path: Path, note: str) -> list[str]:
-    """Print one book page to ``path``; return its solutions' HTML (taken out of the page)."""
+def print_book_page(page, url: str, path: Path, note: str) -> tuple[list[str], list[str]]:
+    """Print one book page to ``path``; return its solutions' HTML (taken out of the page)
+    and what the paper cut of it (:func:`print_to_pdf`)."""
     page.goto(url, wait_until="load", timeout=120_000)
     wait_ready(page, timeout_s=90)
     solutions = page.evaluate(PREPARE, note)
-    print_to_pdf(page, path)
-    return solutions
+    cut = print_to_pdf(page, path)
+    return solutions, cut
 
 
 def appendix_html(pieces: list[Piece]) -> str:
@@ -162,13 +213,14 @@ def appendix_html(pieces: list[Piece]) -> str:
     return "\n".join(parts + ["</section>"])
 
 
-def print_appendix(page, url: str, path: Path, pieces: list[Piece]) -> None:
-    """Print the appendix on a book page (its styles) whose article is replaced."""
+def print_appendix(page, url: str, path: Path, pieces: list[Piece]) -> list[str]:
+    """Print the appendix on a book page (its styles) whose article is replaced; return
+    what the paper cut of it."""
     page.emulate_media(media="screen")
     page.goto(url, wait_until="load", timeout=120_000)
     wait_ready(page, timeout_s=90)
     page.evaluate(APPENDIX, appendix_html(pieces))
-    print_to_pdf(page, path)
+    return print_to_pdf(page, path)
 
 
 # ------------------------------------------------------------------ title page and numbers

@@ -10,6 +10,7 @@ written to ``_build/pdf/report.txt``.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -186,6 +187,18 @@ def test_nothing_is_printed_past_the_right_margin(pdf):
     assert not past, f"{len(past)} words past the right margin, e.g. " + "; ".join(
         f"page {w['page']}: {w['text']!r} ends at {w['x1']:.0f} pt of {w['width']:.0f}"
         for w in past[:8])
+
+
+def test_the_paper_cuts_nothing(pdf):
+    """No box of a printed page is wider than the column: a table takes the column's width
+    and wraps, code wraps, a display equation too wide is shrunk to fit. Chromium leaves out
+    what a box cuts, so the PDF's words alone cannot show it: the print step measures each
+    page as laid out for paper (print_edition.CUT) and lists what would be cut."""
+    from bookkit.pdf import cut_report
+
+    cut = json.loads(cut_report(pdf).read_text())
+    assert not cut, "the paper cuts " + "; ".join(
+        f"{title}: {len(boxes)} boxes, e.g. {boxes[:2]}" for title, boxes in cut.items())
 
 
 def svg_words(built_book: Path, entry: str, src: str) -> list[str]:
