@@ -60,11 +60,15 @@ PREPARE = """(note) => {
 }"""
 
 # Replaces the article of a book page with the appendix (KaTeX's stylesheet linked if that
-# page had no math of its own) and waits for its fonts.
+# page had no math of its own, its own title printed) and waits for its fonts.
 APPENDIX = """async (body) => {
   const article = document.querySelector('main article') || document.querySelector('main');
   article.innerHTML = body;
   document.title = 'Solutions';
+  // The theme prints a page's title and contents from a print-only header, and hides the
+  // article's own h1: that header is the host page's (the introduction), not the appendix's.
+  document.querySelectorAll('.onlyprint').forEach(e => e.remove());
+  article.querySelector('#bp-solutions > h1').style.setProperty('display', 'block', 'important');
   if (!document.querySelector('link[href*="vendor/katex/katex.min.css"]')) {
     const book = document.querySelector('link[href*="book.css"]');
     const link = document.createElement('link');
