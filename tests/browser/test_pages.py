@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import WIDE_CODE, open_logged_page
+from browser import LAY_OUT_ALL, WIDE_CODE, open_logged_page
 
 from bookkit import toc
 from bookkit.paths import BUILD, ROOT
@@ -78,6 +78,9 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     page, log = open_logged_page(chromium, book_server)
     page.goto(f"{book_server}/{page_url(entry)}")
     page.wait_for_load_state("networkidle")
+    # The page lays out what is off screen only when scrolled near (content-visibility in
+    # book.css); lay out all of it, so that every check below sees the whole page.
+    page.add_style_tag(content=LAY_OUT_ALL)
     math = page.evaluate(MATH_STATE)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # The top of the page: a whole chapter (some 40,000 px) took 2-3 s of CPU to draw,

@@ -109,6 +109,12 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **c
     return page, log
 
 
+# A stylesheet that lays out the whole page: the book's pages lay out what is off screen
+# only when scrolled near (content-visibility in web/src/book.css), and a check of the
+# page's width or of its code cells must see all of it.
+LAY_OUT_ALL = ".bd-article * { content-visibility: visible !important; }"
+
+
 # Code cells wider than their column at the page's width (a reader would scroll sideways).
 WIDE_CODE = """() => [...document.querySelectorAll('main .cell_input pre')]
   .filter(pre => pre.checkVisibility() && pre.scrollWidth > pre.clientWidth + 1)
