@@ -132,17 +132,28 @@ FIT_WIDGETS = """(maxPx) => [...document.querySelectorAll('main .widget-subarea'
 PRINT_WIDTH_PX, PRINT_HEIGHT_PX = round(180 / 25.4 * 96), round(263 / 25.4 * 96)
 
 
-# Shrinks a display equation wider than the printed column so that it prints whole: on
-# screen it scrolls in its own box, paper does not scroll.
-# Returns how many it shrank; shrinking one can narrow its table's column, so call it again
-# until none is left (a zoom never goes below one half).
-FIT_MATH = """() => [...document.querySelectorAll('main .katex-display')].filter(d => {
-  const k = d.querySelector(':scope > .katex');
-  const zoom = parseFloat(k.style.zoom || '1');
-  if (d.scrollWidth <= d.clientWidth + 1 || zoom <= 0.5) return false;
-  k.style.zoom = String(Math.max(0.5, zoom * (d.clientWidth - 2) / d.scrollWidth));
-  return true;
-}).length"""
+# Shrinks what is wider than the printed column so that it prints whole (on screen it
+# scrolls in its own box; paper does not scroll): a display equation, or a table too wide
+# even with its cells wrapped (the batch chapter's nine columns of timings). Returns how
+# many it shrank; shrinking one can narrow a table's column, so call it again until none
+# is left. Nothing is shrunk below half its size.
+FIT_WIDE = """() => {
+  let shrunk = 0;
+  const shrink = (el, have, want) => {
+    const zoom = parseFloat(el.style.zoom || '1');
+    if (have <= want + 1 || zoom <= 0.5) return;
+    el.style.zoom = String(Math.max(0.5, zoom * (want - 2) / have));
+    shrunk += 1;
+  };
+  for (const d of document.querySelectorAll('main .katex-display')) {
+    shrink(d.querySelector(':scope > .katex'), d.scrollWidth, d.clientWidth);
+  }
+  for (const t of document.querySelectorAll('main table')) {
+    const box = t.parentElement;
+    shrink(t, t.getBoundingClientRect().width, box.getBoundingClientRect().width);
+  }
+  return shrunk;
+}"""
 
 # What the printed page would cut: a box whose content is wider than the box and hidden or
 # scrolled (paper shows only what fits), or anything that reaches past the column.
@@ -178,14 +189,14 @@ def print_to_pdf(page, path: Path) -> list[str]:
 
     The viewport is first set to the printable width, so that a widget's height measured
     here is its height on paper; one taller than a page is shrunk to fit it, and so is a
-    display equation wider than the column.
+    display equation or a table wider than the column (``FIT_WIDE``).
     """
     page.emulate_media(media="print")
     page.set_viewport_size({"width": PRINT_WIDTH_PX, "height": PRINT_HEIGHT_PX})
     next_frames(page)  # laid out at the new width, with print media
     page.evaluate(FIT_WIDGETS, PRINT_HEIGHT_PX * 0.85)
     for _ in range(6):
-        if not page.evaluate(FIT_MATH):
+        if not page.evaluate(FIT_WIDE):
             break
         next_frames(page)
     cut = page.evaluate(CUT)
