@@ -28,11 +28,11 @@ import numpy as np
 
 from backprop_book import checkers
 
+from . import katex, toc
 from . import print_edition as pe
-from . import toc
 from .anatomy import EXERCISE_BLOCK, EXERCISE_IMPORT, cell_text
 from .browser import chromium, offline_page, serve
-from .paths import BUILD, ROOT, VENDOR
+from .paths import BUILD, VENDOR
 from .roster import read_roster
 
 ENGINES = ("check_array", "check_expr", "check_function")
@@ -254,9 +254,7 @@ def sheets(notebook: dict, student_id: str | None) -> list[Sheet]:
 def format_answer(answer: Answer) -> str:
     """An answer as text (numbers to 8 significant digits), or LaTeX between \\( \\)."""
     if answer.kind == "expression":
-        import sympy as sp
-
-        return r"\(" + sp.latex(answer.value) + r"\)"
+        return r"\(" + answer_tex(answer) + r"\)"
     if answer.kind == "choice":
         return str(answer.value)
     if answer.kind == "function":
@@ -288,32 +286,37 @@ pre { background: #f3f3f3; border-left: 3px solid #888; padding: 2mm 3mm; margin
 .key { margin: 1mm 0; } .key b { font-weight: 600; }
 .student { break-before: page; } .student:first-of-type { break-before: auto; }
 .intro { color: #444; }
+.math .katex-display { text-align: left; margin: 1mm 0; }
 """
 
 
-def markdown_html(text: str) -> str:
-    """Markdown with $math$ as HTML with \\( \\) and \\[ \\] for MathJax."""
-    from html import escape
+def answer_tex(answer: Answer) -> str:
+    """An expression answer as LaTeX."""
+    import sympy as sp
 
+    return sp.latex(answer.value)
+
+
+def markdown_html(text: str) -> str:
+    """Markdown as HTML, its $math$ rendered by the book's KaTeX (bookkit/katex.py)."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.dollarmath import dollarmath_plugin
 
     def math(content: str, options: dict) -> str:
-        tex = escape(content)
-        return f"\\[{tex}\\]" if options.get("display_mode") else f"\\({tex}\\)"
+        display = bool(options.get("display_mode"))
+        rendered = katex.render(content, display)
+        return f'<div class="math">{rendered}</div>' if display else rendered
 
     return MarkdownIt("commonmark").use(dollarmath_plugin, renderer=math).render(text)
 
 
-def _page(title: str, body: str, macros: dict) -> str:
-    import json
+def _page(title: str, body: str) -> str:
     from html import escape
 
-    config = json.dumps({"tex": {"macros": macros}, "chtml": {"displayAlign": "left"}})
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
-        f"<style>{CSS}</style><script>window.MathJax = {config};</script>"
-        f'<script src="mathjax/tex-chtml.js"></script></head><body>{body}</body></html>'
+        f'<link rel="stylesheet" href="katex/katex.min.css"><style>{CSS}</style></head>'
+        f"<body>{body}</body></html>"
     )
 
 
@@ -341,8 +344,9 @@ def _exercise_html(number: str, sheet: Sheet, key: bool) -> str:
 def _answer_html(answer: Answer) -> str:
     from html import escape
 
-    text = format_answer(answer)
-    return text if answer.kind == "expression" else f"<code>{escape(text)}</code>"
+    if answer.kind == "expression":
+        return katex.render(answer_tex(answer))
+    return f"<code>{escape(format_answer(answer))}</code>"
 
 
 def sheet_body(student_id: str, chapters: list[tuple[str, list[Sheet]]], key: bool) -> str:
@@ -361,16 +365,15 @@ def sheet_body(student_id: str, chapters: list[tuple[str, list[Sheet]]], key: bo
     return "".join(parts + ["</section>"])
 
 
-def worksheet_html(student_id: str, chapters: list[tuple[str, list[Sheet]]],
-                   macros: dict) -> str:
-    """A student's worksheet as a self-contained page (MathJax from ``mathjax/``)."""
-    return _page(f"Worksheet: {student_id}", sheet_body(student_id, chapters, False), macros)
+def worksheet_html(student_id: str, chapters: list[tuple[str, list[Sheet]]]) -> str:
+    """A student's worksheet as a page, its math rendered (KaTeX's stylesheet in ``katex/``)."""
+    return _page(f"Worksheet: {student_id}", sheet_body(student_id, chapters, False))
 
 
-def key_html(students: dict[str, list[tuple[str, list[Sheet]]]], macros: dict) -> str:
+def key_html(students: dict[str, list[tuple[str, list[Sheet]]]]) -> str:
     """The instructor's key: every student's numbers and the checkers' answers."""
     body = "".join(sheet_body(sid, chapters, True) for sid, chapters in students.items())
-    return _page("Instructor's key", body, macros)
+    return _page("Instructor's key", body)
 
 
 # ------------------------------------------------------------------ `make worksheets`
@@ -380,10 +383,11 @@ def key_html(students: dict[str, list[tuple[str, list[Sheet]]]], macros: dict) -
 # ``_build/worksheets/<id>.pdf`` (every exercise of the book with that student's given
 # numbers and space to answer) and ``_build/worksheets/key.pdf`` (every student's numbers
 # and the right answers, as the exercise checkers compute them). Printed by Debian's
-# Chromium, offline; math is typeset by the book's own MathJax (``make assets``).
+# Chromium, offline; math is rendered before printing by the book's KaTeX (bookkit/katex.py),
+# styled by the stylesheet and fonts ``make assets`` ships.
 
 OUT = BUILD / "worksheets"
-MATHJAX = VENDOR / "mathjax"
+KATEX_ASSETS = VENDOR / "katex"
 
 
 def chapter_title(notebook: dict) -> str:
@@ -409,7 +413,7 @@ def print_all(pages: dict[str, str], out: Path) -> None:
     """Write each page's HTML into out/html and print it to out/<name>.pdf."""
     html_dir = out / "html"
     html_dir.mkdir(parents=True)
-    (html_dir / "mathjax").symlink_to(MATHJAX, target_is_directory=True)
+    (html_dir / "katex").symlink_to(KATEX_ASSETS, target_is_directory=True)
     for name, markup in pages.items():
         (html_dir / f"{name}.html").write_text(markup)
     with serve(html_dir) as base, chromium() as b:
@@ -432,18 +436,15 @@ def main(argv: list[str] | None = None) -> int:
     if not roster:
         print(f"{args.students}: no student ids", file=sys.stderr)
         return 1
-    if not MATHJAX.is_dir():
-        print("The book's MathJax is missing: run `make assets` first.", file=sys.stderr)
+    if not KATEX_ASSETS.is_dir():
+        print("The book's KaTeX stylesheet is missing: run `make assets` first.",
+              file=sys.stderr)
         return 1
-    import yaml
-
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    macros = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
     notebooks = [json.loads(p.read_text()) for p in toc.notebooks()]
     students = {sid: student_chapters(notebooks, sid) for sid in roster}
     shutil.rmtree(args.out, ignore_errors=True)
-    pages = {sid: worksheet_html(sid, chapters, macros) for sid, chapters in students.items()}
-    pages["key"] = key_html(students, macros)
+    pages = {sid: worksheet_html(sid, chapters) for sid, chapters in students.items()}
+    pages["key"] = key_html(students)
     print_all(pages, args.out)
     count = sum(len(s) for _, s in next(iter(students.values())))
     print(f"{len(roster)} worksheets of {count} exercises and key.pdf in {args.out}")

@@ -228,7 +228,7 @@ def _all(env) -> tuple[list[rules.Claim], list[tuple[rules.Proof, str]]]:
 
 def check(app: Sphinx, env) -> None:
     # The ledger's table is filled with equations only after reading, so tell the math
-    # domain now that its page has some: otherwise that page would not load MathJax.
+    # domain now that its page has some: otherwise that page would not get KaTeX's stylesheet.
     for page in _data(env)["ledger_pages"]:
         env.get_domain("math").data["has_equations"][page] = True
     claims, proofs = _all(env)

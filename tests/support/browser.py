@@ -46,16 +46,16 @@ class PageLog:
             problems.clear()
 
 
-# Resolves once the page's math is typeset (when it has a MathJax to wait for) and what
-# that changed has been laid out.
+# Resolves once the page's fonts are in and what they changed has been laid out (the math
+# arrives rendered at build time).
 _SETTLED = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  await document.fonts.ready;
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
 }"""
 
 
 def settled(page) -> None:
-    """Wait until ``page`` has loaded and its math is in place.
+    """Wait until ``page`` has loaded and its fonts and math are in place.
 
     Waits for what the tests read, not for the network to fall quiet ("networkidle"): on a
     busy machine a chapter's lazily loaded fonts kept the network busy past any bound.
@@ -126,6 +126,12 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **c
         "response", lambda r: r.status >= 400 and log.failed_responses.append(f"{r.status} {r.url}")
     )
     return page, log
+
+
+# A stylesheet that lays out the whole page: the book's pages lay out what is off screen
+# only when scrolled near (content-visibility in web/src/book.css), and a check of the
+# page's width or of its code cells must see all of it.
+LAY_OUT_ALL = ".bd-article * { content-visibility: visible !important; }"
 
 
 # Code cells wider than their column at the page's width (a reader would scroll sideways).

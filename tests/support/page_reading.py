@@ -69,8 +69,8 @@ def unmeant_displays(cells: list[dict]) -> list[str]:
 PROSE = """() => {
   const main = document.querySelector('main') || document.body;
   const clone = main.cloneNode(true);
-  clone.querySelectorAll('pre, code, script, style, textarea, mjx-container, .MathJax, '
-      + 'mjx-assistive-mml, .cell_input, .widget-subarea, .jupyter-widgets')
+  clone.querySelectorAll('pre, code, script, style, textarea, .katex, .math, '
+      + '.cell_input, .widget-subarea, .jupyter-widgets')
        .forEach(n => n.remove());
   // a detached clone has no layout, so mark where each block ends: one line per block
   clone.querySelectorAll('p, li, div, h1, h2, h3, h4, h5, h6, tr, td, th, dt, dd, br, '
@@ -81,5 +81,5 @@ PROSE = """() => {
 
 CELLS = """() => [...document.querySelectorAll('main div.cell')].map(cell => ({
   source: (cell.querySelector('.cell_input pre') || {innerText: ''}).innerText,
-  math: cell.querySelectorAll('.cell_output mjx-container, .cell_output .math').length,
+  math: cell.querySelectorAll('.cell_output .katex, .cell_output .math').length,
 }))"""
