@@ -31,6 +31,9 @@ from bookkit import ledger as rules
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+# The method is read off the proving cell's calls, not claim by claim: a cell that proves
+# two claims shows both methods for each, so the column says so.
+HOW = "methods in the proving cell"
 
 
 class ledger_table(nodes.General, nodes.Element):
@@ -70,15 +73,13 @@ def _conditions_nodes(node: nodes.Element) -> list[nodes.Node]:
 
     What follows "Conditions:" to the end of its paragraph, whether the word opens a
     paragraph of its own (an admonition's **Conditions:** part) or ends the paragraph that
-    states the claim (a ``(beh-...)=`` target's); cross-references, which the table's page
-    could not resolve, become their text.
+    states the claim (a ``(beh-...)=`` target's). Cross-references stay pending here; the
+    ledger's table resolves them (``_resolved_refs``) once every page has been read.
     """
     for para in node.findall(nodes.paragraph):
         if "Conditions" not in para.astext():
             continue
         copy = para.deepcopy()
-        for ref in list(copy.findall(addnodes.pending_xref)):
-            ref.replace_self(nodes.Text(ref.astext()))
         children = list(copy.children)
         for k, child in enumerate(children):
             text = child.astext()
@@ -90,6 +91,49 @@ def _conditions_nodes(node: nodes.Element) -> list[nodes.Node]:
                 return [nodes.Text(after)] + rest if after else _strip_colon(rest)
             return [nodes.Text(after)] + rest
     return []
+
+
+def _resolved_refs(app: Sphinx, docname: str, pieces: list[nodes.Node]) -> list[nodes.Node]:
+    """The conditions with each cross-reference made a link that reads as its target does:
+    a section's title for ``{ref}``, the equation's number for ``{eq}``, the written text
+    when the reference gives one; a reference that finds no target becomes its text and a
+    warning (a raw label must never reach a reader)."""
+    env, std = app.env, app.env.get_domain("std")
+    out: list[nodes.Node] = []
+    for piece in pieces:
+        piece = piece.deepcopy()
+        refs = [piece] if isinstance(piece, addnodes.pending_xref) else []
+        if isinstance(piece, nodes.Element):
+            refs += list(piece.findall(addnodes.pending_xref, include_self=False))
+        for ref in refs:
+            target, kind = ref.get("reftarget", ""), ref.get("reftype", "")
+            text = ref.astext()
+            link = None
+            if kind in ("ref", "numref", "any", "myst") and target.lower() in std.labels:
+                todoc, anchor, section = std.labels[target.lower()]
+                label_text = text if ref.get("refexplicit") else section
+                link = _link(label_text, _uri(app, docname, todoc, anchor))
+            elif kind == "eq":
+                todoc = env.get_domain("math").equations.get(target, (None,))[0]
+                if todoc is not None:
+                    link = _link(
+                        "equation " + _number(env, target),
+                        _uri(app, docname, todoc, "equation-" + target),
+                    )
+            if link is None:
+                logger.warning(
+                    "claim ledger: the conditions of a behaviour refer to %r, which the "
+                    "ledger cannot resolve; write the reference as text or to a label",
+                    target,
+                    location=(docname, None),
+                )
+                link = nodes.Text(text)
+            if ref is piece:
+                piece = link
+            else:
+                ref.replace_self(link)
+        out.append(piece)
+    return out
 
 
 def _strip_colon(children: list[nodes.Node]) -> list[nodes.Node]:
@@ -366,7 +410,7 @@ def _ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
     group += head
-    head += _row([nodes.Text(t) for t in ("claim", "where", "proved by", "how")])
+    head += _row([nodes.Text(t) for t in ("claim", "where", "proved by", HOW)])
     body = nodes.tbody()
     group += body
     for claim in rows:
@@ -402,7 +446,7 @@ def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
     group += head
-    head += _row([nodes.Text(t) for t in ("behaviour", "conditions", "proved by", "how")])
+    head += _row([nodes.Text(t) for t in ("behaviour", "conditions", "proved by", HOW)])
     body = nodes.tbody()
     group += body
     for claim in rows:
@@ -419,7 +463,16 @@ def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
             proved.append(_link(f"cell {proof.cell}", _uri(app, docname, proof.where, anchor)))
             if proof.method not in how:
                 how.append(proof.method)
-        conditions = [n.deepcopy() for n in _data(env)["conditions"].get(claim.label, [])]
+        conditions = _resolved_refs(
+            app, docname, _data(env)["conditions"].get(claim.label, [])
+        )
+        if not "".join(n.astext() for n in conditions).strip():
+            logger.warning(
+                "claim ledger: the behaviour %s states no conditions the ledger can show: "
+                "write them after 'Conditions:' in the paragraph that states it",
+                claim.label,
+                location=(claim.where, None),
+            )
         body += _row(
             [here, conditions or [nodes.Text("(none stated)")], proved,
              [nodes.Text("; ".join(how))]]
