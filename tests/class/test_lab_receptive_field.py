@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backprop_book.course import names_used, needed_cells
 from lab_server import run_all_until
 
+from bookkit.course import names_used, needed_cells
 from bookkit.paths import ROOT
 
 pytestmark = pytest.mark.kernel
