@@ -92,7 +92,7 @@ class NotDoneYet(NotQuiteRight):
         return ["\x1b[1;33mNot done yet.\x1b[0m " + str(self)]
 
 
-def not_done(what: str) -> Verdict:
+def not_done(what: str, detail: str = "") -> Verdict:
     """The "not done yet" verdict; under nbgrader's autograde or validate, raised instead.
 
     nbgrader sets ``NBGRADER_EXECUTION`` in the kernel it grades with; there an untouched
@@ -101,7 +101,8 @@ def not_done(what: str) -> Verdict:
     verdict = Verdict(
         False,
         what,
-        f"{what}: replace the placeholder with your answer, then run this cell again.",
+        f"{what}: {detail + '; ' if detail else ''}replace the placeholder with your "
+        "answer, then run this cell again.",
     )
     if os.environ.get("NBGRADER_EXECUTION"):
         raise NotDoneYet(verdict.message)

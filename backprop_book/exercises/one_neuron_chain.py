@@ -12,11 +12,13 @@ import numpy as np
 
 from .. import reference as ref
 from ..checkers import Verdict, check_array, check_expr, check_function, given
+from ..codecheck import check_code, fresh_rngs
 
 SIGMOID_SLOPE = "ex-111-sigmoid-slope"
 GRAD_W1 = "ex-111-grad-w1"
 SENSITIVITY = "ex-111-sensitivity"
 TANH = "ex-111-tanh"
+BACKWARD = "ex-111-backward"
 
 
 def _chain_params(n: dict) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -202,6 +204,116 @@ def check_tanh_chain(grad_w1: object) -> Verdict:
     )
 
 
+# ------------------------------------------------------------------ 5. all four gradients, as code
+
+
+def _cache_of(n: dict) -> dict:
+    f = _forward(n)
+    return {"x": n["x"], "z1": f["z1"], "a1": f["a1"], "z2": f["z2"], "a2": f["a2"]}
+
+
+def backward_numbers() -> dict:
+    """The example the page prints: a cache of the chain, w2 and y (the checker uses others)."""
+    n = chain_numbers(GRAD_W1)
+    return {"cache": _cache_of(n), "w2": n["w2"], "y": n["y"]}
+
+
+def _backward_cases() -> list[dict]:
+    cases = []
+    for rng in fresh_rngs(BACKWARD):
+        n = {k: float(v) for k, v in _draw_chain(rng).items()}
+        n["x"] *= float(rng.choice([-1, 1]))
+        cases.append({"cache": _cache_of(n), "w2": n["w2"], "y": n["y"]})
+    return cases
+
+
+def _chain_grads(cache, w2, y, slope2, slope1, dz2=None, dw1=None, dw2=None, out=2.0):
+    """(dC/dw1, dC/db1, dC/dw2, dC/db2) from the given local factors (a bug swaps one)."""
+    delta2 = out * (cache["a2"] - y) * slope2
+    delta1 = delta2 * w2 * slope1
+    return (delta1 * (cache["x"] if dw1 is None else dw1), delta1,
+            delta2 * (cache["a1"] if dw2 is None else dw2), delta2)
+
+
+def _backward_111(cache, w2, y):
+    s2 = float(ref.sigmoid_prime(cache["z2"]))
+    return _chain_grads(cache, w2, y, s2, float(ref.sigmoid_prime(cache["z1"])))
+
+
+def _backward_111_fd(cache, w2, y, h=1e-6):
+    """Centered differences of C = (a2 - y)^2: nudging w1 moves z1 by h x, b1 by h, ..."""
+    b2 = cache["z2"] - w2 * cache["a1"]
+
+    def cost(dz1=0.0, dz2=0.0):
+        a1 = ref.sigmoid(cache["z1"] + dz1)
+        return float((ref.sigmoid(w2 * a1 + b2 + dz2) - y) ** 2)
+
+    def fd(**nudge):
+        plus = cost(**{k: v * h for k, v in nudge.items()})
+        minus = cost(**{k: -v * h for k, v in nudge.items()})
+        return (plus - minus) / (2 * h)
+
+    return (fd(dz1=cache["x"]), fd(dz1=1.0), fd(dz2=cache["a1"]), fd(dz2=1.0))
+
+
+def _slopes(cache, z2, z1):
+    return float(ref.sigmoid_prime(z2)), float(ref.sigmoid_prime(z1))
+
+
+def _backward_111_mistakes() -> dict:
+    def g(fn):
+        return lambda cache, w2, y: fn(cache, w2, y, *_slopes(cache, cache["z2"], cache["z1"]))
+
+    def at(z2_of, z1_of):
+        return lambda cache, w2, y: _chain_grads(
+            cache, w2, y, *_slopes(cache, z2_of(cache), z1_of(cache)))
+
+    return {
+        "the sigmoid's slope was taken at the activations, sigma'(a2) and sigma'(a1). "
+        "The slope belongs at z: sigma'(z) = a(1 - a) with a = sigma(z), which is "
+        "a2 * (1 - a2), not sigma'(a2).": at(lambda c: c["a2"], lambda c: c["a1"]),
+        "the output neuron's slope was taken at its activation, sigma'(a2); it belongs at "
+        "z2: a2 * (1 - a2).": at(lambda c: c["a2"], lambda c: c["z1"]),
+        "the hidden neuron's slope was taken at its activation, sigma'(a1); it belongs at "
+        "z1: a1 * (1 - a1).": at(lambda c: c["z2"], lambda c: c["a1"]),
+        "the factor sigma'(z1) is missing: dC/da1 = delta2 w2 still has to go through the "
+        "hidden neuron's sigmoid to reach z1.": g(lambda c, w2, y, s2, s1:
+                                                 _chain_grads(c, w2, y, s2, 1.0)),
+        "the factor sigma'(z2) is missing: 2 (a2 - y) is dC/da2; the output neuron's "
+        "sigmoid stands between a2 and z2.": g(lambda c, w2, y, s2, s1:
+                                               _chain_grads(c, w2, y, 1.0, s1)),
+        "sigma'(z2) is there twice: delta2 = dC/da2 * da2/dz2 already holds it.":
+            g(lambda c, w2, y, s2, s1: _chain_grads(c, w2, y, s2 * s2, s1)),
+        "the slope was computed as z(1 - z), from z; the formula a(1 - a) needs the "
+        "activation a = sigma(z).": lambda cache, w2, y: _chain_grads(
+            cache, w2, y, cache["z2"] * (1 - cache["z2"]), cache["z1"] * (1 - cache["z1"])),
+        "the wrong layer's activation: dz2/dw2 is the hidden neuron's output a1, the input "
+        "of the weight, not a2.": g(lambda c, w2, y, s2, s1:
+                                    _chain_grads(c, w2, y, s2, s1, dw2=c["a2"])),
+        "the wrong layer's activation: dz1/dw1 is the input x, not a1.":
+            g(lambda c, w2, y, s2, s1: _chain_grads(c, w2, y, s2, s1, dw1=c["a1"])),
+    }
+
+
+def check_backward_111(backward_111: object) -> Verdict:
+    """A function ``backward_111(cache, w2, y) -> (dC_dw1, dC_db1, dC_dw2, dC_db2)``."""
+    return check_code(
+        backward_111,
+        _backward_111,
+        what="your backward_111",
+        cases=_backward_cases(),
+        names=["dC_dw1", "dC_db1", "dC_dw2", "dC_db2"],
+        returns="the tuple (dC_dw1, dC_db1, dC_dw2, dC_db2)",
+        mistakes=_backward_111_mistakes(),
+        numeric=_backward_111_fd,
+        why=lambda name, case: "one number, like the parameter",
+        points=4,
+    )
+
+
+check_backward_111.points = 4
+
+
 def numbers_table(numbers: dict) -> str:
     """The given numbers as one labelled line, for the exercise cells."""
     return ", ".join(f"{k} = {v}" for k, v in numbers.items())
@@ -215,5 +327,7 @@ __all__ = [
     "check_sensitivity",
     "check_tanh_derivative",
     "check_tanh_chain",
+    "backward_numbers",
+    "check_backward_111",
     "numbers_table",
 ]

@@ -18,11 +18,15 @@ import numpy as np
 
 from .. import reference as ref
 from ..checkers import NotQuiteRight, Verdict, check_array, check_function, given, not_done, right
+from ..codecheck import fresh_rngs
+from . import _dense
 
 GRAD_W2_21 = "ex-222-dw2-21"
 DELTA1 = "ex-222-delta1"
 PATHS = "ex-222-paths"
 UPDATE = "ex-222-update"
+BACKWARD = "ex-222-backward"
+ACTIVATIONS = ["sigmoid", "sigmoid"]
 
 
 def _column(values) -> np.ndarray:
@@ -267,7 +271,30 @@ def check_update_rule(answer: object) -> Verdict:
     raise NotQuiteRight(f"rule {letter} is not it: {_RULES[chosen]}")
 
 
+# ------------------------------------------------------------------ the backward pass, as code
+
+
+def backward_numbers() -> dict:
+    """The example the page prints: params, the cache of one sample and y (2-2-2, sigmoids)."""
+    rng = np.random.default_rng(222)
+    return _dense.network(rng, [2, 2, 2], ACTIVATIONS, 1, "squared_error")
+
+
+def check_backward_222(backward_222: object) -> Verdict:
+    """A function ``backward_222(params, cache, y) -> [(dW1, db1), (dW2, db2)]`` for
+    C = 1/2 ||a^(2) - y||^2 and one sample, checked on fresh 2-2-2 networks."""
+    cases = [_dense.network(rng, [2, 2, 2], ACTIVATIONS, 1, "squared_error")
+             for rng in fresh_rngs(BACKWARD)]
+    return _dense.check_backward(backward_222, what="your backward_222", cases=cases,
+                                 activations=ACTIVATIONS, cost="squared_error", points=4)
+
+
+check_backward_222.points = 4
+
+
 __all__ = [
+    "backward_numbers",
+    "check_backward_222",
     "grad_w2_21_numbers",
     "check_grad_w2_21",
     "delta1_numbers",
