@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import itertools
 import os
 import signal
 import sys
@@ -151,6 +150,10 @@ def _run(answer: Callable, inputs: dict, what: str):
         ) from None
     except Exception as err:  # the reader's code: one line, theirs
         first = str(err).splitlines()[0] if str(err) else ""
+        if "matmul" in first or "shapes" in first and "not aligned" in first:
+            first += (" (the shapes of a matrix product do not fit: print each operand's "
+                      ".shape. Is a transpose missing, or one too many? Or did a 1-D (n,) "
+                      "array meet an (n, 1) column, which broadcasts to an (n, n) matrix?)")
         raise NotQuiteRight(
             f"{what} raised {type(err).__name__}{_where(err, answer)}: {first}"
         ) from None
@@ -253,7 +256,11 @@ def _all_close(gots, wants, rtol, atol) -> bool:
 def _shape_text(got: tuple, want: tuple, why: str, m: int | None) -> str:
     text = f"wrong shape {got}; it should be {want}{', ' + why if why else ''}."
     column = len(want) == 2 and want[1] == 1
-    if column and m and got in ((1, m), (m,)):
+    if column and got == (want[0],):
+        text += " It is 1-D: keep it a column (keepdims=True, or .reshape(-1, 1))."
+        if m and m == want[0]:
+            text += " And check the axis: a bias gradient sums over the samples, axis 1."
+    elif column and m and got in ((1, m), (m,)):
         text += (" It was summed over axis 0, the neurons; a bias gradient sums over the "
                  "samples, axis 1, and stays a column.")
     elif column and m and m > 1 and got == (want[0], m):
@@ -261,8 +268,6 @@ def _shape_text(got: tuple, want: tuple, why: str, m: int | None) -> str:
                  "(a sum over axis 1, keeping the column).")
     elif len(got) == 2 and got[::-1] == want:
         text += " It looks transposed: rows are the 'to' neurons, columns the 'from' ones."
-    elif column and got == (want[0],):
-        text += " It is 1-D: keep it a column (keepdims=True, or .reshape(-1, 1))."
     elif column and got == (want[0], want[0]):
         text += (" An (n,) vector broadcast against an (n, 1) column makes an (n, n) matrix, "
                  "and so does an outer product where an entry-by-entry product belongs.")
@@ -318,9 +323,10 @@ class _Array:
     wants: list = field(default_factory=list)
     fds: list | None = None
     mutants: dict = field(default_factory=dict)
+    cases: list = field(default_factory=list)  # which cases have this array
 
 
-def _judge(arr: _Array, why: str, ms: list | None, rtol, atol) -> Finding:
+def _judge(arr: _Array, why: Callable[[int], str], ms: list | None, rtol, atol) -> Finding:
     gots, wants = arr.gots, arr.wants
     err = None
     if arr.fds is not None and all(g.shape == f.shape for g, f in zip(gots, arr.fds, strict=True)):
@@ -333,7 +339,8 @@ def _judge(arr: _Array, why: str, ms: list | None, rtol, atol) -> Finding:
     bad = next((c for c, (g, w) in enumerate(zip(gots, wants, strict=True))
                 if g.shape != w.shape), None)
     if bad is not None:
-        return Finding(arr.name, False, _shape_text(gots[bad].shape, wants[bad].shape, why, ms[bad] if ms else None))
+        return Finding(arr.name, False, _shape_text(gots[bad].shape, wants[bad].shape,
+                                                    why(bad), ms[bad] if ms else None))
     text = _generic(gots, wants, ms, rtol, atol)
     if text:
         return Finding(arr.name, False, f"wrong: {text}", err)
@@ -404,9 +411,11 @@ def check_code(
         changed = _changed(pristine, case)
         if changed:
             raise NotQuiteRight(
-                f"{what} changed its input {changed} in place. The backward pass must leave the "
-                "forward pass's values as they were (they are used again): `a *= ...` or "
-                "`a -= ...` on an input changes it; `a * (1 - a)` makes a new array."
+                f"{what} changed its input {changed} in place. Leave the inputs as they were: "
+                "the caller uses them again (a backward pass reads the forward pass's cache "
+                "after you; an optimizer's caller still holds the old state). `x *= ...`, "
+                "`x -= ...` or `x[...] = ...` on an input changes it; `x * (1 - x)` makes a "
+                "new array."
             )
         labels = list(names(case) if callable(names) else names)
         wants = [np.asarray(w, dtype=float) for w in _leaves(want)]
@@ -421,6 +430,7 @@ def check_code(
         for i, name in enumerate(labels):
             arr = arrays.setdefault(name, _Array(name, fds=[] if fds is not None else None))
             arr.gots.append(gots[i])
+            arr.cases.append(c)
             arr.wants.append(wants[i])
             if fds is not None:
                 fd = np.asarray(fds[i], dtype=float)
@@ -464,12 +474,12 @@ def _verdict(arrays, cases, what, why, ms, points, rtol, atol) -> Verdict | Scor
             "(not the example printed in the page): compute every array from the arguments."
         )
     findings = []
-    for name, arr in arrays.items():
-        if len(arr.gots) < len(cases):  # an array only some architectures have
-            keep = None
-        else:
-            keep = ms
-        reason = why(name, cases[0]) if why else ""
+    for arr in arrays.values():
+        keep = [ms[c] for c in arr.cases] if ms else None
+
+        def reason(k, arr=arr):
+            return why(arr.name, cases[arr.cases[k]]) if why else ""
+
         findings.append(_judge(arr, reason, keep, rtol, atol))
     n_right = sum(f.ok for f in findings)
     if n_right == len(findings):
@@ -480,8 +490,11 @@ def _verdict(arrays, cases, what, why, ms, points, rtol, atol) -> Verdict | Scor
                            f"your own{fd}.)")
     lines = [f"{what}, on {len(cases)} fresh inputs of your own: {n_right} of "
              f"{len(findings)} arrays right."]
-    for text, group in itertools.groupby(findings, key=lambda f: f.text):
-        lines.append(f"  {', '.join(f.name for f in group)}: {text}")
+    groups: dict[str, list[str]] = {}
+    for f in findings:
+        groups.setdefault(f.text, []).append(f.name)
+    for text, group in groups.items():
+        lines.append(f"  {', '.join(group)}: {text}")
     message = "\n".join(lines)
     if points and n_right and os.environ.get("NBGRADER_EXECUTION"):
         print("Not quite right. " + message)

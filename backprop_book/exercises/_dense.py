@@ -57,7 +57,9 @@ def buggy_backward(params, cache, Y, activations, cost, *, slope_at_a=(), no_slo
     """
     L, m = len(params), Y.shape[1]
     A = cache.as_[L]
-    if cost == "cross_entropy":
+    if cost == "cross_entropy" and output == "diagonal":
+        delta = -Y * (1 - A) / m  # dC/ds = -y/s through the Jacobian's diagonal s(1 - s) only
+    elif cost == "cross_entropy":
         delta = (A - Y) / m * (A * (1 - A) if output == "softmax-slope" else 1.0)
     else:
         g = (A - Y) / m
@@ -88,20 +90,20 @@ def bias_sum_axis0(params, cache, Y, activations, cost):
     """db summed over the neurons (axis 0) instead of the samples."""
     grads = ref.backward(params, cache, Y, activations, cost)
     deltas = ref.backward_deltas(params, cache, Y, activations, cost)
-    return [(dW, deltas[l].sum(axis=0, keepdims=True))
-            for l, (dW, _) in enumerate(grads, start=1)]
+    return [(dW, deltas[layer].sum(axis=0, keepdims=True))
+            for layer, (dW, _) in enumerate(grads, start=1)]
 
 
 def bias_not_summed(params, cache, Y, activations, cost):
     """db left as Delta^(l), one column per sample."""
     grads = ref.backward(params, cache, Y, activations, cost)
     deltas = ref.backward_deltas(params, cache, Y, activations, cost)
-    return [(dW, deltas[l]) for l, (dW, _) in enumerate(grads, start=1)]
+    return [(dW, deltas[layer]) for layer, (dW, _) in enumerate(grads, start=1)]
 
 
 def names(case: dict) -> list[str]:
     """dW1, db1, dW2, db2, ... for the case's depth."""
-    return [f"{p}{l}" for l in range(1, len(case["params"]) + 1) for p in ("dW", "db")]
+    return [f"{p}{k}" for k in range(1, len(case["params"]) + 1) for p in ("dW", "db")]
 
 
 def why(name: str, case: dict) -> str:
@@ -171,6 +173,9 @@ def mistakes(activations: Sequence[str] | None, cost: str, batch: bool = False) 
         out["the output delta was multiplied by s(1 - s): with softmax and cross-entropy "
             "delta^(L) = s - y exactly (the softmax's Jacobian and the log's 1/s cancel)."] = (
             bug(output="softmax-slope"))
+        out["the output delta keeps only the softmax Jacobian's diagonal, s_j (1 - s_j): "
+            "every logit moves every probability, so the off-diagonal terms -s_j s_k count "
+            "too, and with them delta^(L) = s - y."] = bug(output="diagonal")
     if batch:
         out["the bias gradient was summed over axis 0, the neurons; it sums over the samples "
             "(axis 1) and stays a column."] = raw(bias_sum_axis0)

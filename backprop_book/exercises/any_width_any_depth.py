@@ -17,10 +17,13 @@ import numpy as np
 
 from .. import reference as ref
 from ..checkers import Verdict, check_array, given
+from ..codecheck import fresh_rngs
 from ..gradcheck import numerical_gradient
+from . import _dense
 
 NO_HALF = "ex-general-no-half"
 WIDE_STEP = "ex-general-wide-step"
+BACKWARD = "ex-general-backward"
 
 
 def _column(values) -> np.ndarray:
@@ -129,7 +132,41 @@ def check_wide_step(answer: object) -> Verdict:
     )
 
 
+# ------------------------------------------------------------------ any L, as code
+
+#: The architectures of the fresh cases: square steps (so a missing transpose fits), mixed
+#: activations (so the wrong layer's f' shows), depths 2 to 4.
+ARCHITECTURES = [
+    ([3, 4, 4, 2], ["tanh", "sigmoid", "identity"]),
+    ([2, 3, 3, 3, 1], ["relu", "tanh", "sigmoid", "sigmoid"]),
+    ([4, 2, 2], ["sigmoid", "tanh"]),
+]
+
+
+def backward_numbers() -> dict:
+    """The example the page prints: a 2-3-3-1 network (tanh, sigmoid, identity), one sample."""
+    case = _dense.network(np.random.default_rng(2331), [2, 3, 3, 1],
+                          ["tanh", "sigmoid", "identity"], 1, "squared_error")
+    return {**case, "activations": ["tanh", "sigmoid", "identity"]}
+
+
+def check_backward_any(backward_any: object) -> Verdict:
+    """A function ``backward_any(params, cache, y, activations) -> [(dW1, db1), ...]`` for
+    C = 1/2 ||a^(L) - y||^2, one sample, any depth, widths and elementwise activations."""
+    cases = []
+    for rng, (sizes, acts) in zip(fresh_rngs(BACKWARD), ARCHITECTURES, strict=True):
+        case = _dense.network(rng, sizes, acts, 1, "squared_error")
+        cases.append({**case, "activations": list(acts)})
+    return _dense.check_backward(backward_any, what="your backward_any", cases=cases,
+                                 activations=None, cost="squared_error", points=6)
+
+
+check_backward_any.points = 6
+
+
 __all__ = [
+    "backward_numbers",
+    "check_backward_any",
     "no_half_numbers",
     "check_no_half",
     "wide_step_numbers",

@@ -17,11 +17,15 @@ import numpy as np
 
 from .. import reference as ref
 from ..checkers import NotQuiteRight, Verdict, check_array, given, is_placeholder, not_done
+from ..codecheck import fresh_rngs
 from ..gradcheck import numerical_gradient
+from . import _dense
 
 BIAS_GRAD = "ex-batch-bias-grad"
 GRAD_SHAPE = "ex-batch-grad-shape"
 WEIGHT_GRAD = "ex-batch-weight-grad"
+BACKWARD = "ex-batch-backward"
+ACTIVATIONS = ["sigmoid", "sigmoid", "sigmoid"]
 L2_GRAD = "ex-batch-l2-grad"
 
 
@@ -242,7 +246,35 @@ def numbers_table(numbers: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ the batched pass, as code
+
+#: Batch sizes of the fresh cases: m = 4 equals the hidden widths, so a bias left unsummed
+#: or a dropped transpose still has shapes that fit somewhere.
+BATCHES = [4, 5, 3]
+
+
+def backward_numbers() -> dict:
+    """The example the page prints: a 3-4-4-2 sigmoid network and a batch of m = 4."""
+    return _dense.network(np.random.default_rng(3442), [3, 4, 4, 2], ACTIVATIONS, 4,
+                          "squared_error")
+
+
+def check_backward_batch(backward_batch: object) -> Verdict:
+    """A function ``backward_batch(params, cache, Y) -> [(dW1, db1), ...]``: the gradient of
+    the mean cost C = (1/m) sum_i 1/2 ||a_i - y_i||^2 over a batch (samples as columns)."""
+    cases = [_dense.network(rng, [3, 4, 4, 2], ACTIVATIONS, m, "squared_error")
+             for rng, m in zip(fresh_rngs(BACKWARD), BATCHES, strict=True)]
+    return _dense.check_backward(backward_batch, what="your backward_batch", cases=cases,
+                                 activations=ACTIVATIONS, cost="squared_error", batch=True,
+                                 points=6)
+
+
+check_backward_batch.points = 6
+
+
 __all__ = [
+    "backward_numbers",
+    "check_backward_batch",
     "bias_grad_numbers",
     "check_bias_grad",
     "grad_shape_numbers",

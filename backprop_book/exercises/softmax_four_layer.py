@@ -28,11 +28,16 @@ from ..checkers import (
     not_done,
     right,
 )
+from ..codecheck import fresh_rngs
+from . import _dense
 
 JACOBIAN2 = "ex-softmax-jacobian2"
 SMOOTHING = "ex-softmax-smoothing"
 HIDDEN_DELTA = "ex-softmax-hidden-delta"
 LSE = "ex-softmax-lse"
+BACKWARD = "ex-softmax-backward"
+SIZES = [4, 3, 3, 3]
+ACTIVATIONS = ["sigmoid", "sigmoid", "softmax"]
 
 
 def _column(values) -> np.ndarray:
@@ -265,7 +270,29 @@ def check_lse(answer: object) -> Verdict:
     )
 
 
+# ------------------------------------------------------------------ the 4-layer backward pass, as code
+
+
+def backward_numbers() -> dict:
+    """The example the page prints: params, the cache of one sample, a one-hot y."""
+    return _dense.network(np.random.default_rng(4333), SIZES, ACTIVATIONS, 1, "cross_entropy")
+
+
+def check_backward_4(backward_4: object) -> Verdict:
+    """A function ``backward_4(params, cache, y) -> [(dW1, db1), (dW2, db2), (dW3, db3)]``
+    for the 4-3-3-3 network (sigmoid, sigmoid, softmax) and cross-entropy, one sample."""
+    cases = [_dense.network(rng, SIZES, ACTIVATIONS, 1, "cross_entropy")
+             for rng in fresh_rngs(BACKWARD)]
+    return _dense.check_backward(backward_4, what="your backward_4", cases=cases,
+                                 activations=ACTIVATIONS, cost="cross_entropy", points=6)
+
+
+check_backward_4.points = 6
+
+
 __all__ = [
+    "backward_numbers",
+    "check_backward_4",
     "jacobian2_symbols",
     "check_jacobian2",
     "smoothing_numbers",
