@@ -25,6 +25,7 @@ from backprop_book import codecheck
 from backprop_book.codecheck import Score
 from backprop_book.exercises import (
     any_width_any_depth,
+    autodiff,
     batched_backprop,
     deep_training,
     one_neuron_chain,
@@ -54,7 +55,7 @@ class CodeExercise:
         cell = next(c for c in nb["cells"] if c["id"] == self.cell)
         return "".join(cell["source"])
 
-    def solution(self, old: str = "", new: str = ""):
+    def solution(self, old: str = "", new: str = ""):  # noqa: D401 - the function itself
         text = self.source()
         if old:
             assert old in text, f"{old!r} is not in the solution of {self.checker}"
@@ -216,10 +217,10 @@ def test_not_a_function(ex):
     refuse(ex.check, 3.0, "should be a function")
 
 
-@pytest.mark.parametrize("k", range(8))
-def test_each_classic_mistake_is_named(ex, k):
-    if k >= len(ex.mistakes):
-        pytest.skip("fewer mistakes listed for this exercise")
+@pytest.mark.parametrize(("name", "k"), [(name, k) for name, ex in EXERCISES.items()
+                                         for k in range(len(ex.mistakes))])
+def test_each_classic_mistake_is_named(name, k):
+    ex = EXERCISES[name]
     old, new, says = ex.mistakes[k]
     refuse(ex.check, ex.solution(old, new), says)
 
@@ -239,3 +240,122 @@ def test_partial_credit_under_nbgrader(monkeypatch):
     refuse(ex.check, ex.solution("(a2 - y)", "(y - a2)"), "0 of 4 arrays right")
     refuse(ex.check, None, "replace the placeholder")
     assert ex.check(ex.solution())
+
+
+# ------------------------------------------------------------------ the autodiff engine's code
+
+
+def _chapter_engine() -> type:
+    """The chapter's own Value class, built by running its cells (one home: the chapter)."""
+    nb = json.loads((BOOK / "autodiff.ipynb").read_text())
+    ns = {"np": np, "bb": bb}
+    exec("import math", ns)
+    for cell in nb["cells"]:
+        if cell["id"] in ("cell-019", "cell-021", "cell-023"):
+            exec("".join(cell["source"]), ns)
+    return ns["Value"]
+
+
+ENGINE = _chapter_engine()
+DIV = CodeExercise(autodiff, "check_div_node", "autodiff", "ex-ad-div-sol", "div", [])
+TOPO = CodeExercise(autodiff, "check_backward_topo", "autodiff", "ex-ad-topo-sol",
+                    "backward_topo", [])
+
+
+def _with_engine(ex: CodeExercise, **edit):
+    ns_solution = ex.solution(**edit)
+    ns_solution.__globals__["Value"] = ENGINE
+    return ns_solution
+
+
+def check_div(answer):
+    return autodiff.check_div_node(answer, engine=ENGINE)
+
+
+def check_topo(answer):
+    return autodiff.check_backward_topo(answer, engine=ENGINE)
+
+
+def test_the_div_node():
+    assert check_div(_with_engine(DIV))
+    in_other_order = _with_engine(
+        DIV, old="self.grad += out.grad / other.data\n        other.grad += -self.data",
+        new="other.grad += 0.0\n        self.grad += out.grad / other.data\n"
+            "        other.grad += -self.data")
+    assert check_div(in_other_order)
+    assert not check_div(None)
+    for old, new, says in [
+        ("self.grad += out.grad / other.data", "self.grad = out.grad / other.data", "`=`"),
+        ("other.grad += -self.data", "other.grad = -self.data", "`=`"),
+        ("other.grad += -self.data / other.data**2 * out.grad",
+         "other.grad += self.data / other.data**2 * out.grad", "wrong sign"),
+        ("self.grad += out.grad / other.data", "self.grad += 1 / other.data",
+         "not multiplied by out.grad"),
+        ("self.grad += out.grad / other.data", "self.grad += out.grad * other.data",
+         "not a mistake we recognise"),
+    ]:
+        refuse(check_div, _with_engine(DIV, old=old, new=new), says)
+
+
+def test_the_div_node_stub_exception_and_loop(monkeypatch):
+    stub = _with_engine(DIV, old="self.grad += out.grad / other.data",
+                        new="raise NotImplementedError()")
+    assert "Not done yet" in str(check_div(stub))
+    broken = _with_engine(DIV, old="self.grad += out.grad / other.data",
+                          new="self.grad += out.grad / other.value")
+    refuse(check_div, broken, "(`self.grad += out.grad / other.value`)")
+    monkeypatch.setattr(codecheck, "TIME_LIMIT", 0.3)
+    looping = _with_engine(DIV, old="self.grad += out.grad / other.data",
+                           new="while self.data == self.data:\n            pass")
+    refuse(check_div, looping, "did not finish")
+
+    def constant(self, other):  # a node that ignores its inputs
+        return ENGINE(0.5)
+
+    refuse(check_div, constant, "not a mistake we recognise")
+    refuse(check_div, constant, "centered differences say")
+
+
+def test_backward_topo():
+    assert check_topo(_with_engine(TOPO))
+    assert not check_topo(None)
+    for old, new, says in [
+        ("if v not in seen:", "if True:", "visited more than once"),
+        ("for v in reversed(order):", "for v in order:", "order of the forward pass"),
+        ("    root.grad = 1.0\n", "", "root.grad = 1"),
+    ]:
+        refuse(check_topo, _with_engine(TOPO, old=old, new=new), says)
+
+    def eager(root):  # the natural first try: recurse, no sort
+        root.grad = 1.0
+
+        def down(v):
+            v._backward()
+            for parent in v._prev:
+                down(parent)
+
+        down(root)
+
+    refuse(check_topo, eager, "depth first")
+
+
+def test_backward_topo_stub_exception_and_loop(monkeypatch):
+    def stub(root):
+        raise NotImplementedError("Exercise: write this part, then run the checker below.")
+
+    assert "Not done yet" in str(check_topo(stub))
+
+    def broken(root):
+        return root._children  # the reader's line
+
+    refuse(check_topo, broken, "(`return root._children  # the reader's line`)")
+    monkeypatch.setattr(codecheck, "TIME_LIMIT", 0.3)
+
+    def forever(root):
+        stack = [root]
+        while stack:
+            v = stack[-1]
+            stack.extend(v._prev)  # never pops
+
+    refuse(check_topo, forever, "did not finish")
+    refuse(check_topo, "backward", "should be a function")
