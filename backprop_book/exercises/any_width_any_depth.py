@@ -18,6 +18,7 @@ import numpy as np
 from .. import reference as ref
 from ..checkers import Verdict, check_array, given
 from ..codecheck import fresh_rngs
+from ..derivations import check_derivation
 from ..gradcheck import numerical_gradient
 from . import _dense
 
@@ -164,7 +165,35 @@ def check_backward_any(backward_any: object) -> Verdict:
 check_backward_any.points = 6
 
 
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def check_derive_hidden_delta(formula: object) -> Verdict:
+    """delta^(l)_1 of a tanh layer feeding two neurons, as a formula in d_1, d_2 (the deltas
+    of layer l+1), W_11, W_12, W_21, W_22 (W^(l+1)) and t_1 = tanh(z^(l)_1)."""
+    import sympy as sp
+
+    s = {n: sp.Symbol(n, real=True) for n in ("d_1", "d_2", "W_11", "W_12", "W_21", "W_22",
+                                              "t_1")}
+    d1, d2, W11, W12, W21, W22, t1 = s.values()
+    right = (W11 * d1 + W21 * d2) * (1 - t1**2)
+    return check_derivation(
+        formula, right, what="delta^(l)_1", symbols=s,
+        factors={"tanh'(z_1) = 1 - t_1**2": 1 - t1**2},
+        mistakes={
+            "that is the sigmoid's slope, t_1(1 - t_1); tanh's is 1 - t_1^2.":
+                (W11 * d1 + W21 * d2) * t1 * (1 - t1),
+            "the weights are a row of W^(l+1) (W_11, W_12); neuron 1 of layer l sends its "
+            "output along COLUMN 1 (W_11, W_21): the transpose.":
+                (W11 * d1 + W12 * d2) * (1 - t1**2),
+            "1 - t_1 is missing its square: tanh'(z) = 1 - tanh(z)^2.":
+                (W11 * d1 + W21 * d2) * (1 - t1),
+        },
+    )
+
+
 __all__ = [
+    "check_derive_hidden_delta",
     "backward_numbers",
     "check_backward_any",
     "no_half_numbers",

@@ -18,6 +18,7 @@ import numpy as np
 from .. import reference as ref
 from ..checkers import NotQuiteRight, Verdict, check_array, given, is_placeholder, not_done
 from ..codecheck import fresh_rngs
+from ..derivations import check_derivation
 from ..gradcheck import numerical_gradient
 from . import _dense
 
@@ -272,7 +273,31 @@ def check_backward_batch(backward_batch: object) -> Verdict:
 check_backward_batch.points = 6
 
 
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def check_derive_batch_bias(formula: object) -> Verdict:
+    """dC/db for one sigmoid output neuron and a batch of m = 2 samples,
+    C = (1/2) sum_i 1/2 (a_i - y_i)^2, as a formula in a_1, a_2, y_1, y_2."""
+    import sympy as sp
+
+    s = {n: sp.Symbol(n, real=True) for n in ("a_1", "a_2", "y_1", "y_2")}
+    a1, a2, y1, y2 = s.values()
+    d = [(a1 - y1) * a1 * (1 - a1), (a2 - y2) * a2 * (1 - a2)]
+    return check_derivation(
+        formula, (d[0] + d[1]) / 2, what="dC/db", symbols=s,
+        factors={"1/m = 1/2 (the cost is the MEAN over the batch)": sp.Rational(1, 2)},
+        mistakes={
+            "that is the first sample's share only; the bias is shared by every sample, so "
+            "the samples' terms add (then 1/m).": d[0] / 2,
+            "the sigmoid's slope is missing: (a_i - y_i) is dC/da_i; b moves z_i, and "
+            "a_i = sigma(z_i).": ((a1 - y1) + (a2 - y2)) / 2,
+        },
+    )
+
+
 __all__ = [
+    "check_derive_batch_bias",
     "backward_numbers",
     "check_backward_batch",
     "bias_grad_numbers",

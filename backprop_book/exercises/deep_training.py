@@ -35,6 +35,7 @@ from ..checkers import (
     not_done,
 )
 from ..codecheck import check_code, fresh_rngs
+from ..derivations import check_derivation
 
 INIT_SCALE = "ex-deep-init-scale"
 LR_LIMIT = "ex-deep-lr-limit"
@@ -376,7 +377,31 @@ def numbers_table(numbers: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def check_derive_l2(formula: object) -> Verdict:
+    """d/dw of C_data + (lam/2) w^2, as a formula in g (= dC_data/dw), lam and w."""
+    s = {n: sp.Symbol(n, real=True) for n in ("g", "lam", "w")}
+    g, lam, w = s.values()
+    return check_derivation(
+        formula, g + lam * w, what="the penalized gradient", symbols=s,
+        mistakes={
+            "the penalty's term is twice too large: the 1/2 in (lam/2) w^2 cancels the 2 "
+            "of the square.": g + 2 * lam * w,
+            "the penalty's term is half the right size: the derivative of (lam/2) w^2 is "
+            "lam w.": g + lam * w / 2,
+            "the penalty's term has the wrong sign: it pulls w toward 0, so its gradient "
+            "is +lam w (and the step -eta lam w shrinks w).": g - lam * w,
+            "the data gradient g is missing: the two terms of the cost add, so do their "
+            "gradients.": lam * w,
+            "that is the penalty itself, not its derivative.": g + lam * w**2 / 2,
+        },
+    )
+
+
 __all__ = [
+    "check_derive_l2",
     "init_scale_numbers",
     "check_init_scale",
     "lr_limit_numbers",

@@ -13,6 +13,7 @@ import numpy as np
 from .. import reference as ref
 from ..checkers import Verdict, check_array, check_expr, check_function, given
 from ..codecheck import check_code, fresh_rngs
+from ..derivations import check_derivation
 
 SIGMOID_SLOPE = "ex-111-sigmoid-slope"
 GRAD_W1 = "ex-111-grad-w1"
@@ -319,7 +320,55 @@ def numbers_table(numbers: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in numbers.items())
 
 
+# ------------------------------------------------------------------ 6. derivations, typed as formulas
+
+
+def _chain_symbols(*names: str) -> dict:
+    import sympy as sp
+
+    return {n: sp.Symbol(n, real=True) for n in names}
+
+
+def check_derive_dw2(formula: object) -> Verdict:
+    """dC/dw2 for C = (a2 - y)^2 as a formula in a1, a2, y (a string or SymPy)."""
+    s = _chain_symbols("a1", "a2", "y", "w2")
+    a1, a2, y = s["a1"], s["a2"], s["y"]
+    sig = 1 / (1 + __import__("sympy").exp(-a2))
+    return check_derivation(
+        formula, 2 * (a2 - y) * a2 * (1 - a2) * a1, what="dC/dw2", symbols=s,
+        factors={"sigma'(z2) = a2*(1 - a2)": a2 * (1 - a2), "a1 (= dz2/dw2)": a1,
+                 "2 (from the square)": 2, "w2": s["w2"]},
+        mistakes={
+            "the slope was taken at the activation, sigma'(a2) = sigma(a2)(1 - sigma(a2)); "
+            "it belongs at z2, and there it is a2*(1 - a2).": 2 * (a2 - y) * sig * (1 - sig) * a1,
+            "you used a2 where a1 belongs: the weight w2 multiplies a1, so dz2/dw2 = a1.":
+                2 * (a2 - y) * a2 * (1 - a2) * a2,
+        },
+    )
+
+
+def check_derive_dw1(formula: object) -> Verdict:
+    """dC/dw1 for C = (a2 - y)^2 as a formula in x, a1, a2, y, w2."""
+    s = _chain_symbols("x", "a1", "a2", "y", "w2")
+    x, a1, a2, y, w2 = s.values()
+    right = 2 * (a2 - y) * a2 * (1 - a2) * w2 * a1 * (1 - a1) * x
+    return check_derivation(
+        formula, right, what="dC/dw1", symbols=s,
+        factors={"sigma'(z1) = a1*(1 - a1)": a1 * (1 - a1),
+                 "sigma'(z2) = a2*(1 - a2)": a2 * (1 - a2), "w2 (= dz2/da1)": w2,
+                 "x (= dz1/dw1)": x, "2 (from the square)": 2},
+        mistakes={
+            "you used a1 where x belongs: w1 multiplies the input x, so dz1/dw1 = x.":
+                right / x * a1,
+            "that is dC/dw2: its last factor is a1; dC/dw1 goes one layer further back, "
+            "through w2, sigma'(z1) and x.": 2 * (a2 - y) * a2 * (1 - a2) * a1,
+        },
+    )
+
+
 __all__ = [
+    "check_derive_dw2",
+    "check_derive_dw1",
     "sigmoid_slope_numbers",
     "check_sigmoid_slope",
     "chain_numbers",

@@ -29,6 +29,7 @@ from ..checkers import (
     right,
 )
 from ..codecheck import fresh_rngs
+from ..derivations import check_derivation
 from . import _dense
 
 JACOBIAN2 = "ex-softmax-jacobian2"
@@ -290,7 +291,33 @@ def check_backward_4(backward_4: object) -> Verdict:
 check_backward_4.points = 6
 
 
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def check_derive_ce_logit(formula: object) -> Verdict:
+    """dC/dz_1 of C = -sum_j y_j log s_j, s = softmax(z), 3 classes, y a probability
+    vector (y_1 + y_2 + y_3 = 1), as a formula in s_1, s_2, s_3, y_1, y_2, y_3."""
+    import sympy as sp
+
+    s = {n: sp.Symbol(n, real=True) for n in ("s_1", "s_2", "s_3", "y_1", "y_2", "y_3")}
+    s1, s2, s3, y1, y2, y3 = s.values()
+    right = s1 * (y1 + y2 + y3) - y1  # = s_1 - y_1 when the y sum to 1
+    return check_derivation(
+        formula, right, what="dC/dz_1", symbols=s, given={y3: 1 - y1 - y2},
+        mistakes={
+            "that is dC/ds_1 = -y_1/s_1; one more step, through the softmax's Jacobian, "
+            "takes it to the logit z_1.": -y1 / s1,
+            "(s_1 - y_1) is already dC/dz_1: the softmax's slope s_1(1 - s_1) is inside it "
+            "(the Jacobian and the log's 1/s cancel); do not multiply again.":
+                (s1 - y1) * s1 * (1 - s1),
+            "that keeps only the Jacobian's diagonal, s_1(1 - s_1): z_1 moves s_2 and s_3 "
+            "too, and their terms -s_1 s_k count.": -y1 * (1 - s1),
+        },
+    )
+
+
 __all__ = [
+    "check_derive_ce_logit",
     "backward_numbers",
     "check_backward_4",
     "jacobian2_symbols",

@@ -19,6 +19,7 @@ import numpy as np
 from .. import reference as ref
 from ..checkers import NotQuiteRight, Verdict, check_array, check_function, given, not_done, right
 from ..codecheck import fresh_rngs
+from ..derivations import check_derivation
 from . import _dense
 
 GRAD_W2_21 = "ex-222-dw2-21"
@@ -292,7 +293,43 @@ def check_backward_222(backward_222: object) -> Verdict:
 check_backward_222.points = 4
 
 
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def derive_symbols() -> dict:
+    """The quantities dC/dW^(1)_12 may be written in (names as typed)."""
+    import sympy as sp
+
+    names = ["x_1", "x_2", "a1_1", "a1_2", "a2_1", "a2_2", "y_1", "y_2",
+             "W2_11", "W2_12", "W2_21", "W2_22"]
+    return {n: sp.Symbol(n, real=True) for n in names}
+
+
+def check_derive_dw1_12(formula: object) -> Verdict:
+    """dC/dW^(1)_12 of the 2-2-2 network, C = 1/2 sum_j (a2_j - y_j)^2, as a formula."""
+    s = derive_symbols()
+    d2 = [(s[f"a2_{j}"] - s[f"y_{j}"]) * s[f"a2_{j}"] * (1 - s[f"a2_{j}"]) for j in (1, 2)]
+    slope1 = s["a1_1"] * (1 - s["a1_1"])
+    paths = [d2[0] * s["W2_11"], d2[1] * s["W2_21"]]
+    right = (paths[0] + paths[1]) * slope1 * s["x_2"]
+    return check_derivation(
+        formula, right, what="dC/dW^(1)_12", symbols=s,
+        factors={"sigma'(z1_1) = a1_1*(1 - a1_1)": slope1, "x_2 (= dz1_1/dW^(1)_12)": s["x_2"]},
+        mistakes={
+            "only the path through output neuron 1: W^(1)_12 feeds hidden neuron 1, which "
+            "feeds BOTH outputs, so the two paths add.": paths[0] * slope1 * s["x_2"],
+            "only the path through output neuron 2: hidden neuron 1 feeds both outputs, so "
+            "the two paths add.": paths[1] * slope1 * s["x_2"],
+            "the weights of the two paths are W2_11 and W2_12, a row of W^(2); hidden "
+            "neuron 1 sends its output along COLUMN 1: W2_11 and W2_21 (the transpose).":
+                (d2[0] * s["W2_11"] + d2[1] * s["W2_12"]) * slope1 * s["x_2"],
+        },
+    )
+
+
 __all__ = [
+    "derive_symbols",
+    "check_derive_dw1_12",
     "backward_numbers",
     "check_backward_222",
     "grad_w2_21_numbers",
