@@ -202,3 +202,80 @@ def check_backward(answer, *, what: str, cases: list[dict], activations, cost: s
         numeric=fd, why=why, batch=(lambda case: case["cache"].as_[0].shape[1]) if batch else None,
         points=points,
     )
+
+
+# ------------------------------------------------------------------ find the bug
+
+
+def suspect_backward(params, X, Y, activations, cost, bug: tuple[str, int, str]):
+    """The book's backward pass with one planted bug in one array: ``bug`` is (array, layer,
+    kind), e.g. ("dW", 3, "next-activation"), ("db", 2, "mean"), ("dW", 2, "transposed"),
+    ("db", 1, "no-slope")."""
+    cache = ref.forward(params, X, activations)
+    grads = [list(pair) for pair in ref.backward(params, cache, Y, activations, cost)]
+    deltas = ref.backward_deltas(params, cache, Y, activations, cost)
+    array, layer, kind = bug
+    if kind == "next-activation":  # dW^(l) = Delta^(l) (A^(l))^T
+        grads[layer - 1][0] = deltas[layer] @ cache.as_[layer].T
+    elif kind == "transposed":
+        grads[layer - 1][0] = grads[layer - 1][0].T
+    elif kind == "mean":  # db^(l) averaged over the batch: the 1/m twice
+        grads[layer - 1][1] = deltas[layer].mean(axis=1, keepdims=True)
+    elif kind == "no-slope":  # db^(l) from dC/dA^(l): the slope f'(Z^(l)) forgotten there
+        if layer == len(params):
+            g = (cache.as_[layer] - Y) / Y.shape[1]
+        else:
+            g = params[layer][0].T @ deltas[layer + 1]
+        grads[layer - 1][1] = g.sum(axis=1, keepdims=True)
+    else:  # pragma: no cover - the exercises use the four above
+        raise ValueError(f"unknown bug {bug}")
+    assert array in ("dW", "db")
+    return [tuple(pair) for pair in grads]
+
+
+def read_array_name(answer: object, what: str, layers: int):
+    """("dW" or "db", layer) from an answer such as "dW3", "db1", "dC/dW^(2)"."""
+    import re
+
+    from ..checkers import NotQuiteRight
+
+    if not isinstance(answer, str):
+        raise NotQuiteRight(f"{what} should be a string naming one array, like \"dW2\" or "
+                            f"\"db1\"; you gave a {type(answer).__name__}.")
+    found = re.fullmatch(r"\s*(?:dC\s*/\s*)?d?\s*([Wb])\s*\^?\s*\(?\s*(\d+)\s*\)?\s*",
+                         answer, flags=re.I)
+    if not found:
+        raise NotQuiteRight(f"{what}: could not read {answer!r}; name one array, like "
+                            "\"dW2\" or \"db1\".")
+    kind = "dW" if found.group(1).upper() == "W" else "db"
+    layer = int(found.group(2))
+    if not 1 <= layer <= layers:
+        raise NotQuiteRight(f"{what}: the network has layers 1 to {layers}; there is no "
+                            f"{kind}{layer}.")
+    return kind, layer
+
+
+def check_found_bug(answer, *, what, params, X, Y, activations, cost, bug):
+    """Whether the reader named the one array the planted ``bug`` makes wrong, and if not,
+    what a gradient check of the array they named shows."""
+    from ..checkers import NotQuiteRight, is_placeholder, not_done, right
+
+    if is_placeholder(answer):
+        return not_done(what)
+    kind, layer = read_array_name(answer, what, len(params))
+    grads = suspect_backward(params, X, Y, activations, cost, bug)
+    fd = gradcheck.check_gradients(params, X, Y, activations, cost).numerical
+    part = 0 if kind == "dW" else 1
+    err = gradcheck.relative_error(grads[layer - 1][part], fd[layer - 1][part])
+    if (kind, layer) == bug[:2]:
+        others = max(gradcheck.relative_error(grads[k][p], fd[k][p]) for k in range(len(params))
+                     for p in (0, 1) if (k, p) != (layer - 1, part))
+        return right(what, f"(a gradient check of {kind}{layer} gives a relative error of "
+                           f"{err:.2g}; every other array agrees to {others:.0e} or better.)")
+    same_layer = " The layer is right; look at its other array." if layer == bug[1] else ""
+    raise NotQuiteRight(
+        f"{what}: {kind}{layer} is not it. A gradient check of {kind}{layer} (the suspect "
+        f"pass against centered differences) gives a relative error of {err:.1e}: it agrees. "
+        "Exactly one array disagrees; check them all the same way, dW and db of every "
+        f"layer.{same_layer}"
+    )

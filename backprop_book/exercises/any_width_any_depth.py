@@ -192,7 +192,51 @@ def check_derive_hidden_delta(formula: object) -> Verdict:
     )
 
 
+# ------------------------------------------------------------------ find the bug
+
+FIND_BUG = "ex-general-find-bug"
+SUSPECT_SIZES = [3, 4, 4, 4, 2]
+SUSPECT_ACTIVATIONS = ["tanh", "sigmoid", "tanh", "identity"]
+#: The bugs a student's suspect pass may have (one each; square layers 2 and 3 hide the
+#: shapes of a transposed or shifted dW).
+SUSPECT_BUGS = [("dW", 3, "next-activation"), ("dW", 2, "transposed"), ("db", 2, "no-slope"),
+                ("dW", 3, "transposed"), ("db", 3, "no-slope")]
+
+
+def suspect_numbers() -> dict:
+    """The network, one sample and the targets of the find-the-bug exercise."""
+    case = _dense.network(np.random.default_rng(34442), SUSPECT_SIZES, SUSPECT_ACTIVATIONS, 1,
+                          "squared_error")
+    return {"params": case["params"], "X": case["cache"].as_[0], "Y": case["Y"],
+            "activations": list(SUSPECT_ACTIVATIONS)}
+
+
+def _suspect_bug() -> tuple:
+    index = given(FIND_BUG, {"bug": 0}, lambda rng: {"bug": int(rng.integers(len(SUSPECT_BUGS)))})
+    return SUSPECT_BUGS[index["bug"]]
+
+
+def suspect_backward(params, X, Y):
+    """[(dW1, db1), ...] for squared error and SUSPECT_ACTIVATIONS: one array is wrong.
+
+    Find it with a gradient check, not by reading this code.
+    """
+    return _dense.suspect_backward(params, X, Y, SUSPECT_ACTIVATIONS, "squared_error",
+                                   _suspect_bug())
+
+
+def check_found_bug(bug_at: object) -> Verdict:
+    """The array the suspect backward pass gets wrong, as a string ("dW2", "db1", ...)."""
+    n = suspect_numbers()
+    return _dense.check_found_bug(bug_at, what="the wrong array", params=n["params"], X=n["X"],
+                                  Y=n["Y"], activations=SUSPECT_ACTIVATIONS,
+                                  cost="squared_error", bug=_suspect_bug())
+
+
 __all__ = [
+    "suspect_numbers",
+    "suspect_backward",
+    "check_found_bug",
     "check_derive_hidden_delta",
     "backward_numbers",
     "check_backward_any",

@@ -296,7 +296,45 @@ def check_derive_batch_bias(formula: object) -> Verdict:
     )
 
 
+# ------------------------------------------------------------------ find the bug
+
+FIND_BUG = "ex-batch-find-bug"
+SUSPECT_BUGS = [("db", 2, "mean"), ("dW", 2, "transposed"), ("db", 3, "mean"),
+                ("dW", 2, "next-activation"), ("db", 1, "mean")]
+
+
+def suspect_numbers() -> dict:
+    """A 3-4-4-2 sigmoid network and a batch of m = 6 samples, for the find-the-bug exercise."""
+    case = _dense.network(np.random.default_rng(4426), [3, 4, 4, 2], ACTIVATIONS, 6,
+                          "squared_error")
+    return {"params": case["params"], "X": case["cache"].as_[0], "Y": case["Y"]}
+
+
+def _suspect_bug() -> tuple:
+    index = given(FIND_BUG, {"bug": 0}, lambda rng: {"bug": int(rng.integers(len(SUSPECT_BUGS)))})
+    return SUSPECT_BUGS[index["bug"]]
+
+
+def suspect_backward(params, X, Y):
+    """[(dW1, db1), ...] of the mean squared error over the batch: one array is wrong.
+
+    Find it with a gradient check, not by reading this code.
+    """
+    return _dense.suspect_backward(params, X, Y, ACTIVATIONS, "squared_error", _suspect_bug())
+
+
+def check_found_bug(bug_at: object) -> Verdict:
+    """The array the suspect batched pass gets wrong, as a string ("dW2", "db1", ...)."""
+    n = suspect_numbers()
+    return _dense.check_found_bug(bug_at, what="the wrong array", params=n["params"], X=n["X"],
+                                  Y=n["Y"], activations=ACTIVATIONS, cost="squared_error",
+                                  bug=_suspect_bug())
+
+
 __all__ = [
+    "suspect_numbers",
+    "suspect_backward",
+    "check_found_bug",
     "check_derive_batch_bias",
     "backward_numbers",
     "check_backward_batch",
