@@ -19,16 +19,15 @@ reader's code is reported in one line with the reader's own line; a call that ru
 (an infinite loop) is stopped with a message; a stub (``NotImplementedError``, or ``None``
 returned) is "not done yet". The reference code is never shown.
 
-Under nbgrader (``NBGRADER_EXECUTION`` set) an answer with some arrays right returns a
-:class:`Score`, the points earned, instead of raising: nbgrader reads a test cell whose
-result is a number as partial credit (the diagnosis is printed above it).
+Credit per array: ``part="dW2"`` judges the whole answer but answers for one array only
+(right, or its diagnosis), so the nbgrader course gives a code exercise one graded test
+cell per returned array (:mod:`bookkit.course` reads a checker's ``parts``).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import os
 import signal
 import sys
 import threading
@@ -73,13 +72,6 @@ def fresh_rngs(label: str, k: int = CASES) -> list[np.random.Generator]:
 class _TimedOut(BaseException):
     """Raised in the reader's code when it runs past the limit (not an Exception: a bare
     ``except Exception`` in their code cannot swallow it)."""
-
-
-class Score(float):
-    """Points earned by a partly right answer under nbgrader; its text is the number."""
-
-    def __repr__(self) -> str:
-        return f"{float(self):g}"
 
 
 def _call(fn: Callable, inputs: Mapping[str, Any], seconds: float):
@@ -370,11 +362,11 @@ def check_code(
     numeric: Callable[..., Any] | None = None,
     why: Callable[[str, dict], str] | None = None,
     batch: Callable[[dict], int] | None = None,
-    points: float | None = None,
+    part: str | None = None,
     source: Callable | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-9,
-) -> Verdict | Score:
+) -> Verdict:
     """Check the reader's function ``answer`` by calling it on each of ``cases``.
 
     Args:
@@ -392,7 +384,9 @@ def check_code(
         numeric: centered differences of the cost, shaped like the reference's result.
         why: ``why(name, case)``, the reason an array has its shape ("the shape of W2").
         batch: ``batch(case)``, the batch size m, when the exercise has a batch.
-        points: the exercise's points under nbgrader (partial credit per right array).
+        part: the name of one array: the verdict is about that array alone (its own
+            graded test cell in the nbgrader course); what stops the whole answer (an
+            exception, a stub, a wrong structure) still stops it.
         source: the reader's own function, when ``answer`` wraps it (an engine's node run
             inside graphs the checker builds): its lines are the ones an exception quotes.
     """
@@ -446,7 +440,7 @@ def check_code(
             for text, wrong in wrongs.items():
                 arr.mutants.setdefault(text, []).append(
                     _NEVER if wrong is None else np.asarray(wrong[i], dtype=float))
-    return _verdict(arrays, cases, what, why, ms, points, rtol, atol)
+    return _verdict(arrays, cases, what, why, ms, part, rtol, atol)
 
 
 _NEVER = np.full((), np.nan)  # what a buggy version that cannot run on a case gives
@@ -472,7 +466,7 @@ def _same_for_every_input(arrays: dict) -> bool:
     )
 
 
-def _verdict(arrays, cases, what, why, ms, points, rtol, atol) -> Verdict | Score:
+def _verdict(arrays, cases, what, why, ms, part, rtol, atol) -> Verdict:
     findings = []
     for arr in arrays.values():
         keep = [ms[c] for c in arr.cases] if ms else None
@@ -488,6 +482,8 @@ def _verdict(arrays, cases, what, why, ms, points, rtol, atol) -> Verdict | Scor
             f"{what} returns the same numbers whatever its input. It is called on fresh inputs "
             "(not the example printed in the page): compute every array from the arguments."
         )
+    if n_right == len(findings) and part is not None:
+        return _one_part(findings, part, what, len(cases))
     if n_right == len(findings):
         errs = [f.error_vs_fd for f in findings if f.error_vs_fd is not None]
         fd = (f"; relative error against centered differences at most {max(errs):.0e}"
@@ -501,8 +497,18 @@ def _verdict(arrays, cases, what, why, ms, points, rtol, atol) -> Verdict | Scor
         groups.setdefault(f.text, []).append(f.name)
     for text, group in groups.items():
         lines.append(f"  {', '.join(group)}: {text}")
-    message = "\n".join(lines)
-    if points and n_right and os.environ.get("NBGRADER_EXECUTION"):
-        print("Not quite right. " + message)
-        return Score(round(points * n_right / len(findings), 2))
-    raise NotQuiteRight(message)
+    if part is not None:
+        return _one_part(findings, part, what, len(cases))
+    raise NotQuiteRight("\n".join(lines))
+
+
+def _one_part(findings: list[Finding], part: str, what: str, n_cases: int) -> Verdict:
+    """The verdict on one returned array."""
+    mine = next((f for f in findings if f.name == part), None)
+    if mine is None:
+        raise ValueError(f"{what} returns no array called {part!r}")
+    if mine.ok:
+        fd = ("" if mine.error_vs_fd is None else
+              f"; relative error against centered differences {mine.error_vs_fd:.0e}")
+        return right(f"{part} of {what}", f"(on {n_cases} fresh inputs of your own{fd}.)")
+    raise NotQuiteRight(f"{what}: {part}: {mine.text}")

@@ -101,6 +101,11 @@ def bias_not_summed(params, cache, Y, activations, cost):
     return [(dW, deltas[layer]) for layer, (dW, _) in enumerate(grads, start=1)]
 
 
+def parts(depth: int) -> list[str]:
+    """The arrays of a backward pass of ``depth`` layers: dW1, db1, ..., dWL, dbL."""
+    return [f"{p}{k}" for k in range(1, depth + 1) for p in ("dW", "db")]
+
+
 def names(case: dict) -> list[str]:
     """dW1, db1, dW2, db2, ... for the case's depth."""
     return [f"{p}{k}" for k in range(1, len(case["params"]) + 1) for p in ("dW", "db")]
@@ -185,7 +190,7 @@ def mistakes(activations: Sequence[str] | None, cost: str, batch: bool = False) 
 
 
 def check_backward(answer, *, what: str, cases: list[dict], activations, cost: str,
-                   batch: bool = False, points: float | None = None, extra: dict | None = None):
+                   batch: bool = False, part: str | None = None, extra: dict | None = None):
     """The code checker of a reader's ``backward(params, cache, Y[, activations])``."""
     from ..codecheck import check_code
 
@@ -200,7 +205,7 @@ def check_backward(answer, *, what: str, cases: list[dict], activations, cost: s
         returns=describe(cases[0]), mistakes={**(extra or {}), **mistakes(activations, cost,
                                                                           batch)},
         numeric=fd, why=why, batch=(lambda case: case["cache"].as_[0].shape[1]) if batch else None,
-        points=points,
+        part=part,
     )
 
 

@@ -275,11 +275,7 @@ def check_div_node(div: object, engine: type | None = None) -> Verdict:
         mistakes={text: through(_buggy_div(engine, bug)) for text, bug in bugs.items()},
         numeric=_div_fd,
         source=div,
-        points=3,
     )
-
-
-check_div_node.points = 3
 
 
 # ------------------------------------------------------------------ 5. backward(), as code
@@ -380,13 +376,10 @@ def check_backward_topo(backward_topo: object, engine: type | None = None) -> Ve
         returns="nothing (it sets .grad)",
         mistakes={text: _by(_topo_buggy(bug), engine) for text, bug in bugs.items()},
         source=backward_topo,
-        points=3,
         rtol=1e-5,
         atol=1e-7,
     )
 
-
-check_backward_topo.points = 3
 
 
 __all__ = [

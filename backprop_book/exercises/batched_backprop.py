@@ -260,17 +260,17 @@ def backward_numbers() -> dict:
                           "squared_error")
 
 
-def check_backward_batch(backward_batch: object) -> Verdict:
+def check_backward_batch(backward_batch: object, part: str | None = None) -> Verdict:
     """A function ``backward_batch(params, cache, Y) -> [(dW1, db1), ...]``: the gradient of
     the mean cost C = (1/m) sum_i 1/2 ||a_i - y_i||^2 over a batch (samples as columns)."""
     cases = [_dense.network(rng, [3, 4, 4, 2], ACTIVATIONS, m, "squared_error")
              for rng, m in zip(fresh_rngs(BACKWARD), BATCHES, strict=True)]
     return _dense.check_backward(backward_batch, what="your backward_batch", cases=cases,
                                  activations=ACTIVATIONS, cost="squared_error", batch=True,
-                                 points=6)
+                                 part=part)
 
 
-check_backward_batch.points = 6
+check_backward_batch.parts = _dense.parts(3)
 
 
 # ------------------------------------------------------------------ a derivation, typed

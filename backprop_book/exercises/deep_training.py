@@ -338,7 +338,7 @@ def _adam_bug(**kw):
     return lambda *args: _adam(*args, **kw)
 
 
-def check_adam_update(adam_update: object) -> Verdict:
+def check_adam_update(adam_update: object, part: str | None = None) -> Verdict:
     """A function ``adam_update(w, g, m, s, t, eta, beta1, beta2, eps) -> (w, m, s)``."""
     cases = [_adam_case(rng) for rng in fresh_rngs(ADAM_CODE)]
     cases[-1]["eps"] = 1e-3  # big enough that where it sits shows in the numbers
@@ -360,11 +360,11 @@ def check_adam_update(adam_update: object) -> Verdict:
             "the step goes uphill: w_new = w - eta m_hat / (sqrt(s_hat) + eps).":
                 _adam_bug(sign=-1.0),
         },
-        points=3,
+        part=part,
     )
 
 
-check_adam_update.points = 3
+check_adam_update.parts = ["w_new", "m_new", "s_new"]
 
 
 def numbers_table(numbers: dict) -> str:

@@ -296,8 +296,9 @@ def _backward_111_mistakes() -> dict:
     }
 
 
-def check_backward_111(backward_111: object) -> Verdict:
-    """A function ``backward_111(cache, w2, y) -> (dC_dw1, dC_db1, dC_dw2, dC_db2)``."""
+def check_backward_111(backward_111: object, part: str | None = None) -> Verdict:
+    """A function ``backward_111(cache, w2, y) -> (dC_dw1, dC_db1, dC_dw2, dC_db2)``;
+    ``part``: one of them alone (one graded test cell each in the course)."""
     return check_code(
         backward_111,
         _backward_111,
@@ -308,11 +309,11 @@ def check_backward_111(backward_111: object) -> Verdict:
         mistakes=_backward_111_mistakes(),
         numeric=_backward_111_fd,
         why=lambda name, case: "one number, like the parameter",
-        points=4,
+        part=part,
     )
 
 
-check_backward_111.points = 4
+check_backward_111.parts = ["dC_dw1", "dC_db1", "dC_dw2", "dC_db2"]
 
 
 def numbers_table(numbers: dict) -> str:

@@ -279,16 +279,16 @@ def backward_numbers() -> dict:
     return _dense.network(np.random.default_rng(4333), SIZES, ACTIVATIONS, 1, "cross_entropy")
 
 
-def check_backward_4(backward_4: object) -> Verdict:
+def check_backward_4(backward_4: object, part: str | None = None) -> Verdict:
     """A function ``backward_4(params, cache, y) -> [(dW1, db1), (dW2, db2), (dW3, db3)]``
     for the 4-3-3-3 network (sigmoid, sigmoid, softmax) and cross-entropy, one sample."""
     cases = [_dense.network(rng, SIZES, ACTIVATIONS, 1, "cross_entropy")
              for rng in fresh_rngs(BACKWARD)]
     return _dense.check_backward(backward_4, what="your backward_4", cases=cases,
-                                 activations=ACTIVATIONS, cost="cross_entropy", points=6)
+                                 activations=ACTIVATIONS, cost="cross_entropy", part=part)
 
 
-check_backward_4.points = 6
+check_backward_4.parts = _dense.parts(3)
 
 
 # ------------------------------------------------------------------ a derivation, typed

@@ -281,16 +281,16 @@ def backward_numbers() -> dict:
     return _dense.network(rng, [2, 2, 2], ACTIVATIONS, 1, "squared_error")
 
 
-def check_backward_222(backward_222: object) -> Verdict:
+def check_backward_222(backward_222: object, part: str | None = None) -> Verdict:
     """A function ``backward_222(params, cache, y) -> [(dW1, db1), (dW2, db2)]`` for
     C = 1/2 ||a^(2) - y||^2 and one sample, checked on fresh 2-2-2 networks."""
     cases = [_dense.network(rng, [2, 2, 2], ACTIVATIONS, 1, "squared_error")
              for rng in fresh_rngs(BACKWARD)]
     return _dense.check_backward(backward_222, what="your backward_222", cases=cases,
-                                 activations=ACTIVATIONS, cost="squared_error", points=4)
+                                 activations=ACTIVATIONS, cost="squared_error", part=part)
 
 
-check_backward_222.points = 4
+check_backward_222.parts = _dense.parts(2)
 
 
 # ------------------------------------------------------------------ a derivation, typed

@@ -22,7 +22,7 @@ from verdicts import refuse
 
 import backprop_book as bb
 from backprop_book import codecheck
-from backprop_book.codecheck import Score
+from backprop_book.checkers import NotQuiteRight
 from backprop_book.exercises import (
     any_width_any_depth,
     autodiff,
@@ -231,15 +231,35 @@ def test_an_exception_in_an_edited_solution_quotes_its_line():
            "(`return [(delta1 @ x.T, delta1), (delta2 @ a1.T, delta2)]`)")
 
 
-def test_partial_credit_under_nbgrader(monkeypatch):
-    """Under nbgrader a partly right answer returns its points; nothing right still fails."""
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+def test_one_verdict_per_array_for_the_course(ex):
+    """``part=``: the verdict on one array (the course's one graded test cell per array)."""
+    checker = getattr(ex.module, ex.checker)
+    parts = checker.parts
+    for part in parts:
+        verdict = checker(ex.solution(), part=part)
+        assert verdict and verdict.what.startswith(part)
+    old, new, says = ex.mistakes[0]
+    wrong = ex.solution(old, new)
+    verdicts = {}
+    for part in parts:
+        try:
+            verdicts[part] = bool(checker(wrong, part=part))
+        except NotQuiteRight as err:
+            verdicts[part] = False
+            assert str(err).count("\n") == 0 and f": {part}: " in str(err)
+    assert not all(verdicts.values()), verdicts
+    with pytest.raises(ValueError, match="no array called"):
+        checker(ex.solution(), part="dZ9")
+
+
+def test_what_stops_the_whole_answer_stops_every_part(monkeypatch):
     ex = EXERCISES["222"]
-    score = ex.check(ex.solution("W2.T @ delta2", "W2 @ delta2"))  # layer 1 wrong, 2 right
-    assert isinstance(score, Score) and float(score) == 2.0 and repr(score) == "2"
-    refuse(ex.check, ex.solution("(a2 - y)", "(y - a2)"), "0 of 4 arrays right")
-    refuse(ex.check, None, "replace the placeholder")
-    assert ex.check(ex.solution())
+    checker = ex.module.check_backward_222
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    for part in checker.parts:
+        refuse(lambda a, part=part: checker(a, part=part), None, "replace the placeholder")
+        refuse(lambda a, part=part: checker(a, part=part), lambda *args: 1 / 0,
+               "ZeroDivisionError")
 
 
 # ------------------------------------------------------------------ the autodiff engine's code
