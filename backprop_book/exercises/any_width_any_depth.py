@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference as ref
-from ..checkers import Verdict, check_array, given
+from ..checkers import SIGN_A_MINUS_Y, Verdict, check_array, given
 from ..codecheck import fresh_rngs
 from ..derivations import check_derivation
 from ..gradcheck import numerical_gradient
@@ -62,7 +62,13 @@ def check_no_half(answer: object) -> Verdict:
         answer,
         expected,
         what="delta^(L) for the cost without 1/2",
+        sign=SIGN_A_MINUS_Y,
         mistakes={
+            "you multiplied by a(1 - a), the sigmoid's slope read off the output; the output "
+            "here is linear, a = z, so f'(z) = 1.": 2 * (a - y) * a * (1 - a),
+            "that is divided by the number of outputs: this cost SUMS over the outputs "
+            "(it is not a mean), so each output's delta is 2 (a_j - y_j).":
+                2 * (a - y) / a.shape[0],
             "that is a - y, the delta of the book's cost 1/2 sum (a - y)^2. This cost has no "
             "1/2, so the 2 of the square stays: 2 (a - y).": a - y,
             "that is (a - y)^2, the cost's terms themselves. The delta is their derivative "
@@ -129,6 +135,12 @@ def check_wide_step(answer: object) -> Verdict:
             "the tanh inside the square.": back * (1 - z**2),
             "you multiplied by tanh(z^(l)), the activation; the factor is its slope "
             "1 - tanh(z)^2.": back * np.tanh(z),
+            "that is the sigmoid's slope, sigma'(z); this layer is tanh, whose slope is "
+            "1 - tanh(z)^2.": back * ref.sigmoid_prime(z),
+            "you used 1 - tanh(z) for the slope; tanh'(z) = 1 - tanh(z)^2, with the square.":
+                back * (1 - np.tanh(z)),
+            "that is the sigmoid's slope formula a(1 - a) with a = tanh(z); tanh has its own, "
+            "1 - a^2.": back * np.tanh(z) * (1 - np.tanh(z)),
         },
     )
 

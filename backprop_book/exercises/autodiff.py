@@ -51,6 +51,7 @@ def check_tanh_node(grad_fn: object) -> Verdict:
     """``grad_fn(x, w) -> [dC/dx, dC/dw]`` for C = tanh(x w)^2, computed with the engine."""
     right = _tanh_grads(lambda u, t: float(ref.tanh_prime(u)))
     no_square = _tanh_grads(lambda u, t: 1.0 - t)
+    sigmoid_slope = _tanh_grads(lambda u, t: t * (1.0 - t))
     input_not_output = _tanh_grads(lambda u, t: 1.0 - u**2)
 
     def no_upstream(x, w):
@@ -70,6 +71,8 @@ def check_tanh_node(grad_fn: object) -> Verdict:
             ),
             "you used 1 - x^2 with x the node's INPUT; the formula 1 - t^2 needs t = tanh(x), "
             "the node's output.": input_not_output,
+            "that is the sigmoid's slope, t(1 - t); tanh's is 1 - t^2 (with t = tanh(x)).":
+                sigmoid_slope,
         },
     )
 

@@ -77,10 +77,17 @@ def check_bias_grad(answer: object) -> Verdict:
         got = np.asarray(answer, dtype=float) if _numeric(answer) else None
         if got is not None and got.size == m and np.allclose(got.ravel(), Delta.sum(axis=0)):
             raise NotQuiteRight(
-                f"{what}: you summed down each column (over the neurons, axis=0). Sum along "
-                "each row instead, over the samples: Delta.sum(axis=1, keepdims=True)."
+                f"{what}: you summed down each column (over the neurons, axis=0). A bias is "
+                "shared by the samples, not by the neurons: sum along each row, over the "
+                "samples, and keep the column."
             )
-    return check_array(answer, expected, what=what, m=m)
+    return check_array(
+        answer, expected, what=what, m=m,
+        mistakes={
+            "that is the first sample's column only; the bias is shared by all m samples, so "
+            "their columns add up.": Delta[:, [0]],
+        },
+    )
 
 
 def _numeric(answer: object) -> bool:
@@ -172,9 +179,11 @@ def check_weight_grad(answer: object) -> Verdict:
         m=m,
         mistakes={
             "that is the product of the means, mean(D) mean(A)^T. The gradient is the mean "
-            "of the products, one outer product per sample: D @ A_prev.T / m.": np.outer(
-                D.mean(axis=1), A.mean(axis=1)
-            ),
+            "of the products: one outer product per sample (its delta times its activations "
+            "transposed), averaged.": np.outer(D.mean(axis=1), A.mean(axis=1)),
+            "A_prev is not transposed: D @ A_prev pairs sample i's delta with row i of "
+            "A_prev, a neuron, not a sample. (A_prev is square, so the shapes fit; the "
+            "numbers do not.) Each sample is a column of both D and A_prev.": D @ A / m,
             "that uses only the first sample. Every column of D pairs with the same column "
             "of A_prev, and the m outer products are averaged.": np.outer(D[:, 0], A[:, 0]),
         },

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference as ref
-from ..checkers import Verdict, check_array, check_expr, check_function, given
+from ..checkers import SIGN_A_MINUS_Y, Verdict, check_array, check_expr, check_function, given
 from ..codecheck import check_code, fresh_rngs
 from ..derivations import check_derivation
 
@@ -105,11 +105,30 @@ def check_grad_w1(answer: object) -> Verdict:
     f = _forward(n)
     dC_da2 = 2 * (f["a2"] - n["y"])
     wrong_slope = float(ref.sigmoid_prime(f["a2"]) * n["w2"] * ref.sigmoid_prime(f["a1"]) * n["x"])
+    s1, s2 = float(ref.sigmoid_prime(f["z1"])), float(ref.sigmoid_prime(f["z2"]))
+    s1_at_a, s2_at_a = float(ref.sigmoid_prime(f["a1"])), float(ref.sigmoid_prime(f["a2"]))
     return check_array(
         answer,
         _reference_grads(n)["w1"],
         what="dC/dw1",
+        sign=SIGN_A_MINUS_Y,
         mistakes={
+            "the factor sigma'(z1) is missing: w2 delta2 is dC/da1; the hidden neuron's "
+            "sigmoid stands between a1 and z1, and its slope a1(1 - a1) is the next factor.":
+                dC_da2 * s2 * n["w2"] * n["x"],
+            "the factor sigma'(z2) is missing: 2(a2 - y) is dC/da2; the output neuron's "
+            "sigmoid stands between a2 and z2, and its slope a2(1 - a2) is the next factor.":
+                dC_da2 * n["w2"] * s1 * n["x"],
+            "the hidden neuron's slope was taken at its activation, sigma'(a1); it belongs at "
+            "z1: sigma'(z1) = a1(1 - a1).": dC_da2 * s2 * n["w2"] * s1_at_a * n["x"],
+            "the output neuron's slope was taken at its activation, sigma'(a2); it belongs at "
+            "z2: sigma'(z2) = a2(1 - a2).": dC_da2 * s2_at_a * n["w2"] * s1 * n["x"],
+            "sigma'(z2) is there twice: dC/dz2 = dC/da2 * da2/dz2 already holds it, so the "
+            "next factor is dz2/da1 = w2.": dC_da2 * s2 * s2 * n["w2"] * s1 * n["x"],
+            "you used w1 where w2 belongs: from a1 the path to the cost goes through the "
+            "OUTPUT neuron's weight, dz2/da1 = w2.": dC_da2 * s2 * n["w1"] * s1 * n["x"],
+            "you used a1 where x belongs: w1 multiplies the input x, so dz1/dw1 = x (a1 is "
+            "what w2 multiplies).": dC_da2 * s2 * n["w2"] * s1 * f["a1"],
             "the sigmoid's slope was taken at the activations (sigma'(a)) instead of at z. "
             "Use sigma'(z) = a(1 - a), with a = sigma(z).": dC_da2 * wrong_slope,
             "the factor w2 (= dz2/da1) is missing: the path from a1 to the cost goes "
@@ -136,11 +155,18 @@ def check_sensitivity(answer: object) -> Verdict:
     delta2 = 2 * (f["a2"] - n["y"]) * float(ref.sigmoid_prime(f["z2"]))
     # Independent route: dC/dw1 = dC/da1 * sigma'(z1) * x, so dC/da1 follows from the reference.
     expected = _reference_grads(n)["w1"] / (float(ref.sigmoid_prime(f["z1"])) * n["x"])
+    s2_at_a = float(ref.sigmoid_prime(f["a2"]))
     return check_array(
         answer,
         expected,
         what="dC/da1",
+        sign=SIGN_A_MINUS_Y,
         mistakes={
+            "the factor sigma'(z2) is missing: 2(a2 - y) is dC/da2; the output neuron's "
+            "sigmoid stands between a2 and z2, and its slope a2(1 - a2) comes before w2.":
+                2 * (f["a2"] - n["y"]) * n["w2"],
+            "the output neuron's slope was taken at its activation, sigma'(a2); it belongs at "
+            "z2: sigma'(z2) = a2(1 - a2).": 2 * (f["a2"] - n["y"]) * s2_at_a * n["w2"],
             "you multiplied by a1 (that is dz2/dw2). How z2 moves with a1 is its weight: "
             "dz2/da1 = w2.": delta2 * f["a1"],
             "that is delta2 = dC/dz2; one more factor, dz2/da1 = w2, takes it to a1.": delta2,
@@ -189,6 +215,15 @@ def check_tanh_chain(grad_w1: object) -> Verdict:
         a2 = ref.sigmoid(z2)
         return 2 * (a2 - y) * ref.sigmoid_prime(z2) * w2 * ref.sigmoid_prime(z1) * x
 
+    def with_hidden_slope(slope):
+        def grad(w1, b1, w2, b2, x, y):
+            t = np.tanh(w1 * x + b1)
+            z2 = w2 * t + b2
+            a2 = ref.sigmoid(z2)
+            return 2 * (a2 - y) * ref.sigmoid_prime(z2) * w2 * slope(t) * x
+
+        return grad
+
     rng = np.random.default_rng(111)
     points = [tuple(np.round(rng.uniform(-1.5, 1.5, size=6), 3)) for _ in range(4)]
     return check_function(
@@ -201,6 +236,16 @@ def check_tanh_chain(grad_w1: object) -> Verdict:
         mistakes={
             "the hidden neuron's slope is still the sigmoid's; with tanh it is "
             "1 - tanh(z1)^2.": sigmoid_slope_used,
+            "the hidden neuron's slope is still the sigmoid's formula a1(1 - a1), now with "
+            "a1 = tanh(z1); tanh's own slope is 1 - a1^2.": with_hidden_slope(
+                lambda t: t * (1 - t)),
+            "the hidden slope was taken at the activation, tanh'(a1) = 1 - tanh(a1)^2; it "
+            "belongs at z1: 1 - tanh(z1)^2 = 1 - a1^2.": with_hidden_slope(
+                lambda t: 1 - np.tanh(t) ** 2),
+            "the hidden neuron's slope is missing: the path from a1 back to z1 goes through "
+            "the tanh, whose slope is 1 - a1^2.": with_hidden_slope(lambda t: 1.0),
+            "you used 1 - a1 for the slope; tanh'(z1) = 1 - a1^2, with the square.":
+                with_hidden_slope(lambda t: 1 - t),
         },
     )
 

@@ -130,6 +130,12 @@ def check_delta1(answer: object) -> Verdict:
             "step takes it to z^(1).": W2.T @ d2,
             "you multiplied by sigma(z^(1)), the activation; the factor is its slope "
             "sigma'(z^(1)) = sigma(z)(1 - sigma(z)).": (W2.T @ d2) * ref.sigmoid(z1),
+            "you evaluated a(1 - a) at a = z^(1). The slope sigma(z)(1 - sigma(z)) needs the "
+            "activation a = sigma(z) first.": (W2.T @ d2) * z1 * (1 - z1),
+            "that is one number for both neurons: the inner product (sigma')^T (W^T delta) "
+            "adds the two neurons' terms. Each neuron keeps its own entry: the product is "
+            "entry by entry (*), not a matrix product.": np.full(
+                (2, 1), (slope.T @ (W2.T @ d2)).item()),
         },
     )
 
