@@ -156,7 +156,7 @@ ARCHITECTURES = [
 ]
 
 
-def backward_numbers() -> dict:
+def backward_example() -> dict:
     """The example the page prints: a 2-3-3-1 network (tanh, sigmoid, identity), one sample."""
     case = _dense.network(np.random.default_rng(2331), [2, 3, 3, 1],
                           ["tanh", "sigmoid", "identity"], 1, "squared_error")
@@ -215,7 +215,7 @@ SUSPECT_BUGS = [("dW", 3, "next-activation"), ("dW", 2, "transposed"), ("db", 2,
                 ("dW", 3, "transposed"), ("db", 3, "no-slope")]
 
 
-def suspect_numbers() -> dict:
+def suspect_network() -> dict:
     """The network, one sample and the targets of the find-the-bug exercise."""
     case = _dense.network(np.random.default_rng(34442), SUSPECT_SIZES, SUSPECT_ACTIVATIONS, 1,
                           "squared_error")
@@ -239,18 +239,18 @@ def suspect_backward(params, X, Y):
 
 def check_found_bug(bug_at: object) -> Verdict:
     """The array the suspect backward pass gets wrong, as a string ("dW2", "db1", ...)."""
-    n = suspect_numbers()
+    n = suspect_network()
     return _dense.check_found_bug(bug_at, what="the wrong array", params=n["params"], X=n["X"],
                                   Y=n["Y"], activations=SUSPECT_ACTIVATIONS,
                                   cost="squared_error", bug=_suspect_bug())
 
 
 __all__ = [
-    "suspect_numbers",
+    "suspect_network",
     "suspect_backward",
     "check_found_bug",
     "check_derive_hidden_delta",
-    "backward_numbers",
+    "backward_example",
     "check_backward_any",
     "no_half_numbers",
     "check_no_half",

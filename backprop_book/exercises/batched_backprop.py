@@ -263,7 +263,7 @@ def numbers_table(numbers: dict) -> str:
 BATCHES = [4, 5, 3]
 
 
-def backward_numbers() -> dict:
+def backward_example() -> dict:
     """The example the page prints: a 3-4-4-2 sigmoid network and a batch of m = 4."""
     return _dense.network(np.random.default_rng(3442), [3, 4, 4, 2], ACTIVATIONS, 4,
                           "squared_error")
@@ -312,7 +312,7 @@ SUSPECT_BUGS = [("db", 2, "mean"), ("dW", 2, "transposed"), ("db", 3, "mean"),
                 ("dW", 2, "next-activation"), ("db", 1, "mean")]
 
 
-def suspect_numbers() -> dict:
+def suspect_network() -> dict:
     """A 3-4-4-2 sigmoid network and a batch of m = 6 samples, for the find-the-bug exercise."""
     case = _dense.network(np.random.default_rng(4426), [3, 4, 4, 2], ACTIVATIONS, 6,
                           "squared_error")
@@ -334,18 +334,18 @@ def suspect_backward(params, X, Y):
 
 def check_found_bug(bug_at: object) -> Verdict:
     """The array the suspect batched pass gets wrong, as a string ("dW2", "db1", ...)."""
-    n = suspect_numbers()
+    n = suspect_network()
     return _dense.check_found_bug(bug_at, what="the wrong array", params=n["params"], X=n["X"],
                                   Y=n["Y"], activations=ACTIVATIONS, cost="squared_error",
                                   bug=_suspect_bug())
 
 
 __all__ = [
-    "suspect_numbers",
+    "suspect_network",
     "suspect_backward",
     "check_found_bug",
     "check_derive_batch_bias",
-    "backward_numbers",
+    "backward_example",
     "check_backward_batch",
     "bias_grad_numbers",
     "check_bias_grad",

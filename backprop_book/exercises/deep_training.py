@@ -321,7 +321,7 @@ def _adam(w, g, m, s, t, eta, beta1, beta2, eps, *, correct=True, eps_inside=Fal
     return w - sign * eta * mm / scale, m_new, s_new
 
 
-def adam_code_numbers() -> dict:
+def adam_example() -> dict:
     """The example the page prints (the checker uses fresh ones)."""
     return _adam_case(np.random.default_rng(1729))
 
@@ -410,7 +410,7 @@ __all__ = [
     "adam_numbers",
     "adam_state",
     "check_adam_step",
-    "adam_code_numbers",
+    "adam_example",
     "check_adam_update",
     "choose_lambda_numbers",
     "check_choose_lambda",

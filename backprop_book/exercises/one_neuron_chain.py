@@ -258,7 +258,7 @@ def _cache_of(n: dict) -> dict:
     return {"x": n["x"], "z1": f["z1"], "a1": f["a1"], "z2": f["z2"], "a2": f["a2"]}
 
 
-def backward_numbers() -> dict:
+def backward_example() -> dict:
     """The example the page prints: a cache of the chain, w2 and y (the checker uses others)."""
     n = chain_numbers(GRAD_W1)
     return {"cache": _cache_of(n), "w2": n["w2"], "y": n["y"]}
@@ -422,7 +422,7 @@ __all__ = [
     "check_sensitivity",
     "check_tanh_derivative",
     "check_tanh_chain",
-    "backward_numbers",
+    "backward_example",
     "check_backward_111",
     "numbers_table",
 ]

@@ -274,7 +274,7 @@ def check_lse(answer: object) -> Verdict:
 # ------------------------------------------------------------------ the 4-layer backward pass, as code
 
 
-def backward_numbers() -> dict:
+def backward_example() -> dict:
     """The example the page prints: params, the cache of one sample, a one-hot y."""
     return _dense.network(np.random.default_rng(4333), SIZES, ACTIVATIONS, 1, "cross_entropy")
 
@@ -301,7 +301,7 @@ def check_derive_ce_logit(formula: object) -> Verdict:
 
     s = {n: sp.Symbol(n, real=True) for n in ("s_1", "s_2", "s_3", "y_1", "y_2", "y_3")}
     s1, s2, s3, y1, y2, y3 = s.values()
-    right = s1 * (y1 + y2 + y3) - y1  # = s_1 - y_1 when the y sum to 1
+    right = s1 - y1  # with y_1 + y_2 + y_3 = 1 (compared after y_3 = 1 - y_1 - y_2)
     return check_derivation(
         formula, right, what="dC/dz_1", symbols=s, given={y3: 1 - y1 - y2},
         mistakes={
@@ -318,7 +318,7 @@ def check_derive_ce_logit(formula: object) -> Verdict:
 
 __all__ = [
     "check_derive_ce_logit",
-    "backward_numbers",
+    "backward_example",
     "check_backward_4",
     "jacobian2_symbols",
     "check_jacobian2",

@@ -281,7 +281,7 @@ def check_update_rule(answer: object) -> Verdict:
 # ------------------------------------------------------------------ the backward pass, as code
 
 
-def backward_numbers() -> dict:
+def backward_example() -> dict:
     """The example the page prints: params, the cache of one sample and y (2-2-2, sigmoids)."""
     rng = np.random.default_rng(222)
     return _dense.network(rng, [2, 2, 2], ACTIVATIONS, 1, "squared_error")
@@ -336,7 +336,7 @@ def check_derive_dw1_12(formula: object) -> Verdict:
 __all__ = [
     "derive_symbols",
     "check_derive_dw1_12",
-    "backward_numbers",
+    "backward_example",
     "check_backward_222",
     "grad_w2_21_numbers",
     "check_grad_w2_21",

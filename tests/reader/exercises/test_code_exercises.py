@@ -67,9 +67,9 @@ class CodeExercise:
         return ns[self.function]
 
     def example_args(self) -> list:
-        example = {"backward_numbers": None, "adam_code_numbers": None}
+        example = {"backward_example": None, "adam_example": None}
         for name in example:
-            if hasattr(self.module, name) and (name != "backward_numbers"
+            if hasattr(self.module, name) and (name != "backward_example"
                                                or self.checker != "check_adam_update"):
                 return list(getattr(self.module, name)().values())
         raise AssertionError("no example")

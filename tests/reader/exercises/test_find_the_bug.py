@@ -30,7 +30,7 @@ def books_solution(name: str) -> str:
     ex, notebook, cell = EXERCISES[name]
     nb = json.loads((BOOK / f"{notebook}.ipynb").read_text())
     source = "".join(next(c for c in nb["cells"] if c["id"] == cell)["source"])
-    ns = {"bb": bb, "np": np, "ex": ex, "suspect": ex.suspect_numbers(), "print": lambda *a: None}
+    ns = {"bb": bb, "np": np, "ex": ex, "suspect": ex.suspect_network(), "print": lambda *a: None}
     exec(source, ns)
     return ns["bug_at"]
 
@@ -47,7 +47,7 @@ def test_the_books_gradient_check_finds_the_bug(name):
 def test_every_plantable_bug_is_found_and_is_one_array(name, monkeypatch):
     ex = EXERCISES[name][0]
     acts = getattr(ex, "SUSPECT_ACTIVATIONS", getattr(ex, "ACTIVATIONS", None))
-    n = ex.suspect_numbers()
+    n = ex.suspect_network()
     for bug in ex.SUSPECT_BUGS:
         monkeypatch.setattr(ex, "_suspect_bug", lambda bug=bug: bug)
         report = bb.check_gradients(n["params"], n["X"], n["Y"], acts, "squared_error")
