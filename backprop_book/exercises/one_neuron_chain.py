@@ -315,13 +315,13 @@ def _backward_111_mistakes() -> dict:
             cache, w2, y, *_slopes(cache, z2_of(cache), z1_of(cache)))
 
     return {
-        "the sigmoid's slope was taken at the activations, sigma'(a2) and sigma'(a1). "
-        "The slope belongs at z: sigma'(z) = a(1 - a) with a = sigma(z), which is "
-        "a2 * (1 - a2), not sigma'(a2).": at(lambda c: c["a2"], lambda c: c["a1"]),
         "the output neuron's slope was taken at its activation, sigma'(a2); it belongs at "
         "z2: a2 * (1 - a2).": at(lambda c: c["a2"], lambda c: c["z1"]),
         "the hidden neuron's slope was taken at its activation, sigma'(a1); it belongs at "
         "z1: a1 * (1 - a1).": at(lambda c: c["z2"], lambda c: c["a1"]),
+        "the sigmoid's slope was taken at the activations, sigma'(a2) and sigma'(a1). "
+        "The slope belongs at z: sigma'(z) = a(1 - a) with a = sigma(z), which is "
+        "a2 * (1 - a2), not sigma'(a2).": at(lambda c: c["a2"], lambda c: c["a1"]),
         "the factor sigma'(z1) is missing: dC/da1 = delta2 w2 still has to go through the "
         "hidden neuron's sigmoid to reach z1.": g(lambda c, w2, y, s2, s1:
                                                  _chain_grads(c, w2, y, s2, 1.0)),

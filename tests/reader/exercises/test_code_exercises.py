@@ -81,6 +81,8 @@ EXERCISES = {
         ("delta2 = 2 * (a2 - y) * a2 * (1 - a2)",
          "delta2 = 2 * (a2 - y) * bb.sigmoid_prime(a2)", "sigma'(a2)"),
         ("delta2 * w2 * a1 * (1 - a1)", "delta2 * w2", "factor sigma'(z1) is missing"),
+        ("delta2 * w2 * a1 * (1 - a1)", "delta2 * w2 * bb.sigmoid_prime(a1)",
+         "hidden neuron's slope was taken at its activation"),
         ("2 * (a2 - y) * a2 * (1 - a2)", "2 * (a2 - y)", "factor sigma'(z2) is missing"),
         ("return delta1 * cache[\"x\"], delta1, delta2 * a1, delta2",
          "return delta1 * cache[\"x\"], delta1, delta2 * a2, delta2", "not a2"),
@@ -379,3 +381,16 @@ def test_backward_topo_stub_exception_and_loop(monkeypatch):
 
     refuse(check_topo, forever, "did not finish")
     refuse(check_topo, "backward", "should be a function")
+
+
+def test_no_message_shows_the_reference_code_or_a_traceback():
+    for ex in EXERCISES.values():
+        answers = [ex.solution(old, new) for old, new, _ in ex.mistakes]
+        answers += [lambda *args: args[0]["no such key"], lambda *args: 3, "x"]
+        for answer in answers:
+            with pytest.raises(NotQuiteRight) as info:
+                ex.check(answer)
+            message = str(info.value)
+            for code in ("Traceback", "def _", "_dense", "codecheck", "reference.py",
+                         "buggy_backward", "ref.", "site-packages"):
+                assert code not in message, (code, message)
