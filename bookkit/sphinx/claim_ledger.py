@@ -68,32 +68,60 @@ def _behaviour_nodes(doctree):
 def _conditions_nodes(node: nodes.Element) -> list[nodes.Node]:
     """The statement's conditions as nodes (math stays math), for the ledger's table.
 
-    The paragraph that starts with "Conditions:", without that word; cross-references,
-    which the table's page could not resolve, become their text.
+    What follows "Conditions:" to the end of its paragraph, whether the word opens a
+    paragraph of its own (an admonition's **Conditions:** part) or ends the paragraph that
+    states the claim (a ``(beh-...)=`` target's); cross-references, which the table's page
+    could not resolve, become their text.
     """
     for para in node.findall(nodes.paragraph):
-        if not para.astext().lstrip().startswith("Conditions"):
+        if "Conditions" not in para.astext():
             continue
         copy = para.deepcopy()
         for ref in list(copy.findall(addnodes.pending_xref)):
             ref.replace_self(nodes.Text(ref.astext()))
         children = list(copy.children)
-        if children and isinstance(children[0], nodes.strong):
-            children = children[1:]
-        if children and isinstance(children[0], nodes.Text):
-            text = str(children[0]).lstrip(" :")
-            children[0] = nodes.Text(text)
-        return children
+        for k, child in enumerate(children):
+            text = child.astext()
+            if "Conditions" not in text:
+                continue
+            rest = children[k + 1:]
+            after = text.split("Conditions", 1)[1].lstrip(" :*")
+            if isinstance(child, nodes.strong) or not after:
+                return [nodes.Text(after)] + rest if after else _strip_colon(rest)
+            return [nodes.Text(after)] + rest
     return []
 
 
+def _strip_colon(children: list[nodes.Node]) -> list[nodes.Node]:
+    """``children`` without the colon (and space) a bold **Conditions** left in front."""
+    if children and isinstance(children[0], nodes.Text):
+        children = [nodes.Text(str(children[0]).lstrip(" :"))] + children[1:]
+    return children
+
+
 def _behaviour_title(node: nodes.Element) -> str:
-    """An admonition's title, else the first words of the statement."""
+    """An admonition's title, else the first words of the statement, as plain text.
+
+    Math in the first words is left out of this text (a link's text cannot hold typeset
+    math, and raw TeX must never reach a reader): the words end before it.
+    """
     title = next(iter(node.findall(nodes.title)), None)
     if title is not None:
         return title.astext()
-    words = node.astext().split()
-    return " ".join(words[:12]) + (" ..." if len(words) > 12 else "")
+    para = next(iter(node.findall(nodes.paragraph)), node)
+    words: list[str] = []
+    for child in para.children:
+        if isinstance(child, nodes.math) or len(words) >= 12:
+            break
+        words += child.astext().split()
+    text = " ".join(words[:12]).rstrip(",;:")
+    return text + " ..." if text else _behaviour_label_words(node)
+
+
+def _behaviour_label_words(node: nodes.Element) -> str:
+    """The claim's label as words (beh-111-slow-rate: '111 slow rate'), the last resort."""
+    label = next((i for i in node.get("ids", []) if i.startswith("beh-")), "a behaviour")
+    return label.removeprefix("beh-").replace("-", " ")
 
 
 def _data(env) -> dict:

@@ -58,6 +58,9 @@ SAME_FOR_ALL = {
     "check-ex-softmax-jacobian2", "check-ex-autodiff-tanh-node",
     "check-ex-deep-momentum",  # a function: right for anyone's numbers
     "check-ex-attn-weight-derivative", "check-ex-attn-softmax-jvp", "check-ex-attn-backward",
+    "check-ex-resnorm-bn-backward",  # a function, checked on the checker's own batches
+    "check-ex-conv-input-grad", "check-ex-conv-kernel-grad",  # functions, likewise
+    "check-ex-conv-maxpool-backward",
     # a typed formula: the same for everyone
     "check-ex-111-derive", "check-ex-111-derive-2", "check-ex-222-derive",
     "check-ex-softmax-derive", "check-ex-general-derive", "check-ex-batch-derive",

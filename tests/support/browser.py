@@ -66,8 +66,9 @@ def settled(page) -> None:
 
 # The book's widgets, by the class of their root element and the call that makes them.
 WIDGET_ROOTS = (".bp-chain-nudge, .bp-network-nudge, .bp-training-curves, .bp-optimizer-race,"
-                " .bp-depth-spread")
-WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(")
+                " .bp-depth-spread, .bp-gradient-flow, .bp-attention-nudge, .bp-receptive-field")
+WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(", "GradientFlow(",
+           "AttentionNudge(", "ReceptiveField(")
 
 
 def chapters() -> list[str]:

@@ -17,7 +17,7 @@ CHAIN = (
 DELTA1 = (
     'W2_given = np.array(nums["W2"])\n'
     'd2 = np.array(nums["delta2"]).reshape(-1, 1)\n'
-    's = bp.sigmoid(np.array(nums["z1"]).reshape(-1, 1))\n'
+    's = bb.sigmoid(np.array(nums["z1"]).reshape(-1, 1))\n'
 )
 SOFTMAX2 = (
     "s_1 = sp.exp(z_1) / (sp.exp(z_1) + sp.exp(z_2))\n"
@@ -66,6 +66,21 @@ WIDE = (
     'W = np.array(nums["W_next"])\n'
     'd = np.array(nums["delta_next"]).reshape(-1, 1)\n'
     'z = np.array(nums["z"]).reshape(-1, 1)\n'
+)
+
+CONV_SPREAD = (
+    "def {name}({args}):\n"
+    "    kh, kw = k.shape\n"
+    "    spread = np.zeros(({shape}[0] - kh + 1, {shape}[1] - kw + 1))\n"
+    "    spread[::stride, ::stride] = dy\n"
+)
+POOL = (
+    "def maxpool_backward(dy, x, size, stride):\n"
+    "    dx = np.zeros_like(x, dtype=float)\n"
+    "    for i, j in np.ndindex(dy.shape):\n"
+    "        window = x[stride * i:stride * i + size, stride * j:stride * j + size]\n"
+    "        {route}\n"
+    "    return dx\n"
 )
 
 MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
@@ -133,7 +148,7 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
         ("ex-222-delta1", "check-ex-222-delta1", DELTA1
          + "delta1_answer = (W2_given @ d2) * s * (1 - s)", "the transpose is missing"),
         ("ex-222-delta1", "check-ex-222-delta1", DELTA1
-         + "t = bp.sigmoid(s)\ndelta1_answer = (W2_given.T @ d2) * t * (1 - t)",
+         + "t = bb.sigmoid(s)\ndelta1_answer = (W2_given.T @ d2) * t * (1 - t)",
          "taken at the activation"),
         ("ex-222-delta1", "check-ex-222-delta1", DELTA1 + "delta1_answer = W2_given.T @ d2",
          "the factor sigma'(z^(1)) is missing"),
@@ -182,17 +197,17 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
         ("ex-softmax-smoothing", "check-ex-softmax-smoothing", SMOOTH
          + "dC_dz_smooth = (s - y_smooth) * s * (1 - s)", "entry by entry"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
-         + "delta2_answer = (W3 @ d3) * bp.sigmoid_prime(z2)", "the transpose is missing"),
+         + "delta2_answer = (W3 @ d3) * bb.sigmoid_prime(z2)", "the transpose is missing"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
-         + "delta2_answer = (W3.T @ d3) * bp.sigmoid_prime(bp.sigmoid(z2))",
+         + "delta2_answer = (W3.T @ d3) * bb.sigmoid_prime(bb.sigmoid(z2))",
          "taken at the activation"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
          + "delta2_answer = W3.T @ d3", "the factor sigma'(z^(2)) is missing"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
-         + "delta2_answer = (W3.T @ d3) * bp.sigmoid(z2)", "you multiplied by sigma(z^(2))"),
+         + "delta2_answer = (W3.T @ d3) * bb.sigmoid(z2)", "you multiplied by sigma(z^(2))"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
          + "s = softmax_stable(z3)\n"
-         "delta2_answer = (W3.T @ (-(1 - s) * y)) * bp.sigmoid_prime(z2)",
+         "delta2_answer = (W3.T @ (-(1 - s) * y)) * bb.sigmoid_prime(z2)",
          "only the diagonal of the softmax Jacobian"),
         ("ex-softmax-lse", "check-ex-softmax-lse", 'lse_answer = max(nums["z"])',
          "the largest logit alone"),
@@ -382,5 +397,59 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          "    dS = P * (dP - np.sum(dP * P, axis=-1, keepdims=True))\n"
          "    dQ, dK = dS @ K * scale, dS @ Q * scale\n"
          "    return P @ V, dQ, dK, P.swapaxes(-1, -2) @ dO", "dK is missing a transpose"),
+    ],
+    "deep-networks-that-train": [
+        ("ex-resnorm-bn-backward", "check-ex-resnorm-bn-backward",
+         "def batch_norm_backward(dY, X, gamma, eps):\n"
+         "    mean = X.mean(axis=1, keepdims=True)\n"
+         "    inv = 1 / np.sqrt(X.var(axis=1, keepdims=True) + eps)\n"
+         "    x_hat = (X - mean) * inv\n"
+         "    g = gamma * dY\n"
+         "    dX = inv * (g - x_hat * (g * x_hat).mean(axis=1, keepdims=True))\n"
+         "    return dX, (dY * x_hat).sum(axis=1, keepdims=True), dY.sum(axis=1, keepdims=True)", "treats the batch mean as a constant"),
+        ("ex-resnorm-bn-backward", "check-ex-resnorm-bn-backward",
+         "def batch_norm_backward(dY, X, gamma, eps):\n"
+         "    mean = X.mean(axis=1, keepdims=True)\n"
+         "    inv = 1 / np.sqrt(X.var(axis=1, ddof=1, keepdims=True) + eps)\n"
+         "    x_hat = (X - mean) * inv\n"
+         "    g = gamma * dY\n"
+         "    dX = inv * (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True))\n"
+         "    return dX, (dY * x_hat).sum(axis=1, keepdims=True), dY.sum(axis=1, keepdims=True)", "1/(m - 1)"),
+        ("ex-resnorm-checkpoint", "check-ex-resnorm-checkpoint",
+         'peak_bytes = nums["c"] * nums["L"] * nums["m"] * nums["n"] * 8', "plain backward"),
+        ("ex-resnorm-checkpoint", "check-ex-resnorm-checkpoint",
+         'peak_bytes = (nums["L"] // nums["k"] + nums["c"] * nums["k"]) * nums["m"] * nums["n"] * 4',
+         "float32"),
+        ("ex-resnorm-clip", "check-ex-resnorm-clip",
+         'g_clipped = np.clip(np.asarray(nums["g"]), -nums["tau"], nums["tau"])', "clipping by value"),
+        ("ex-resnorm-clip", "check-ex-resnorm-clip",
+         'g_clipped = np.asarray(nums["g"]) / np.linalg.norm(nums["g"])', "unit vector"),
+    ],
+    "convolution": [
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = (nums["size"] - nums["kernel"]) // nums["stride"] + 1', "padding is left out"),
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = -(-(nums["size"] + 2 * nums["padding"] - nums["kernel"]) // nums["stride"]) + 1',
+         "rounded up"),
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = (nums["size"] + 2 * nums["padding"] - nums["kernel"]) // nums["stride"]',
+         "+ 1 is missing"),
+        ("ex-conv-input-grad", "check-ex-conv-input-grad", CONV_SPREAD.format(
+            name="input_grad", args="dy, k, x_shape, stride", shape="x_shape")
+         + "    padded = np.pad(spread, ((kh - 1, kh - 1), (kw - 1, kw - 1)))\n"
+         "    return conv.correlate(padded, k)", "not flipped"),
+        ("ex-conv-input-grad", "check-ex-conv-input-grad",
+         "def input_grad(dy, k, x_shape, stride):\n"
+         "    return conv.convolve(dy, k, 'full')", "stride is ignored"),
+        ("ex-conv-kernel-grad", "check-ex-conv-kernel-grad", CONV_SPREAD.format(
+            name="kernel_grad", args="dy, x, kernel_shape, stride", shape="x.shape")
+         .replace("kh, kw = k.shape", "kh, kw = kernel_shape")
+         + "    return conv.correlate(x, spread)[::-1, ::-1]", "turned 180 degrees"),
+        ("ex-conv-maxpool-backward", "check-ex-conv-maxpool-backward", POOL.format(
+            route="dx[stride * i:stride * i + size, stride * j:stride * j + size] += "
+                  "dy[i, j] * (window == window.max())"), "every maximum"),
+        ("ex-conv-maxpool-backward", "check-ex-conv-maxpool-backward", POOL.format(
+            route="r, c = np.unravel_index(np.argmax(window), window.shape)\n"
+                  "        dx[stride * i + r, stride * j + c] = dy[i, j]"), "must ADD"),
     ],
 }
