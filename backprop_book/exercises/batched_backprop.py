@@ -127,17 +127,43 @@ def check_grad_shape(answer: object) -> Verdict:
     what = f"the shape of dC/dW^({layer})"
     if is_placeholder(answer):
         return not_done(what)
+    if isinstance(answer, str):
+        raise NotQuiteRight(f"{what} should be a tuple of two integers, like (3, 4), not a "
+                            "string.")
     got = tuple(int(v) for v in np.ravel(answer)) if _numeric(answer) else None
     if got in {(m, n_out, n_in), (n_out, n_in, m)}:
         raise NotQuiteRight(
             f"{what}: that is one matrix per sample, stacked. The batch gradient is one "
             "matrix: the product Delta A^T sums the samples' outer products for you."
         )
+    try:
+        return _check_shape(answer, expected, what, layer, n_in, n_out, m, sizes)
+    except NotQuiteRight as err:
+        if got is None or len(got) != 2 or not str(err).startswith(f"{what} is "):
+            raise
+        raise NotQuiteRight(
+            f"{what}: {got} is not it. A gradient has the shape of its parameter: W^({layer}) "
+            f"has one row per neuron of layer {layer} ('to') and one column per neuron of "
+            f"layer {layer - 1} ('from')."
+        ) from None
+
+
+def _check_shape(answer, expected, what, layer, n_in, n_out, m, sizes) -> Verdict:
+    off_by_one = {}
+    if layer + 1 < len(sizes):
+        off_by_one[f"that is the shape of W^({layer + 1}), the next layer's weights; layer "
+                   f"{layer}'s weights go from layer {layer - 1} to layer {layer}."] = (
+            sizes[layer + 1], sizes[layer])
+    if layer >= 2:
+        off_by_one[f"that is the shape of W^({layer - 1}), the layer before's weights; layer "
+                   f"{layer}'s weights go from layer {layer - 1} to layer {layer}."] = (
+            sizes[layer - 1], sizes[layer - 2])
     return check_array(
         answer,
         expected,
         what=what,
         mistakes={
+            **off_by_one,
             "that is transposed. W^(l) maps layer l-1 to layer l, so it has n_l rows ('to') "
             "and n_{l-1} columns ('from'), and its gradient has the same shape.": (n_in, n_out),
             f"that is the shape of Delta^({layer}), one column per sample; the gradient has "

@@ -178,3 +178,14 @@ def test_check_function_calls_are_written_plainly():
     refuse(lambda f: check_function(f, lambda n, L: n ** (L - 1), what="paths(n, L)",
                                     inputs=[(1, 2), (2, 3)]),
            lambda n, L: n + L, "paths(n, L), called with 1, 2, returned 3; that is not it.")
+
+
+def test_a_shape_is_read_as_a_shape():
+    n = ex_batch.grad_shape_numbers()
+    sz, layer = n["sizes"], n["layer"]
+    refuse(ex_batch.check_grad_shape, str((sz[layer], sz[layer - 1])), "not a string")
+    if layer + 1 < len(sz):
+        refuse(ex_batch.check_grad_shape, (sz[layer + 1], sz[layer]), "the next layer's")
+    refuse(ex_batch.check_grad_shape, (sz[layer - 1], sz[layer - 2]) if layer >= 2 else (1, 1),
+           "that is")
+    refuse(ex_batch.check_grad_shape, (n["m"] + 1, sz[layer - 1]), "is not it. A gradient has")
