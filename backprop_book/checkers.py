@@ -8,6 +8,13 @@ calls one of the three engines here:
 * :func:`check_expr` for SymPy expressions (equal after simplification counts as right);
 * :func:`check_function` for a function the reader writes (called at test points).
 
+Two more engines live in modules of their own and return and raise the same way:
+:func:`backprop_book.codecheck.check_code` for code that returns arrays (a backward pass,
+an optimizer's update: fresh inputs per student, each returned array judged, classic bugs
+named, the reader's exception and line, a time limit) and
+:func:`backprop_book.derivations.check_derivation` for a formula typed as a string or
+SymPy (proved equal by SymPy; a missing factor, a wrong index, a known wrong form named).
+
 Three outcomes:
 
 * right: a :class:`Verdict` is returned and shown (a green box in Jupyter);

@@ -154,3 +154,11 @@ def test_an_input_changed_in_place():
         return _grad(W, x / 2)
 
     refuse(check, grad, "changed its input x in place")
+
+
+def test_the_grader_draws_other_inputs_than_the_student_saw(monkeypatch):
+    working = _cases()[0]["W"]
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    graded = _cases()[0]["W"]
+    assert not np.allclose(working, graded)
+    assert check(_grad)
