@@ -239,10 +239,11 @@ def _near_miss(got: np.ndarray, want: np.ndarray, what: str) -> str | None:
                                                           atol=1e-12)]
     if rel == 0 or not (rel < 5e-3 or rounded):
         return None
-    digits = max(1, int(np.floor(-np.log10(rel))))
-    return (f"{what} is close: right to about {digits} significant digits, but it was "
-            f"rounded. The checker needs {DIGITS} significant digits: use the value Python "
-            "computes (the variable itself, not a copy of its printed digits).")
+    how = (f"it is the right value rounded to {rounded[0]} decimal places" if rounded else
+           f"right to about {max(1, round(-np.log10(rel)))} significant digits")
+    return (f"{what} is close: {how}. The checker needs {DIGITS} significant digits: use "
+            "the value Python computes (the variable itself, not a copy of its printed "
+            "digits).")
 
 
 def check_array(
