@@ -10,7 +10,9 @@ student release from it. The assignment holds:
   cells use, found by reading the code (:func:`needed_cells`), not the demonstrations;
 * each exercise's statement and given numbers (locked), its solution cell (nbgrader's
   ``### BEGIN SOLUTION`` markers, already in the chapter) and, for every checker call, a
-  locked, graded test cell worth one point that *displays* the checker's verdict.
+  locked, graded test cell worth one point that *displays* the checker's verdict; a code
+  exercise whose checker lists ``parts`` (the arrays its function returns) gets one such
+  cell per array, ``check(answer, part="dW1")``: credit per right array.
 
 Written solutions (the Markdown between ``{solution-start}`` and ``{solution-end}``) are left
 out. The exercise text lives once, in the chapter notebook and its checker module.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import importlib
 import json
 import re
 import shutil
@@ -34,6 +37,7 @@ from pathlib import Path
 from . import toc
 from .anatomy import (
     EXERCISE,
+    EXERCISE_IMPORT,
     GATE_END,
     GATE_START,
     IMAGE,
@@ -136,11 +140,13 @@ def locked(cell: dict) -> dict:
     return _meta(cell, locked=True, grade_id=f"locked-{cell['id']}")
 
 
-def test_cells(cell: dict, label: str, points: int = 1) -> list[dict]:
+def test_cells(cell: dict, label: str, points: int = 1, parts_of=None) -> list[dict]:
     """One locked, graded test cell per checker call in ``cell``; each shows its verdict.
 
     ``ex.check_x(answer)`` becomes ``display(ex.check_x(answer))``: a displayed verdict is
-    full credit to nbgrader, a raised one (wrong, or not done while grading) is none.
+    full credit to nbgrader, a raised one (wrong, or not done while grading) is none. When
+    ``parts_of("check_x")`` names parts (the arrays a code exercise returns), the call
+    becomes one cell per part, ``display(ex.check_x(answer, part="dW1"))``.
     """
     tree = parse(cell_text(cell))
     if tree is None or not tree.body:
@@ -148,16 +154,31 @@ def test_cells(cell: dict, label: str, points: int = 1) -> list[dict]:
     out = []
     for k, stmt in enumerate(tree.body):
         code = ast.unparse(stmt)
-        if isinstance(stmt, ast.Expr) and not code.startswith("display("):
-            code = f"display({code})"
-        new = _meta(dict(cell, source=code), grade=True, locked=True, points=points,
-                    grade_id=f"check-{label}" + (f"-{k + 1}" if k else ""))
-        new["id"] = cell["id"] + (f"-{k + 1}" if k else "")
-        out.append(new)
+        suffix = f"-{k + 1}" if k else ""
+        split = [(code, suffix)]
+        func = getattr(getattr(stmt, "value", None), "func", None)
+        if isinstance(stmt, ast.Expr) and isinstance(func, ast.Attribute) and parts_of:
+            split = [(f"{code[:-1]}, part={part!r})", f"{suffix}-{re.sub(r'[^A-Za-z0-9]+', '-', part)}")
+                     for part in parts_of(func.attr)] or split
+        for code, tail in split:
+            if isinstance(stmt, ast.Expr) and not code.startswith("display("):
+                code = f"display({code})"
+            new = _meta(dict(cell, source=code), grade=True, locked=True, points=points,
+                        grade_id=f"check-{label}{tail}")
+            new["id"] = cell["id"] + tail
+            out.append(new)
     return out
 
 
-def exercises(cells: list[dict], name: str) -> tuple[list[dict], list[str]]:
+def parts_of_checkers(notebook: dict):
+    """``parts_of(name)``: the ``parts`` of the chapter's checker ``name`` (none: [])."""
+    code = "\n".join(cell_text(c) for c in notebook["cells"] if c["cell_type"] == "code")
+    found = EXERCISE_IMPORT.search(code)
+    module = importlib.import_module(f"backprop_book.exercises.{found.group(1)}") if found else None
+    return lambda name: list(getattr(getattr(module, name, None), "parts", None) or [])
+
+
+def exercises(cells: list[dict], name: str, parts_of=None) -> tuple[list[dict], list[str]]:
     """The exercise section as assignment cells; also the grade ids of the test cells."""
     out, grade_ids, label, in_gate, own = [], [], None, False, []
     for cell in cells:
@@ -176,7 +197,7 @@ def exercises(cells: list[dict], name: str) -> tuple[list[dict], list[str]]:
             own.append(cell)
         elif label and cell["cell_type"] == "code":
             require_placeholders(checked_names(cell), own, f"{name}, {label}")
-            tests = test_cells(cell, label)
+            tests = test_cells(cell, label, parts_of=parts_of)
             out += tests
             grade_ids += [t["metadata"]["nbgrader"]["grade_id"] for t in tests]
             label, own = None, []
@@ -193,7 +214,7 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
     """The nbgrader source notebook of one chapter, and the grade ids of its test cells."""
     cells = notebook["cells"]
     start, end = exercise_span(cells, name)
-    section, grade_ids = exercises(cells[start:end], name)
+    section, grade_ids = exercises(cells[start:end], name, parts_of_checkers(notebook))
     code = [cell_text(c) for c in cells[start:end] if c["cell_type"] == "code"]
     own = set().union(*(names_bound(c)[0] for c in code))
     wanted = set().union(*(names_used(c) for c in code)) - own

@@ -35,7 +35,7 @@ from .browser import chromium, offline_page, serve
 from .paths import BUILD, VENDOR
 from .roster import read_roster
 
-ENGINES = ("check_array", "check_expr", "check_function")
+ENGINES = ("check_array", "check_expr", "check_function", "check_derivation")
 
 
 @dataclass
@@ -180,7 +180,8 @@ def checker_calls(code: str, alias: str) -> list[str]:
 
 
 def _kind(engine: str) -> str:
-    return {"check_array": "number", "check_expr": "expression"}.get(engine, "function")
+    return {"check_array": "number", "check_expr": "expression",
+            "check_derivation": "expression"}.get(engine, "function")
 
 
 class _Probe:
