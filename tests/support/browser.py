@@ -18,8 +18,9 @@ from bookkit.browser import CHROMIUM, LAUNCH_ARGS, refuse_the_network
 #: How long any one wait in a browser test may last before the run is taken as hung. It
 #: judges nothing about speed: a page that loads in 4 s on a quiet machine took more than
 #: playwright's default 30 s on a busy one (two workers, the build, a hub and nbgrader on
-#: two cores). Tests wait for conditions (a selector, a function); this only ends a hang.
-HANG_MS = 180_000
+#: two cores), and a JupyterLab Run All took more than 180 s with three test runs at once.
+#: Tests wait for conditions (a selector, a function); this only ends a hang.
+HANG_MS = 300_000
 
 
 @dataclass
