@@ -36,13 +36,18 @@ VISIBLE_TEXT = """() => {
   return clone.innerText;
 }"""
 
+# Unfold every dropdown as a reader's click does (togglebutton.js drops the class that
+# keeps a folded dropdown's content hidden, at zero height).
+UNFOLD = """() => document.querySelectorAll('main .toggle-hidden')
+  .forEach(n => n.classList.remove('toggle-hidden'))"""
+
 # Every math element of the page holds KaTeX's rendering, drawn (it has a size) and with its
 # MathML; no error box; and no math library was loaded to do it in the page.
 MATH_STATE = """() => {
   const sources = [...document.querySelectorAll('main span.math, main div.math')];
   const rendered = sources.filter(m => {
     const k = m.querySelector(':scope > .katex, :scope > .katex-display > .katex');
-    // drawn, unless the reader cannot see it yet (a folded solution, the print-only toc)
+    // drawn (dropdowns are unfolded), unless the page never shows it (the print-only toc)
     return k && k.querySelector('.katex-mathml math')
       && (k.getBoundingClientRect().width > 0 || !m.checkVisibility());
   });
@@ -79,15 +84,17 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     page, log = open_logged_page(chromium, book_server)
     page.goto(f"{book_server}/{page_url(entry)}")
     settled(page)
-    # The page lays out what is off screen only when scrolled near (content-visibility in
-    # book.css); lay out all of it, so that every check below sees the whole page.
-    page.add_style_tag(content=LAY_OUT_ALL)
-    math = page.evaluate(MATH_STATE)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # The top of the page: a whole chapter (some 40,000 px) took 2-3 s of CPU to draw,
     # as much as the rest of this test; `make screenshots` draws whole pages.
     shot = SCREENSHOTS / entry.replace("/", "__")
     page.screenshot(path=f"{shot}.png")
+    # The page lays out what is off screen only when scrolled near (content-visibility in
+    # book.css), and a folded dropdown keeps its content at zero height: lay out all of
+    # it and unfold every dropdown, so that every check below sees the whole page.
+    page.add_style_tag(content=LAY_OUT_ALL)
+    page.evaluate(UNFOLD)
+    math = page.evaluate(MATH_STATE)
 
     assert not log.problems(), f"{entry}: " + "; ".join(log.problems())
     assert not math["runtime"], f"{entry}: a math library runs in the page: {math}"
