@@ -108,7 +108,7 @@ EXERCISES = {
                             "exsm-backward-sol", "backward_4", [
         ("delta = a[3] - y", "delta = (a[3] - y) * a[3] * (1 - a[3])", "s(1 - s)"),
         ("delta = a[3] - y", "delta = -y * (1 - a[3])", "Jacobian's diagonal"),
-        ("[0].T @ delta", "[0] @ delta", "the transpose is missing"),
+        ("(W.T @ delta)", "(W @ delta)", "the transpose is missing"),
         ("a_prev * (1 - a_prev)", "bb.sigmoid_prime(a_prev)",
          "at the hidden layers the slope was taken at the activation"),
         ("delta = a[3] - y", "delta = y - a[3]", "sign is flipped"),
@@ -117,7 +117,7 @@ EXERCISES = {
                         "exany-backward-sol", "backward_any", [
         ("slope[activations[layer - 2]]", "slope[activations[layer - 1]]",
          "the slope of the wrong layer's activation"),
-        ("(cache.zs[layer - 1])", "(cache.as_[layer - 1])",
+        ("cache.zs[layer - 1])", "cache.as_[layer - 1])",
          "at the hidden layers the slope was taken at the activation"),
         ("(delta @ cache.as_[layer - 1].T, delta)", "(delta @ cache.as_[layer].T, delta)",
          "the wrong layer's activation"),
