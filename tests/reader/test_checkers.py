@@ -69,7 +69,9 @@ def test_transposed_shape_and_square_transpose():
 def test_bias_not_summed_over_batch():
     db = np.array([[0.2], [-0.4]])
     per_sample = np.hstack([db / 3, db / 3, db / 3])
-    assert "summed over the batch" in wrong(per_sample, db)
+    assert "summed over the batch" in wrong(per_sample, db, m=3)
+    # an exercise without a batch never hears about one
+    assert "batch" not in wrong(per_sample, db)
 
 
 def test_one_d_where_column_expected():
