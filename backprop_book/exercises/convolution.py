@@ -4,7 +4,8 @@
    and padding (diagnoses: padding left out, rounded up instead of down, the + 1 forgotten).
 2. ``ex-conv-input-grad``: a function for dC/dx of a one-channel convolution with a stride
    (diagnoses: the kernel not flipped, flipped on one axis only, no full padding or 'same'
-   padding, the stride ignored).
+   padding, the stride ignored, dy spread out without the trailing zeros that fill the
+   stride-1 grid when the stride does not divide size - kernel).
 3. ``ex-conv-kernel-grad``: a function for dC/dk (diagnoses: the kernel flipped, the stride
    ignored, dy flipped as in a convolution).
 4. ``ex-conv-maxpool-backward``: a function for max-pooling's backward pass (diagnoses:
@@ -229,6 +230,16 @@ def _spread_full(dy, k, x_shape, stride, pad=None):
     return np.pad(g, ((ph, ph), (pw, pw)))
 
 
+def _between_only(dy, k, x_shape, stride):
+    """dy spread out with zeros between its entries only (none after the last), padded by
+    kernel size - 1, correlated with the turned kernel: short by the remainder of
+    (size - kernel) / stride along each axis."""
+    kh, kw = np.shape(k)
+    g = np.zeros((stride * (dy.shape[0] - 1) + 1, stride * (dy.shape[1] - 1) + 1))
+    g[::stride, ::stride] = dy
+    return conv.correlate(np.pad(g, ((kh - 1, kh - 1), (kw - 1, kw - 1))), k[::-1, ::-1])
+
+
 def _input_grad_bugs() -> dict[str, Callable]:
     def corr(g, kernel):
         return conv.correlate(g, kernel) if all(
@@ -251,6 +262,12 @@ def _input_grad_bugs() -> dict[str, Callable]:
         "the stride is ignored in the backward pass. Output (i, j) read the window that starts "
         "at (stride i, stride j): put dy[i, j] there (zeros between) before the full "
         "convolution.": lambda dy, k, xs, s: conv.convolve(dy, k, "full"),
+        "the spread-out dy has zeros between its entries but none after the last one. When "
+        "x_shape - kernel size is not a multiple of the stride, the last rows or columns of x "
+        "lie under no window: spread dy onto the stride-1 grid, x_shape[0] - kh + 1 by "
+        "x_shape[1] - kw + 1 slots, dy[i, j] in slot (stride i, stride j) and zeros in all the "
+        "others, trailing ones included, so the full convolution comes out the shape of x "
+        "(with 0 for the inputs no window read).": _between_only,
     }  # fmt: skip
 
 

@@ -147,9 +147,18 @@ def no_stride(dy, k, x_shape, stride):
     return conv.correlate(np.pad(dy, ((k.shape[0] - 1,) * 2, (k.shape[1] - 1,) * 2)), k[::-1, ::-1])
 
 
+def no_trailing_zeros(dy, k, x_shape, stride):
+    # the page's equation read without its trailing zeros: s - 1 zeros between entries only
+    kh, kw = k.shape
+    g = np.zeros((stride * (dy.shape[0] - 1) + 1, stride * (dy.shape[1] - 1) + 1))
+    g[::stride, ::stride] = dy
+    return conv.convolve(g, k, "full")
+
+
 @pytest.mark.parametrize(("bug", "says"), [
     (unflipped, "not flipped"), (one_axis, "one axis only"), (valid_only, "no padding"),
     (same_pad, "kh // 2"), (no_stride, "stride is ignored"),
+    (no_trailing_zeros, "none after the last one"),
 ])
 def test_input_grad_names_each_classic_mistake(bug, says):
     refuse(ex.check_input_grad, bug, says)
