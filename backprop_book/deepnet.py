@@ -155,12 +155,22 @@ class BlockCache:
     U: np.ndarray
     norm: layers.NormCache | None
 
+    def arrays(self) -> list[np.ndarray]:
+        """The arrays this cache keeps alive (H_in may be shared: a checkpoint, or the
+        block below's output)."""
+        kept = [self.H_in, self.U]
+        if self.norm is not None:
+            kept += [self.norm.x_hat, self.norm.inv_std]
+        return kept
+
     @property
     def nbytes(self) -> int:
-        kept = self.H_in.nbytes + self.U.nbytes
-        if self.norm is not None:
-            kept += self.norm.x_hat.nbytes + self.norm.inv_std.nbytes
-        return kept
+        return sum(a.nbytes for a in self.arrays())
+
+
+def _distinct_nbytes(arrays) -> int:
+    """Bytes of the distinct arrays among ``arrays``: one array held twice counts once."""
+    return sum(a.nbytes for a in {id(a): a for a in arrays}.values())
 
 
 def _block_forward(net: Net, i: int, H, design: Design, training: bool, update: bool):
@@ -287,7 +297,7 @@ def backward(net: Net, X, Y, design: Design, *, update_running: bool = False) ->
     g["dH_norms"][net.depth] = float(np.linalg.norm(G))
     for i in range(net.depth - 1, -1, -1):
         G = _store(g, i, _block_backward(net, i, G, caches[i], design))
-    kept = sum(c.nbytes for c in caches.values())
+    kept = _distinct_nbytes(a for c in caches.values() for a in c.arrays())
     return C, _finish(net, X, g, dW_out, db_out), kept
 
 
@@ -297,7 +307,8 @@ def checkpointed_backward(net: Net, X, Y, design: Design, k: int) -> tuple[float
     During the backward pass each segment of k blocks is run forward again from its
     checkpoint, its caches kept just until the segment is done. Returns the cost, the
     gradients (the same as :func:`backward`'s) and the most bytes held at once: the
-    checkpoints plus one segment's caches.
+    checkpoints plus one segment's caches, each array once (the segment's first input *is*
+    its checkpoint, so with c arrays per block the peak is (L/k + c k - 1) arrays).
     """
     X, Y = _checked(net, X, Y, design)
     k = _whole(k, "k (keep every k-th activation)")
@@ -305,18 +316,19 @@ def checkpointed_backward(net: Net, X, Y, design: Design, k: int) -> tuple[float
     C, dZo, dW_out, db_out, G = _head(net, H, Y)
     g = _empty_grads(net)
     g["dH_norms"][net.depth] = float(np.linalg.norm(G))
-    stored = sum(c.nbytes for c in checkpoints.values())
-    peak = stored
+    alive = list(checkpoints.values())  # H^(0), H^(k), ...: freed from the top down
+    peak = _distinct_nbytes(alive)
     for start in sorted(checkpoints, reverse=True):
         stop = min(start + k, net.depth)
         H, segment = checkpoints[start], []
         for i in range(start, stop):  # recompute this segment, keeping its caches
             H, cache = _block_forward(net, i, H, design, True, False)
             segment.append(cache)
-        peak = max(peak, stored + sum(c.nbytes for c in segment))
+        segment_arrays = (a for c in segment for a in c.arrays())
+        peak = max(peak, _distinct_nbytes([*alive, *segment_arrays]))
         for i in range(stop - 1, start - 1, -1):
             G = _store(g, i, _block_backward(net, i, G, segment[i - start], design))
-        stored -= checkpoints[start].nbytes
+        alive.pop()
     return C, _finish(net, X, g, dW_out, db_out), peak
 
 
@@ -358,13 +370,14 @@ def train(net: Net, X, Y, design: Design, *, epochs: int, batch_size: int, eta: 
 
     ``clip``: if given, the gradient is first clipped to that global norm
     (:func:`backprop_book.layers.clip_by_global_norm`). Returns per-step lists: the cost,
-    the gradient's global norm before clipping, and ||dC/dW^(l)|| per block (steps x L).
+    the gradient's global norm before clipping, the length of the step, eta ||v|| (all
+    parameters as one vector), and ||dC/dW^(l)|| per block (steps x L).
     """
     X, Y = _checked(net, X, Y, design)
     epochs, batch_size = _whole(epochs, "epochs"), _whole(batch_size, "batch_size", 2)
     rng = np.random.default_rng(check.seed(seed))
     velocity = [np.zeros_like(p) for p in net.arrays()]
-    history: dict[str, list] = {"cost": [], "grad_norm": [], "block_norms": []}
+    history: dict[str, list] = {"cost": [], "grad_norm": [], "step_norm": [], "block_norms": []}
     for _ in range(epochs):
         order = rng.permutation(X.shape[1])
         for start in range(0, X.shape[1] - batch_size + 1, batch_size):
@@ -381,6 +394,7 @@ def train(net: Net, X, Y, design: Design, *, epochs: int, batch_size: int, eta: 
                 p -= eta * v  # in place: the Net's arrays are updated
             history["cost"].append(C)
             history["grad_norm"].append(total)
+            history["step_norm"].append(eta * float(np.sqrt(sum(np.sum(v * v) for v in velocity))))
             history["block_norms"].append(grads.block_norms())
     history["block_norms"] = np.array(history["block_norms"])
     return history

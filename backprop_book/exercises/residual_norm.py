@@ -8,7 +8,8 @@
    axis (layer norm's), dgamma or dbeta summed over the wrong axis, gamma left out of dX.
    An exception in the reader's code is reported with the reader's own line.
 2. ``ex-resnorm-checkpoint``: the most bytes held at once by a checkpointed backward pass
-   with k dividing L, (L/k + c k) m n s (diagnoses: no checkpoints counted, no recomputed
+   with k dividing L, (L/k + r k - 1) m n q: the top segment's first input is its checkpoint,
+   held once (diagnoses: that array counted twice, no checkpoints counted, no recomputed
    segment, the plain count, float32's 4 bytes).
 3. ``ex-resnorm-clip``: a gradient clipped to a global norm tau (diagnoses: each entry
    clipped to [-tau, tau], the unit vector without tau, tau / ||g||^2).
@@ -221,24 +222,27 @@ def check_bn_backward(answer: object) -> Verdict:
 
 
 def checkpoint_numbers() -> dict:
-    """Batch m, width n, depth L, arrays kept per block c, spacing k, bytes per number s."""
+    """Batch m, width n, depth L, arrays kept per block r (one of them the block's input),
+    spacing k, bytes per number q (``bytes_per_number``)."""
 
     def draw(rng: np.random.Generator) -> dict:
         k = int(rng.integers(3, 9))
         L = k * int(rng.integers(4, 9))  # k divides L
         return {"m": int(rng.choice([64, 128, 256])), "n": int(rng.choice([32, 64, 128])),
-                "L": L, "c": int(rng.integers(2, 4)), "k": k, "bytes_per_number": 8}  # fmt: skip
+                "L": L, "r": int(rng.integers(2, 4)), "k": k, "bytes_per_number": 8}  # fmt: skip
 
-    return given(CHECKPOINT, {"m": 128, "n": 64, "L": 30, "c": 2, "k": 5, "bytes_per_number": 8}, draw)
+    return given(CHECKPOINT, {"m": 128, "n": 64, "L": 30, "r": 2, "k": 5, "bytes_per_number": 8}, draw)
 
 
-def _simulated_peak(m: int, n: int, L: int, c: int, k: int, s: int) -> int:
+def _simulated_peak(m: int, n: int, L: int, r: int, k: int, q: int) -> int:
     """Walk a checkpointed backward pass and record the most bytes held at once."""
-    array = m * n * s
+    array = m * n * q
     held = [array for start in range(0, L, k)]  # H^(0), H^(k), ... kept by the forward pass
     peak = sum(held)
     for start in reversed(range(0, L, k)):
-        segment = min(k, L - start) * c * array  # the recomputed segment's caches
+        # the recomputed segment's caches, r arrays per block; its first block's input is
+        # the checkpoint already held, so one array fewer
+        segment = (min(k, L - start) * r - 1) * array
         peak = max(peak, sum(held) + segment)
         held.pop()
     return peak
@@ -247,22 +251,24 @@ def _simulated_peak(m: int, n: int, L: int, c: int, k: int, s: int) -> int:
 def check_checkpoint(answer: object) -> Verdict:
     """The most bytes a checkpointed backward pass holds at once."""
     nums = checkpoint_numbers()
-    m, n, L, c, k, s = (nums[key] for key in ("m", "n", "L", "c", "k", "bytes_per_number"))
-    expected = _simulated_peak(m, n, L, c, k, s)
-    array = m * n * s
+    m, n, L, r, k, q = (nums[key] for key in ("m", "n", "L", "r", "k", "bytes_per_number"))
+    expected = _simulated_peak(m, n, L, r, k, q)
+    array = m * n * q
     return check_array(
         answer,
         expected,
         what="the peak bytes",
         mistakes={
+            "that counts the top segment's first input twice: it *is* the checkpoint H^(L-k), "
+            "the same array, so the peak is one array less than L/k + r k.": (L // k + r * k) * array,
             "that counts the recomputed segment but not the checkpoints kept from the forward "
-            "pass: L/k of them, and the first ones stay until the end of the backward pass.": c * k * array,
+            "pass: L/k of them, and the first ones stay until the end of the backward pass.": r * k * array,
             "that counts the checkpoints but not the segment recomputed between two of them: "
-            "its k blocks keep c arrays each while their backward runs.": (L // k) * array,
-            "that is the plain backward pass, which keeps every block's arrays (c L of them); "
-            "checkpointing keeps far fewer.": c * L * array,
+            "its k blocks keep r arrays each while their backward runs.": (L // k) * array,
+            "that is the plain backward pass, which keeps every block's arrays (r L of them); "
+            "checkpointing keeps far fewer.": r * L * array,
             "that counts 4 bytes per number (float32); the book's arrays are float64, 8 bytes.":
-            (L // k + c * k) * m * n * 4,
+            (L // k + r * k - 1) * m * n * 4,
         },  # fmt: skip
         rtol=0.0,
         atol=0.5,

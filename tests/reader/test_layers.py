@@ -295,11 +295,39 @@ def test_memory_counts_are_the_arrays_kept():
         _, _, kept = dn.backward(net, X, Y, design)
         extra = 0 if design.norm is None else 20 * 32 * 8  # inv_std, (n, 1) per block
         assert kept == dn.activation_bytes(50, 32, 20, arrays) + extra
-        for k in (2, 4, 5, 10):
+        array = 50 * 32 * 8
+        for k in (1, 2, 4, 5, 10, 20):
             _, _, peak = dn.checkpointed_backward(net, X, Y, design, k)
             checkpoints = -(-20 // k)
-            per_block = arrays * 50 * 32 * 8 + (extra // 20)
-            assert peak == checkpoints * 50 * 32 * 8 + k * per_block, k
+            per_block = arrays * array + (extra // 20)
+            # the top segment's first input is its checkpoint: held once, not twice
+            assert peak == checkpoints * array + k * per_block - array, k
+        assert peak == kept  # k = L: the whole network, as in the plain pass
+
+
+def test_checkpointed_peak_matches_tracemalloc_to_within_one_array():
+    """Independent of the counter: Python's own allocation peak, minus the plain pass's
+    (the same weight gradients and temporaries), must move with the count to within half an
+    array for every k, so a count off by one array fails."""
+    import tracemalloc
+
+    net = dn.init_net(16, 32, 12, 4, seed=1)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(16, 200)), np.eye(4)[:, rng.integers(0, 4, size=200)]
+    design, array = dn.Design(residual=True), 32 * 200 * 8
+
+    def traced(f, *args):
+        tracemalloc.start()
+        out = f(*args)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return out[2], peak
+
+    kept, plain_peak = traced(dn.backward, net, X, Y, design)
+    for k in (1, 2, 3, 4, 6, 12):
+        count, peak = traced(dn.checkpointed_backward, net, X, Y, design, k)
+        assert count == (12 // k + 2 * k - 1) * array, k
+        assert abs((peak - count) - (plain_peak - kept)) < array / 2, k
 
 
 def test_train_is_seeded_and_clipping_caps_every_step():
@@ -316,6 +344,13 @@ def test_train_is_seeded_and_clipping_caps_every_step():
     dn.train(net, X, Y, dn.Design(residual=True), epochs=1, batch_size=40, eta=0.1, beta=0.0, clip=1e-3)
     step = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(net.arrays(), before, strict=True)))
     assert abs(step - 0.1 * 1e-3) < 1e-12
+    # with momentum each clipped gradient is at most tau long: eta ||v|| < eta tau / (1 - beta)
+    net = dn.init_net(5, 4, 3, 3, seed=2)
+    hist = dn.train(net, X, Y, dn.Design(residual=True), epochs=5, batch_size=10, eta=0.1, beta=0.9,
+                    clip=1e-3)
+    steps = np.array(hist["step_norm"])
+    assert steps.max() > 2 * 0.1 * 1e-3  # longer than eta tau: the velocity adds up
+    assert np.all(steps < 0.1 * 1e-3 / (1 - 0.9))
 
 
 def test_deep_net_bad_input():

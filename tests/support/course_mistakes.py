@@ -416,9 +416,9 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          "    dX = inv * (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True))\n"
          "    return dX, (dY * x_hat).sum(axis=1, keepdims=True), dY.sum(axis=1, keepdims=True)", "1/(m - 1)"),
         ("ex-resnorm-checkpoint", "check-ex-resnorm-checkpoint",
-         'peak_bytes = nums["c"] * nums["L"] * nums["m"] * nums["n"] * 8', "plain backward"),
+         'peak_bytes = nums["r"] * nums["L"] * nums["m"] * nums["n"] * 8', "plain backward"),
         ("ex-resnorm-checkpoint", "check-ex-resnorm-checkpoint",
-         'peak_bytes = (nums["L"] // nums["k"] + nums["c"] * nums["k"]) * nums["m"] * nums["n"] * 4',
+         'peak_bytes = (nums["L"] // nums["k"] + nums["r"] * nums["k"] - 1) * nums["m"] * nums["n"] * 4',
          "float32"),
         ("ex-resnorm-clip", "check-ex-resnorm-clip",
          'g_clipped = np.clip(np.asarray(nums["g"]), -nums["tau"], nums["tau"])', "clipping by value"),

@@ -134,28 +134,48 @@ def test_any_other_wrong_answer_says_which_array_is_off():
     assert "dgamma, dbeta are right" in message
 
 
-def peak_by_walking(m, n, L, c, k, s):
-    """Independent: count the arrays alive at every moment of a checkpointed backward pass."""
-    alive, peak = set(range(0, L, k)), 0  # checkpoints by their block index
-    for start in sorted(alive, reverse=True):
-        for recomputed in range(1, k + 1):  # the segment's caches grow block by block
-            peak = max(peak, len(alive) + c * recomputed)
-        alive.discard(start)
-    return peak * m * n * s
+def peak_by_walking(m, n, L, r, k, q):
+    """Independent: list the arrays alive at every moment of a checkpointed backward pass, by
+    name, so an array held twice (a checkpoint that is also a block's cached input) is one."""
+    checkpoints = {("H", start) for start in range(0, L, k)}  # H^(0), H^(k), ...
+    peak = 0
+    for start in sorted(start for _, start in checkpoints)[::-1]:
+        segment = set()
+        for block in range(start + 1, start + k + 1):  # recompute block by block
+            segment.add(("H", block - 1))  # its input (the first one: the checkpoint)
+            segment |= {(f"cache{j}", block) for j in range(1, r)}  # its other arrays
+            peak = max(peak, len(checkpoints | segment))
+        checkpoints.discard(("H", start))
+    return peak * m * n * q
 
 
 def test_checkpoint():
     n = ex.checkpoint_numbers()
-    m, w, L, c, k, s = (n[key] for key in ("m", "n", "L", "c", "k", "bytes_per_number"))
+    m, w, L, r, k, q = (n[key] for key in ("m", "n", "L", "r", "k", "bytes_per_number"))
     assert L % k == 0
-    right = peak_by_walking(m, w, L, c, k, s)
-    assert right == (L // k + c * k) * m * w * s
+    right = peak_by_walking(m, w, L, r, k, q)
+    assert right == (L // k + r * k - 1) * m * w * q
     assert ex.check_checkpoint(right)
     assert not ex.check_checkpoint(None)
-    refuse(ex.check_checkpoint, c * k * m * w * s, "not the checkpoints")
-    refuse(ex.check_checkpoint, (L // k) * m * w * s, "recomputed between two")
-    refuse(ex.check_checkpoint, c * L * m * w * s, "plain backward")
-    refuse(ex.check_checkpoint, (L // k + c * k) * m * w * 4, "float32")
+    refuse(ex.check_checkpoint, (L // k + r * k) * m * w * q, "first input twice")
+    refuse(ex.check_checkpoint, r * k * m * w * q, "not the checkpoints")
+    refuse(ex.check_checkpoint, (L // k) * m * w * q, "recomputed between two")
+    refuse(ex.check_checkpoint, r * L * m * w * q, "plain backward")
+    refuse(ex.check_checkpoint, (L // k + r * k - 1) * m * w * 4, "float32")
+
+
+def test_checkpoint_numbers_match_the_package_counter():
+    """The given L, k, m, n against deepnet's own count of a real checkpointed pass (a
+    residual net keeps H_in and U: r = 2); and the book's numbers give 983,040 bytes."""
+    from backprop_book import deepnet as dn
+
+    n = ex.checkpoint_numbers()
+    net = dn.init_net(3, n["n"], n["L"], 2, seed=0)
+    X = np.random.default_rng(0).normal(size=(3, n["m"]))
+    Y = np.eye(2)[:, np.arange(n["m"]) % 2]
+    _, _, peak = dn.checkpointed_backward(net, X, Y, dn.Design(residual=True), n["k"])
+    assert peak == peak_by_walking(n["m"], n["n"], n["L"], 2, n["k"], 8)
+    assert peak_by_walking(128, 64, 30, 2, 5, 8) == 983_040
 
 
 def test_clip():
