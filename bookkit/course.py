@@ -28,12 +28,12 @@ import ast
 import copy
 import json
 import re
-import shutil
 from pathlib import Path
 
-from . import toc
+from . import course_folder, toc
 from .anatomy import (
     EXERCISE,
+    EXERCISE_IMPORT,
     GATE_END,
     GATE_START,
     IMAGE,
@@ -46,7 +46,7 @@ from .anatomy import (
     parse,
     require_placeholders,
 )
-from .paths import BUILD
+from .paths import ROOT
 
 INTRO = """\
 **This assignment** holds the exercises of the chapter (read the chapter itself in the
@@ -58,6 +58,7 @@ login on the class hub, and the grader checks your answers against the same numb
 IDENTITY = """\
 # Your exercise numbers come from your login; the grader uses the same ones.
 from backprop_book.classroom import use_class_identity
+from backprop_book.grading import graded
 
 use_class_identity()
 """
@@ -136,19 +137,37 @@ def locked(cell: dict) -> dict:
     return _meta(cell, locked=True, grade_id=f"locked-{cell['id']}")
 
 
-def test_cells(cell: dict, label: str, points: int = 1) -> list[dict]:
+def graded_call(stmt: ast.stmt, modules: dict[str, str]) -> str | None:
+    """``ex.check_x(a)`` as ``graded("<module>.check_x", a)``, when ``ex`` is a chapter's
+    exercise module (``modules``: alias -> module); ``None`` for any other statement."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "display" and len(call.args) == 1):
+        call = call.args[0]
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name) and call.func.value.id in modules
+            and not call.keywords):
+        return None
+    path = f"{modules[call.func.value.id]}.{call.func.attr}"
+    return ast.unparse(ast.Call(ast.Name("graded"), [ast.Constant(path), *call.args], []))
+
+
+def test_cells(cell: dict, label: str, points: int = 1,
+               modules: dict[str, str] | None = None) -> list[dict]:
     """One locked, graded test cell per checker call in ``cell``; each shows its verdict.
 
-    ``ex.check_x(answer)`` becomes ``display(ex.check_x(answer))``: a displayed verdict is
-    full credit to nbgrader, a raised one (wrong, or not done while grading) is none.
+    ``ex.check_x(answer)`` becomes ``graded("<module>.check_x", answer)``
+    (:func:`backprop_book.grading.graded`): it shows the verdict and records the answer,
+    which the course's grader checks again in its own process. Any other statement is
+    displayed: a displayed verdict is full credit to nbgrader, a raised one none.
     """
     tree = parse(cell_text(cell))
     if tree is None or not tree.body:
         raise HandoutError(f"{label}: the checker cell {cell['id']} is not Python")
     out = []
     for k, stmt in enumerate(tree.body):
-        code = ast.unparse(stmt)
-        if isinstance(stmt, ast.Expr) and not code.startswith("display("):
+        code = graded_call(stmt, modules or {}) or ast.unparse(stmt)
+        if isinstance(stmt, ast.Expr) and not code.startswith(("display(", "graded(")):
             code = f"display({code})"
         new = _meta(dict(cell, source=code), grade=True, locked=True, points=points,
                     grade_id=f"check-{label}" + (f"-{k + 1}" if k else ""))
@@ -157,7 +176,14 @@ def test_cells(cell: dict, label: str, points: int = 1) -> list[dict]:
     return out
 
 
-def exercises(cells: list[dict], name: str) -> tuple[list[dict], list[str]]:
+def exercise_modules(cells: list[dict]) -> dict[str, str]:
+    """The chapter's exercise modules, by the alias its code imports them as."""
+    return {alias: module for c in cells if c["cell_type"] == "code"
+            for module, alias in EXERCISE_IMPORT.findall(cell_text(c))}
+
+
+def exercises(cells: list[dict], name: str,
+              modules: dict[str, str] | None = None) -> tuple[list[dict], list[str]]:
     """The exercise section as assignment cells; also the grade ids of the test cells."""
     out, grade_ids, label, in_gate, own = [], [], None, False, []
     for cell in cells:
@@ -176,7 +202,7 @@ def exercises(cells: list[dict], name: str) -> tuple[list[dict], list[str]]:
             own.append(cell)
         elif label and cell["cell_type"] == "code":
             require_placeholders(checked_names(cell), own, f"{name}, {label}")
-            tests = test_cells(cell, label)
+            tests = test_cells(cell, label, modules=modules)
             out += tests
             grade_ids += [t["metadata"]["nbgrader"]["grade_id"] for t in tests]
             label, own = None, []
@@ -193,7 +219,7 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
     """The nbgrader source notebook of one chapter, and the grade ids of its test cells."""
     cells = notebook["cells"]
     start, end = exercise_span(cells, name)
-    section, grade_ids = exercises(cells[start:end], name)
+    section, grade_ids = exercises(cells[start:end], name, exercise_modules(cells))
     code = [cell_text(c) for c in cells[start:end] if c["cell_type"] == "code"]
     own = set().union(*(names_bound(c)[0] for c in code))
     wanted = set().union(*(names_used(c) for c in code)) - own
@@ -224,16 +250,21 @@ def images(notebook: dict) -> list[str]:
 
 
 # ------------------------------------------------------------------ `make course`
-# `make course`: an nbgrader course with one lean assignment per chapter, in _build/course.
+# `make course`: the nbgrader course, one lean assignment per chapter, in the teacher's
+# course folder (``course/`` at the repository's root unless ``--out`` names another).
 #
-# Writes ``_build/course/nbgrader_config.py`` and ``_build/course/source/<chapter>/
-# <chapter>.ipynb`` (with the images it shows), built by :mod:`bookkit.course` from the
-# chapter notebooks. Then, in ``_build/course``: ``nbgrader generate_assignment <chapter>``
-# makes the student release, ``nbgrader autograde <chapter>`` grades the submissions.
+# Writes ``nbgrader_config.py``, ``README.md`` and ``source/<chapter>/<chapter>.ipynb``
+# (with the images it shows), built from the chapter notebooks, through
+# :func:`bookkit.course_folder.update`: a file the teacher edited is never overwritten.
+# Then, in the folder: ``nbgrader generate_assignment <chapter>`` makes the student
+# release, ``nbgrader autograde <chapter>`` grades the submissions.
 
-OUT = BUILD / "course"
+OUT = ROOT / "course"
 CONFIG = '''\
-"""nbgrader configuration of the backprop book's course (written by `make course`)."""
+"""nbgrader configuration of the backprop book's course (written by `make course`).
+
+Edit it freely: rebuilding the course never overwrites a file you changed.
+"""
 
 import os
 
@@ -243,43 +274,88 @@ c = get_config()  # noqa: F821 (nbgrader provides it)
 here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = here
 c.CourseDirectory.course_id = "backprop-book"
-# Tell each grading kernel whose submission it runs: the per-student numbers depend on it.
+# Tell each grading kernel whose submission it runs (the numbers depend on it), and check
+# every answer again in nbgrader's own process, where a student's code cannot reach.
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.Execute.timeout = 120
 # Where releases and submissions meet; a hub points every server at the same folder.
-c.Exchange.root = os.environ.get(
-    "BACKPROP_BOOK_EXCHANGE", os.path.join(os.path.dirname(here), "exchange")
-)
+c.Exchange.root = os.environ.get("BACKPROP_BOOK_EXCHANGE", os.path.join(here, "exchange"))
+# Late work: uncomment to take one point per started hour after the due date, or write
+# your own LateSubmissionPlugin (https://nbgrader.readthedocs.io/en/stable/plugins/).
+# c.AssignLatePenalties.plugin_class = "nbgrader.plugins.LateSubmissionPlugin"
+# c.LateSubmissionPlugin.penalty_method = "zero"
 '''
 
 
-def write_course(out: Path = OUT) -> dict[str, list[str]]:
-    """Write the course into ``out``; return each assignment's test-cell grade ids."""
-    shutil.rmtree(out / "source", ignore_errors=True)
-    (out / "source").mkdir(parents=True)
-    (out / "nbgrader_config.py").write_text(CONFIG)
-    grades = {}
+def chapters() -> list[tuple[Path, dict]]:
+    """The chapters with exercises, in the book's order, each with its notebook."""
+    found = []
     for path in toc.notebooks():
-        notebook = json.loads(path.read_text())
-        if "{solution-start}" not in path.read_text():
-            continue
+        text = path.read_text()
+        if "{solution-start}" in text:
+            found.append((path, json.loads(text)))
+    return found
+
+
+def course_files() -> tuple[dict[str, bytes], dict[str, list[str]]]:
+    """Every file of a fresh course (path in the folder -> contents), and each assignment's
+    test-cell grade ids."""
+    files: dict[str, bytes] = {"nbgrader_config.py": CONFIG.encode()}
+    grades: dict[str, list[str]] = {}
+    rows = []
+    for path, notebook in chapters():
         nb, grade_ids = assignment(notebook, path.name)
-        folder = out / "source" / path.stem
-        folder.mkdir()
-        (folder / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        folder = f"source/{path.stem}"
+        files[f"{folder}/{path.name}"] = (json.dumps(nb, indent=1, ensure_ascii=False)
+                                          + "\n").encode()
         for image in images(nb):
-            (folder / image).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path.parent / image, folder / image)
+            files[f"{folder}/{image}"] = (path.parent / image).read_bytes()
         grades[path.stem] = grade_ids
-        print(f"{path.stem}: {len(nb['cells'])} cells, {len(grade_ids)} graded checks")
+        points = sum(c["metadata"]["nbgrader"].get("points", 0) for c in nb["cells"]
+                     if c["metadata"].get("nbgrader", {}).get("grade"))
+        rows.append(f"| {len(rows) + 1} | `{path.stem}` | {len(grade_ids)} | {points:g} |")
+    files["README.md"] = (README + "\n".join(rows) + "\n").encode()
+    return files, grades
+
+
+README = """\
+# The backprop book's nbgrader course
+
+Written by `python -m bookkit course` from the book's chapters. Yours to edit: rebuilding
+never overwrites a file you changed (it writes the new version under `updates/` and says
+what differs), and `make clean` never touches this folder.
+
+- `source/<assignment>/`: the assignments **with their solutions** (never give these out);
+  `nbgrader generate_assignment <assignment>` makes the students' version in `release/`.
+- `nbgrader_config.py`: grade with it (run nbgrader in this folder). It adds the book's
+  two grading steps: the student id handed to the grading kernel, and every answer checked
+  again by the grader itself.
+- The page *For instructors* of the book has the whole round: roster, release, collect,
+  autograde, feedback, late work, regrading, exporting grades.
+
+| # | assignment | graded checks | points |
+|---|---|---|---|
+"""
+
+
+def write_course(out: Path = OUT) -> dict[str, list[str]]:
+    """Write or update the course in ``out``; return each assignment's test-cell grade ids.
+
+    Files the teacher edited are kept (:func:`bookkit.course_folder.update`)."""
+    files, grades = course_files()
+    report = course_folder.update(out, files)
+    for stem, ids in grades.items():
+        print(f"{stem}: {len(ids)} graded checks, {len(ids)} points")
+    for line in report.lines():
+        print(line)
     return grades
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help="the course folder")
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="the course folder (default: course/ at the repository's root)")
     args = parser.parse_args(argv)
     write_course(args.out)
     print(f"course in {args.out}")
     return 0
-
