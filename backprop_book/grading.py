@@ -178,5 +178,5 @@ def graded(path: str, *answers: Any):
         verdict = checker(path)(*given)
     finally:
         record = {"checker": path, "answers": [encode(a) for a in given]}
-        display({RECORD_MIME: record}, raw=True)
+        display({RECORD_MIME: record, "text/plain": ""}, raw=True)
     display(verdict)

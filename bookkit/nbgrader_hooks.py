@@ -202,7 +202,8 @@ class VerifyAnswers(NbGraderPreprocessor):
 
 
 def _record_output(record: dict) -> dict:
-    return {"output_type": "display_data", "data": {RECORD_MIME: json.loads(json.dumps(record))},
+    return {"output_type": "display_data", "data": {RECORD_MIME: json.loads(json.dumps(record)),
+                                                     "text/plain": ""},
             "metadata": {}}
 
 

@@ -342,7 +342,7 @@ def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
     for cell in tests:
         meta = cell["metadata"]["nbgrader"]
         assert meta["locked"] and meta["points"] == 1 and not meta["solution"]
-        assert "".join(cell["source"]).startswith("display(")
+        assert "".join(cell["source"]).startswith("graded(")
 
 
 def test_the_solutions_score_full_points(graded):
@@ -439,3 +439,139 @@ def test_validate_passes_the_solutions_and_refuses_an_untouched_release(graded):
     assert "Success!" in verdicts[solved] and "FAILED" not in verdicts[solved], verdicts[solved]
     for untouched in notebooks[:-1]:
         assert "VALIDATION FAILED" in verdicts[untouched], verdicts[untouched]
+
+
+# ------------------------------------------------------------------ a class of cheats
+#
+# One chapter, graded by nbgrader with the course's config, for students who try every way
+# around the grade that a student's notebook allows. Each must score what the work deserves:
+# the grader re-checks every answer in its own process (bookkit.nbgrader_hooks.VerifyAnswers)
+# with nbgrader's student id, and a cell that reaches into the checkers or the identity
+# scores 0 on every check after it.
+
+FIRST = CHAPTERS[0]
+#: one_neuron_chain: which answer cell each check reads, in order
+SLOPE, GRAD, SENS, TANH, CHAIN = ("ex-111-sigmoid-slope", "ex-111-grad-w1", "ex-111-sensitivity",
+                                  "ex-111-tanh-slope", "ex-111-tanh-chain")
+OWN_SLOPE = ('slope = None  # your answer replaces None\n'
+             'e = np.exp(-nums["z"])\nslope = e / (1 + e) ** 2\n')
+
+
+def book_numbers() -> dict[str, dict]:
+    """The numbers the book prints (no student id): its published answers use them."""
+    from backprop_book import checkers
+    from backprop_book.exercises import one_neuron_chain as e
+
+    saved = checkers.student()
+    checkers.set_student(None)
+    try:
+        return {SLOPE: e.sigmoid_slope_numbers(), GRAD: e.chain_numbers(),
+                SENS: e.chain_numbers(e.SENSITIVITY)}
+    finally:
+        checkers.set_student(saved)
+
+
+@pytest.fixture(scope="module")
+def cheats(tmp_path_factory):
+    course = tmp_path_factory.mktemp("cheats")
+    write_course(course)
+    nbgrader(course, "generate_assignment", FIRST, "--force")
+    release = read(course / "release" / FIRST / f"{FIRST}.ipynb")
+    source = read(course / "source" / FIRST / f"{FIRST}.ipynb")
+    book = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+            for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
+    assert list(book) == [SLOPE, GRAD, SENS, TANH, CHAIN], list(book)
+    published = book_numbers()
+    redefine = "".join(f"ex.{name} = lambda *a: 'Right!'\n" for name in
+                       ("check_sigmoid_slope", "check_grad_w1", "check_sensitivity",
+                        "check_tanh_derivative", "check_tanh_chain"))
+    students = {
+        # her own code for the first answer, the book's way for the others
+        "hon": dict(book, **{SLOPE: OWN_SLOPE}),
+        # a neighbour's code, copied
+        "nick": dict(book, **{SLOPE: OWN_SLOPE}),
+        # the book's published solutions, pasted
+        "paula": dict(book),
+        # redefines every checker (the trial's stu29), then answers with garbage
+        "mal": {SLOPE: redefine + "slope = 3.0\n"},
+        # resets the identity to the book's (the trial's stu30), then the book's solutions
+        "nina": dict(book, **{SLOPE: "from backprop_book.checkers import set_student\n"
+                                    "set_student(None)\n" + book[SLOPE]}),
+        # the book's published numbers, put where the given ones were, then the solutions
+        "bookish": {k: (f"nums = {published[k]!r}\n" + v if k in published else v)
+                    for k, v in book.items()},
+        # patches NumPy so every comparison is equal, then a wrong first answer
+        "otto": dict(book, **{SLOPE: "np.allclose = lambda *a, **k: True\n"
+                                    "np.isclose = lambda *a, **k: True\nslope = 3.0\n"}),
+        # replaces the test cells' own function so they print Right! and record nothing
+        "forger": dict(book, **{SLOPE: "def graded(*a):\n    print('Right!')\n"
+                                      "slope = 3.0\n"}),
+        # reads the answer key out of the installed package
+        "quinn": dict(book, **{SLOPE: "import backprop_book.exercises.one_neuron_chain as k\n"
+                                     "slope = None\n" + book[SLOPE]}),
+    }
+    for student, code in students.items():
+        folder = course / "submitted" / student / FIRST
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{FIRST}.ipynb").write_text(json.dumps(with_solutions(release, code)))
+    nbgrader(course, "autograde", FIRST, "--force")
+    scores = gradebook(course, FIRST, list(students))
+    order = [f"check-{SLOPE}", f"check-{GRAD}", f"check-{SENS}", f"check-ex-111-tanh",
+             f"check-ex-111-tanh-2"]
+    return {"course": course, "scores": {s: [scores[s][t][0] for t in order] for s in scores}}
+
+
+@pytest.mark.parametrize("student, deserved", [
+    ("hon", [1, 1, 1, 1, 1]),
+    ("nick", [1, 1, 1, 1, 1]),  # code copied from a neighbour: right for her numbers, listed
+    ("paula", [1, 1, 1, 1, 1]),  # the book's solution pasted: the same, listed (below)
+    ("mal", [0, 0, 0, 0, 0]),
+    ("nina", [0, 0, 0, 0, 0]),
+    ("bookish", [0, 0, 0, 1, 1]),  # a SymPy expression and a function are the same for all
+    ("otto", [0, 1, 1, 1, 1]),
+    ("forger", [0, 0, 0, 0, 0]),  # no answer reached the grader: the checks are forfeit
+    ("quinn", [0, 0, 0, 0, 0]),
+])
+def test_each_cheat_scores_what_the_work_deserves(cheats, student, deserved):
+    assert cheats["scores"][student] == deserved, cheats["scores"]
+
+
+def test_copied_code_and_the_books_solution_are_listed_for_the_teacher(cheats):
+    from bookkit.grades import similar
+
+    lines = similar(cheats["course"], FIRST)
+    assert f"{SLOPE}: hon, nick: identical" in lines, lines
+    assert any(ln.startswith(f"{SLOPE}: ") and "paula" in ln and "book's solution" in ln
+               for ln in lines), lines
+
+
+def test_the_grades_export_has_a_row_per_student(cheats, tmp_path):
+    import csv
+
+    from bookkit.grades import export
+
+    with as_on_the_command_line(cheats["course"]):
+        assert export(cheats["course"], tmp_path / "wide.csv") == len(cheats["scores"])
+    rows = {r["student_id"]: r for r in csv.DictReader((tmp_path / "wide.csv").open())}
+    assert rows["hon"][FIRST] == "5" and rows["mal"][FIRST] == "0", rows
+    assert rows["(max)"]["total"] == "5"
+
+
+def test_grading_without_the_courses_config_refuses(tmp_path, capfd):
+    """A teacher who drops ``source/`` into a course of their own, whose config lacks the
+    book's hooks: nbgrader fails each submission with the reason on the terminal, instead of
+    grading everyone against the book's numbers."""
+    course = tmp_path / "plain"
+    write_course(course)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'backprop-book'\n"
+        f"c.Exchange.root = {str(tmp_path / 'exchange')!r}\n")
+    nbgrader(course, "generate_assignment", FIRST, "--force")
+    release = read(course / "release" / FIRST / f"{FIRST}.ipynb")
+    folder = course / "submitted" / "ada" / FIRST
+    folder.mkdir(parents=True)
+    (folder / f"{FIRST}.ipynb").write_text(json.dumps(release))
+    said = nbgrader(course, "autograde", FIRST, "--force", check=False)
+    assert "There was an error processing assignment" in said, said
+    assert not (course / "autograded" / "ada" / FIRST).exists()
+    assert "refusing to grade" in capfd.readouterr().err

@@ -17,7 +17,7 @@ CHAIN = (
 DELTA1 = (
     'W2_given = np.array(nums["W2"])\n'
     'd2 = np.array(nums["delta2"]).reshape(-1, 1)\n'
-    's = bp.sigmoid(np.array(nums["z1"]).reshape(-1, 1))\n'
+    's = bb.sigmoid(np.array(nums["z1"]).reshape(-1, 1))\n'
 )
 SOFTMAX2 = (
     "s_1 = sp.exp(z_1) / (sp.exp(z_1) + sp.exp(z_2))\n"
@@ -121,7 +121,7 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
         ("ex-222-delta1", "check-ex-222-delta1", DELTA1
          + "delta1_answer = (W2_given @ d2) * s * (1 - s)", "the transpose is missing"),
         ("ex-222-delta1", "check-ex-222-delta1", DELTA1
-         + "t = bp.sigmoid(s)\ndelta1_answer = (W2_given.T @ d2) * t * (1 - t)",
+         + "t = bb.sigmoid(s)\ndelta1_answer = (W2_given.T @ d2) * t * (1 - t)",
          "taken at the activation"),
         ("ex-222-delta1", "check-ex-222-delta1", DELTA1 + "delta1_answer = W2_given.T @ d2",
          "the factor sigma'(z^(1)) is missing"),
@@ -161,17 +161,17 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
         ("ex-softmax-smoothing", "check-ex-softmax-smoothing", SMOOTH
          + "dC_dz_smooth = (s - y_smooth) * s * (1 - s)", "entry by entry"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
-         + "delta2_answer = (W3 @ d3) * bp.sigmoid_prime(z2)", "the transpose is missing"),
+         + "delta2_answer = (W3 @ d3) * bb.sigmoid_prime(z2)", "the transpose is missing"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
-         + "delta2_answer = (W3.T @ d3) * bp.sigmoid_prime(bp.sigmoid(z2))",
+         + "delta2_answer = (W3.T @ d3) * bb.sigmoid_prime(bb.sigmoid(z2))",
          "taken at the activation"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
          + "delta2_answer = W3.T @ d3", "the factor sigma'(z^(2)) is missing"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
-         + "delta2_answer = (W3.T @ d3) * bp.sigmoid(z2)", "you multiplied by sigma(z^(2))"),
+         + "delta2_answer = (W3.T @ d3) * bb.sigmoid(z2)", "you multiplied by sigma(z^(2))"),
         ("ex-softmax-hidden-delta", "check-ex-softmax-hidden-delta", HIDDEN3
          + "s = softmax_stable(z3)\n"
-         "delta2_answer = (W3.T @ (-(1 - s) * y)) * bp.sigmoid_prime(z2)",
+         "delta2_answer = (W3.T @ (-(1 - s) * y)) * bb.sigmoid_prime(z2)",
          "only the diagonal of the softmax Jacobian"),
         ("ex-softmax-lse", "check-ex-softmax-lse", 'lse_answer = max(nums["z"])',
          "the largest logit alone"),
