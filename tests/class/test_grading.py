@@ -475,6 +475,12 @@ def book_numbers() -> dict[str, dict]:
 def cheats(tmp_path_factory):
     course = tmp_path_factory.mktemp("cheats")
     write_course(course)
+    # the page's round: a roster with names, a due date, then generate
+    names = ["hon", "nick", "paula", "mal", "nina", "bookish", "otto", "forger", "quinn"]
+    (course / "roster.csv").write_text("id,first_name,last_name,email\n" + "".join(
+        f"{n},{n.title()},Student,{n}@example.org\n" for n in names))
+    nbgrader(course, "db", "student", "import", str(course / "roster.csv"))
+    nbgrader(course, "db", "assignment", "add", FIRST, "--duedate=2099-01-01 00:00:00 UTC")
     nbgrader(course, "generate_assignment", FIRST, "--force")
     release = read(course / "release" / FIRST / f"{FIRST}.ipynb")
     source = read(course / "source" / FIRST / f"{FIRST}.ipynb")
@@ -554,6 +560,7 @@ def test_the_grades_export_has_a_row_per_student(cheats, tmp_path):
         assert export(cheats["course"], tmp_path / "wide.csv") == len(cheats["scores"])
     rows = {r["student_id"]: r for r in csv.DictReader((tmp_path / "wide.csv").open())}
     assert rows["hon"][FIRST] == "5" and rows["mal"][FIRST] == "0", rows
+    assert rows["hon"]["first_name"] == "Hon" and rows["hon"]["email"] == "hon@example.org"
     assert rows["(max)"]["total"] == "5"
 
 
