@@ -3,8 +3,9 @@
 ``python -m bookkit hub`` (what ``make hub`` runs) starts JupyterHub on 127.0.0.1 with a shared
 password, SimpleLocalProcessSpawner and the proxy from the npm lock file. Then:
 
-* the teacher logs in through the hub's login page, gets a JupyterLab of their own, and in
-  its terminal generates and releases the 1-1-1 assignment;
+* the teacher logs in through the hub's login page, gets a JupyterLab of their own, opens
+  nbgrader's formgrader inside it (Nbgrader -> Formgrader) and there generates and releases
+  the 1-1-1 assignment with its buttons;
 * two students log in the same way; each fetches the assignment in a terminal, opens it in
   JupyterLab, runs it, types an answer to the first exercise (Ada the right formula for
   her numbers, Bea the classic slip sigma'(z) = z(1 - z)), runs the check, saves and
@@ -201,11 +202,30 @@ def read_grades(gradebook: Path) -> dict[str, dict[str, float]]:
                     ASSIGNMENT, ASSIGNMENT, s).grades} for s in ("ada", "bea")}
 
 
+def release_in_the_formgrader(page, tmp_path) -> None:
+    """Nbgrader -> Formgrader, inside JupyterLab (a frame of the same server, which the
+    hub's headers allow); there, Generate and Release the assignment, as a teacher clicks."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('nbgrader:open-formgrader'); }")
+    frame = page.frame_locator("iframe[src*='formgrader']")
+    row = frame.locator("tr", has=frame.locator("td.name", has_text=ASSIGNMENT))
+    row.wait_for()
+    page.screenshot(path=str(tmp_path / "formgrader-in-lab.png"))
+    row.locator("td.assign a").click()  # Generate
+    frame.locator(".modal-body", has_text="Successfully created the student version").wait_for(
+        timeout=120_000)
+    frame.locator(".modal-footer button").first.click()
+    deadline = time.monotonic() + 30
+    while frame.locator(".modal").count():  # the dialog is removed once it has closed
+        assert time.monotonic() < deadline, "the formgrader's dialog did not close"
+        time.sleep(0.2)
+    row.locator("td.release a").click()  # Release
+    frame.locator(".modal-body", has_text="Successfully released").wait_for(timeout=60_000)
+    frame.locator(".modal-footer button").first.click()
+
+
 def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hub, tmp_path):
     teacher = log_in(chromium, hub, "teacher")
-    in_terminal(teacher, hub, "teacher", "release",
-                f"cd ~/course && nbgrader generate_assignment {ASSIGNMENT} --force && "
-                f"nbgrader release_assignment {ASSIGNMENT} --force")
+    release_in_the_formgrader(teacher, tmp_path)
     verdicts = {}
     for person, code in (("ada", RIGHT), ("bea", SLIP)):
         page = log_in(chromium, hub, person)
