@@ -30,7 +30,7 @@ import json
 import re
 from pathlib import Path
 
-from . import course_folder, toc
+from . import course_folder, plain_markdown, toc
 from .anatomy import (
     EXERCISE,
     EXERCISE_IMPORT,
@@ -240,6 +240,9 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
             cell["source"] = without_unused_imports(cell_text(cell), needed)
     nb = copy.deepcopy({k: v for k, v in notebook.items() if k != "cells"})
     nb["cells"] = head + setup + section
+    for cell in nb["cells"]:  # what the classic notebook, nbconvert and the formgrader show
+        if cell["cell_type"] == "markdown":
+            cell["source"] = plain_markdown.plain(cell_text(cell))
     return nb, grade_ids
 
 

@@ -123,7 +123,7 @@ def error_output(ename: str, message: str) -> dict:
     colour = "1;33" if ename == "NotDoneYet" else "1;31"
     head = {"NotDoneYet": "Not done yet.", "NotQuiteRight": "Not quite right."}.get(ename, ename)
     return {"output_type": "error", "ename": ename, "evalue": message,
-            "traceback": [f"\x1b[{colour}m{head}\x1b[0m {message}"]}
+            "traceback": checkers.wrapped(f"\x1b[{colour}m{head}\x1b[0m", message)}
 
 
 def judge(path: str, answers: list[dict], student: str) -> list[dict]:

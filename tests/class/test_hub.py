@@ -254,6 +254,6 @@ def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hu
     assert html, "no feedback fetched"
     relative = html[-1].relative_to(hub["state"] / "home" / "bea")
     bea.goto(f"{hub['base']}/user/bea/files/{relative}")
-    body = bea.locator("body").inner_text()
+    body = " ".join(bea.locator("body").inner_text().split())  # a diagnosis wraps
     assert "at a = z" in body and "Not done yet" in body
     bea.screenshot(path=str(tmp_path / "bea-feedback.png"))

@@ -258,3 +258,44 @@ def test_no_solution_of_the_book_trips_the_graders_reading():
             meta = cell["metadata"]["nbgrader"]
             if cell["cell_type"] == "code" and meta.get("solution"):
                 assert audit("".join(cell["source"]), mods) is None, (path.stem, cell["source"])
+
+
+# ------------------------------------------------------------------ readable everywhere
+
+
+def test_myst_becomes_plain_markdown_that_every_viewer_shows():
+    from bookkit.plain_markdown import plain
+
+    src = ("(sec-x)=\n# Title\n\n```{figure} images/a.svg\n:name: fig-a\n:alt: A chain.\n\n"
+           "The caption.\n```\n\n```{exercise} Slope\n:label: ex-a\n\nCompute $\\frac{d}{dz}"
+           "\\sigma$, see {ref}`the chain <sec-x>` and {doc}`notation`.\n```\n\n"
+           "$$ a = b $$ (eq-a)\n\n:::{note}\nMind the sign.\n:::\n")
+    assert plain(src) == (
+        "# Title\n\n![A chain.](images/a.svg)\n\n*The caption.*\n\n**Exercise: Slope**\n\n"
+        "Compute $\\frac{d}{dz}\\sigma$, see the chain and notation.\n\n$$ a = b $$\n\n"
+        "> **Note.**\n>\n> Mind the sign.\n")
+
+
+def test_no_assignment_keeps_myst_a_viewer_would_show_raw():
+    import re
+
+    from bookkit.course import chapters
+
+    left = re.compile(r"\{[\w:-]+\}`|^\s*\([\w:.-]+\)=\s*$|^\s*[`:]{3,}\{", re.M)
+    for path, notebook in chapters():
+        nb, _ = assignment(notebook, path.name)
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "markdown":
+                text = "".join(cell["source"])
+                assert not left.search(text), (path.stem, left.search(text).group(0))
+                for image in re.findall(r"images/[\w./-]+", text):
+                    assert f"]({image})" in text, (path.stem, image)  # shown as an image
+
+
+def test_a_diagnosis_wraps_instead_of_running_off_the_edge():
+    from backprop_book.checkers import NotQuiteRight
+
+    message = "dC/dw1 has the opposite sign. " * 6
+    lines = NotQuiteRight(message)._render_traceback_()
+    assert len(lines) > 1 and all(len(line) <= 88 + 11 for line in lines)
+    assert " ".join(" ".join(lines).split()).endswith(" ".join(message.split()))
