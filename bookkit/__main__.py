@@ -11,6 +11,7 @@ VERBS = {
     "assets": ("bookkit.assets", "fetch and assemble the offline browser assets (web/dist)"),
     "handouts": ("bookkit.handouts", "student and instructor notebooks, and a zip"),
     "course": ("bookkit.course", "the nbgrader course"),
+    "autograde": ("bookkit.autograde", "nbgrader autograde, several submissions at once"),
     "grades": ("bookkit.grades", "export grades (a row per student); list answers alike"),
     "hub": ("bookkit.hub", "a demo JupyterHub class on 127.0.0.1"),
     "pdf": ("bookkit.pdf", "the whole book as one PDF"),
