@@ -178,5 +178,6 @@ def graded(path: str, *answers: Any):
         verdict = checker(path)(*given)
     finally:
         record = {"checker": path, "answers": [encode(a) for a in given]}
-        display({RECORD_MIME: record, "text/plain": ""}, raw=True)
+        # no text/plain: a viewer shows nothing for it; the grader reads it, then drops it
+        display({RECORD_MIME: record}, raw=True)
     display(verdict)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import io
-import json
 import os
 import re
 import tokenize
@@ -196,15 +195,9 @@ class VerifyAnswers(NbGraderPreprocessor):
                     "this check, unchanged"))]
             else:
                 record = records[-1]
-                cell.outputs = [from_dict(o) for o in
-                                [_record_output(record), *judge(path, record["answers"], student)]]
+                # the verdict only: the record has served (and no viewer could show it)
+                cell.outputs = [from_dict(o) for o in judge(path, record["answers"], student)]
         return nb, resources
-
-
-def _record_output(record: dict) -> dict:
-    return {"output_type": "display_data", "data": {RECORD_MIME: json.loads(json.dumps(record)),
-                                                     "text/plain": ""},
-            "metadata": {}}
 
 
 def autograde_preprocessors() -> list:

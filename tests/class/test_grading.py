@@ -42,6 +42,7 @@ from course_mistakes import MISTAKES
 from nbclient import NotebookClient
 
 from backprop_book.classroom import STUDENT_ENV
+from bookkit.autograde import autograde, shares
 from bookkit.course import (  # noqa: E402
     checked_names,
     names_bound,
@@ -521,10 +522,11 @@ def cheats(tmp_path_factory):
         folder = course / "submitted" / student / FIRST
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{FIRST}.ipynb").write_text(json.dumps(with_solutions(release, code)))
-    nbgrader(course, "autograde", FIRST, "--force")
+    # two nbgrader processes at once, each on its share (python -m bookkit autograde --jobs 2)
+    assert autograde(course, FIRST, jobs=2, quiet=True) == 0
     scores = gradebook(course, FIRST, list(students))
-    order = [f"check-{SLOPE}", f"check-{GRAD}", f"check-{SENS}", f"check-ex-111-tanh",
-             f"check-ex-111-tanh-2"]
+    order = [f"check-{SLOPE}", f"check-{GRAD}", f"check-{SENS}", "check-ex-111-tanh",
+             "check-ex-111-tanh-2"]
     return {"course": course, "scores": {s: [scores[s][t][0] for t in order] for s in scores}}
 
 
@@ -583,3 +585,10 @@ def test_grading_without_the_courses_config_refuses(tmp_path, capfd):
     assert "There was an error processing assignment" in said, said
     assert not (course / "autograded" / "ada" / FIRST).exists()
     assert "refusing to grade" in capfd.readouterr().err
+
+
+def test_parallel_grading_deals_every_student_to_exactly_one_process():
+    students = [f"s{k:02d}" for k in range(7)]
+    dealt = shares(students, 3)
+    assert len(dealt) == 3 and sorted(sum(dealt, [])) == students
+    assert shares(students[:1], 4) == [["s00"]]

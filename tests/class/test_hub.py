@@ -186,7 +186,9 @@ def answer_first_exercise(page, person: str, code: str) -> str:
     page.keyboard.type(code)
     page.keyboard.press("Shift+Enter")  # run the answer; its check is now the active cell
     page.keyboard.press("Control+Enter")  # run the check
-    active.locator(".jp-OutputArea-output").first.wait_for()
+    # the verdict (the check also records the answer for the grader, which Lab does not show)
+    active.locator(".jp-OutputArea-output",
+                   has_text=re.compile("Right|Not quite right|Not done yet")).first.wait_for()
     verdict = active.locator(".jp-OutputArea").inner_text()
     page.keyboard.press("Control+s")
     page.wait_for_function("""() => !window.jupyterapp.shell.currentWidget.context.model.dirty""")
