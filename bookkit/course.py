@@ -300,23 +300,36 @@ def chapters() -> list[tuple[Path, dict]]:
     return found
 
 
+def assignment_name(number: int, stem: str) -> str:
+    """The assignment of the ``number``-th chapter with exercises: ``01-one-neuron-chain``
+    (nbgrader and its formgrader list assignments by name: this is the book's order)."""
+    return f"{number:02d}-{stem}"
+
+
+def assignment_names() -> dict[str, str]:
+    """Each chapter's assignment name, by the chapter notebook's stem."""
+    return {path.stem: assignment_name(k, path.stem)
+            for k, (path, _) in enumerate(chapters(), start=1)}
+
+
 def course_files() -> tuple[dict[str, bytes], dict[str, list[str]]]:
     """Every file of a fresh course (path in the folder -> contents), and each assignment's
-    test-cell grade ids."""
+    test-cell grade ids, by assignment name (``source/<name>/<name>.ipynb``)."""
     files: dict[str, bytes] = {"nbgrader_config.py": CONFIG.encode()}
     grades: dict[str, list[str]] = {}
     rows = []
-    for path, notebook in chapters():
+    for k, (path, notebook) in enumerate(chapters(), start=1):
+        name = assignment_name(k, path.stem)
         nb, grade_ids = assignment(notebook, path.name)
-        folder = f"source/{path.stem}"
-        files[f"{folder}/{path.name}"] = (json.dumps(nb, indent=1, ensure_ascii=False)
-                                          + "\n").encode()
+        folder = f"source/{name}"
+        files[f"{folder}/{name}.ipynb"] = (json.dumps(nb, indent=1, ensure_ascii=False)
+                                           + "\n").encode()
         for image in images(nb):
             files[f"{folder}/{image}"] = (path.parent / image).read_bytes()
-        grades[path.stem] = grade_ids
+        grades[name] = grade_ids
         points = sum(c["metadata"]["nbgrader"].get("points", 0) for c in nb["cells"]
                      if c["metadata"].get("nbgrader", {}).get("grade"))
-        rows.append(f"| {len(rows) + 1} | `{path.stem}` | {len(grade_ids)} | {points:g} |")
+        rows.append(f"| {k} | `{name}` | {len(grade_ids)} | {points:g} |")
     files["README.md"] = (README + "\n".join(rows) + "\n").encode()
     return files, grades
 

@@ -44,12 +44,15 @@ from nbclient import NotebookClient
 from backprop_book.classroom import STUDENT_ENV
 from bookkit.autograde import autograde, shares
 from bookkit.course import (  # noqa: E402
+    assignment_names,
     checked_names,
     names_bound,
     write_course,  # noqa: E402
 )
 
 CHAPTERS = list(MISTAKES)
+#: each chapter's assignment (01-one-neuron-chain): its folders and notebook are named so
+NAMES = assignment_names()
 #: nbgrader's gradebook trips SQLAlchemy's autoflush warning on every submission it adds; on
 #: the command line that went to its stderr, in this process it would fill the summary.
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
@@ -293,9 +296,10 @@ def course(tmp_path_factory) -> Path:
 def graded(request, course):
     """Generate, submit for the whole simulated class, autograde, generate feedback."""
     stem = request.param
-    nbgrader(course, "generate_assignment", stem, "--force")
-    release = read(course / "release" / stem / f"{stem}.ipynb")
-    source = read(course / "source" / stem / f"{stem}.ipynb")
+    name = NAMES[stem]
+    nbgrader(course, "generate_assignment", name, "--force")
+    release = read(course / "release" / name / f"{name}.ipynb")
+    source = read(course / "source" / name / f"{name}.ipynb")
     solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
                  for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
     submissions = {"ada": with_solutions(release, solutions)}
@@ -309,7 +313,7 @@ def graded(request, course):
         test_id, code[cell_id], says = mistakes[0]
         slips.append((test_id, says))
     submissions["slip"] = with_solutions(release, code)
-    diagnoses, cy_notebook, copied = every_mistake_in_one_kernel(course, stem, source,
+    diagnoses, cy_notebook, copied = every_mistake_in_one_kernel(course, name, source,
                                                                  solutions, by_cell)
     if stem == CHAPTERS[0]:  # nbgrader restores the locked cells Cy edited (graded once)
         tampered = json.loads(json.dumps(cy_notebook))
@@ -321,19 +325,19 @@ def graded(request, course):
                 cell["source"] = 'print("Right!")'
         submissions["cy"] = tampered
     for student, nb in submissions.items():
-        folder = course / "submitted" / student / stem
+        folder = course / "submitted" / student / name
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{stem}.ipynb").write_text(json.dumps(nb))
-    nbgrader(course, "autograde", stem, "--force")
-    nbgrader(course, "generate_feedback", stem, "--force")
-    scores = gradebook(course, stem, list(submissions))
-    feedback = {s: (course / "feedback" / s / stem / f"{stem}.html").read_text()
+        (folder / f"{name}.ipynb").write_text(json.dumps(nb))
+    nbgrader(course, "autograde", name, "--force")
+    nbgrader(course, "generate_feedback", name, "--force")
+    scores = gradebook(course, name, list(submissions))
+    feedback = {s: (course / "feedback" / s / name / f"{name}.html").read_text()
                 for s in submissions}
     tests = grade_ids(release, "grade")
     return {"stem": stem, "scores": scores, "feedback": feedback, "slips": slips,
             "diagnoses": diagnoses, "mistakes": by_cell, "copied": copied,
-            "tests": tests, "release": course / "release" / stem / f"{stem}.ipynb",
-            "course": course, "ada": course / "submitted" / "ada" / stem / f"{stem}.ipynb"}
+            "tests": tests, "release": course / "release" / name / f"{name}.ipynb",
+            "course": course, "ada": course / "submitted" / "ada" / name / f"{name}.ipynb"}
 
 
 def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
@@ -451,7 +455,7 @@ def test_validate_passes_the_solutions_and_refuses_an_untouched_release(graded):
 # with nbgrader's student id, and a cell that reaches into the checkers or the identity
 # scores 0 on every check after it.
 
-FIRST = CHAPTERS[0]
+FIRST = NAMES[CHAPTERS[0]]  # the first chapter's assignment
 #: one_neuron_chain: which answer cell each check reads, in order
 SLOPE, GRAD, SENS, TANH, CHAIN = ("ex-111-sigmoid-slope", "ex-111-grad-w1", "ex-111-sensitivity",
                                   "ex-111-tanh-slope", "ex-111-tanh-chain")

@@ -38,7 +38,7 @@ from bookkit.paths import ROOT
 
 pytestmark = pytest.mark.hub
 
-ASSIGNMENT = "one-neuron-chain"
+ASSIGNMENT = "01-one-neuron-chain"
 PASSWORD = "class-" + secrets.token_hex(4)
 RIGHT = 'slope = 1 / (1 + np.exp(-nums["z"])) * (1 - 1 / (1 + np.exp(-nums["z"])))'
 SLIP = 'slope = nums["z"] * (1 - nums["z"])'

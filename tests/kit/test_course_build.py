@@ -169,7 +169,7 @@ def test_make_course_twice_keeps_an_edited_assignment_and_says_what_differs(tmp_
     from bookkit.course import write_course
 
     write_course(tmp_path)
-    nb_path = tmp_path / "source" / "one-neuron-chain" / "one-neuron-chain.ipynb"
+    nb_path = tmp_path / "source" / "01-one-neuron-chain" / "01-one-neuron-chain.ipynb"
     nb = json.loads(nb_path.read_text())
     test = next(c for c in nb["cells"] if c["metadata"]["nbgrader"].get("grade"))
     test["metadata"]["nbgrader"]["points"] = 3  # the teacher weights an exercise
@@ -180,9 +180,9 @@ def test_make_course_twice_keeps_an_edited_assignment_and_says_what_differs(tmp_
     write_course(tmp_path)
     said = capsys.readouterr().out
     assert json.loads(nb_path.read_text()) == nb and "penalty_method = 'zero'" in config.read_text()
-    assert f"kept your version of source/one-neuron-chain/one-neuron-chain.ipynb: cells {test['id']}" \
-        in said, said
-    assert (tmp_path / "updates" / "source" / "one-neuron-chain" / "one-neuron-chain.ipynb").exists()
+    rel = "source/01-one-neuron-chain/01-one-neuron-chain.ipynb"
+    assert f"kept your version of {rel}: cells {test['id']}" in said, said
+    assert (tmp_path / "updates" / rel).exists()
     assert not list((tmp_path / "source").rglob("*.new")), "nothing extra for nbgrader to release"
 
 
@@ -299,3 +299,13 @@ def test_a_diagnosis_wraps_instead_of_running_off_the_edge():
     lines = NotQuiteRight(message)._render_traceback_()
     assert len(lines) > 1 and all(len(line) <= 88 + 11 for line in lines)
     assert " ".join(" ".join(lines).split()).endswith(" ".join(message.split()))
+
+
+def test_assignments_are_named_in_the_books_order():
+    from bookkit.course import assignment_names, course_files
+
+    names = list(assignment_names().values())
+    assert names[0] == "01-one-neuron-chain" and names == sorted(names), names
+    files, grades = course_files()
+    assert list(grades) == names
+    assert all(f"source/{n}/{n}.ipynb" in files for n in names)
