@@ -269,7 +269,7 @@ NOTEBOOK_MUTANTS = [
            notebook="book/two-two-two.ipynb", old="(W2.T @ delta2)", new="(W2 @ delta2)"),
     Mutant("nb-222-one-over-m", "the 1/m of the batch mean left out", "per-sample formula kept",
            notebook="book/two-two-two.ipynb",
-           old="bp.sigmoid_prime(z2) / m", new="bp.sigmoid_prime(z2)"),
+           old="bb.sigmoid_prime(z2) / m", new="bb.sigmoid_prime(z2)"),
     Mutant("nb-222-bias-not-summed", "db2 not summed over the batch", "one column per sample kept",
            notebook="book/two-two-two.ipynb",
            old="delta2.sum(axis=1, keepdims=True)", new="delta2"),
