@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .course import OUT
+from .grades import default_course
 
 
 def submitted(course: Path, assignment: str) -> list[str]:
@@ -56,8 +56,9 @@ def autograde(course: Path, assignment: str, jobs: int, extra: list[str] | None 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment")
-    parser.add_argument("--course", type=Path, default=OUT)
+    parser.add_argument("--course", type=Path, default=None,
+                        help="default: this folder if it is a course, else course/")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes at once (default: the machine's cores)")
     args, extra = parser.parse_known_args(argv)
-    return autograde(args.course, args.assignment, args.jobs, extra)
+    return autograde(args.course or default_course(), args.assignment, args.jobs, extra)

@@ -24,6 +24,13 @@ from pathlib import Path
 from .course import OUT
 
 
+def default_course() -> Path:
+    """The course folder a command means: the current folder when it is one (it has
+    ``nbgrader_config.py`` and ``source/``), else ``course/`` at the repository's root."""
+    here = Path.cwd()
+    return here if (here / "nbgrader_config.py").exists() and (here / "source").is_dir() else OUT
+
+
 def assignments_in_order(course: Path) -> list[str]:
     """The assignments of ``course``'s ``source/``, in the order of its README (the book's)."""
     names = sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
@@ -114,12 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     ex = sub.add_parser("export", help="one row per student, a column per assignment")
-    ex.add_argument("--course", type=Path, default=OUT)
+    ex.add_argument("--course", type=Path, default=None, help="default: this folder if it "
+                    "is a course, else course/ at the repository's root")
     ex.add_argument("--out", type=Path, default=None, help="default: <course>/grades-wide.csv")
     si = sub.add_parser("similar", help="answers identical to another's or to the book's")
     si.add_argument("assignment")
-    si.add_argument("--course", type=Path, default=OUT)
+    si.add_argument("--course", type=Path, default=None)
     args = parser.parse_args(argv)
+    args.course = args.course or default_course()
     if args.what == "export":
         out = args.out or args.course / "grades-wide.csv"
         print(f"{export(args.course, out)} students written to {out}")

@@ -309,3 +309,14 @@ def test_assignments_are_named_in_the_books_order():
     files, grades = course_files()
     assert list(grades) == names
     assert all(f"source/{n}/{n}.ipynb" in files for n in names)
+
+
+def test_the_grades_commands_mean_the_course_folder_they_run_in(tmp_path, monkeypatch):
+    from bookkit.course import OUT
+    from bookkit.grades import default_course
+
+    monkeypatch.chdir(tmp_path)
+    assert default_course() == OUT
+    (tmp_path / "source").mkdir()
+    (tmp_path / "nbgrader_config.py").write_text("")
+    assert default_course() == tmp_path
