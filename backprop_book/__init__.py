@@ -3,6 +3,10 @@
 ``reference``: activations, costs, forward and backward passes of a fully connected
 network, samples as columns. ``gradcheck``: centered differences, relative error, a gradient
 check of ``backward``, and ``compare`` in the style of Karpathy's backprop ninja.
+
+Imported by module where a chapter needs them: ``layers`` (batch norm, layer norm, dropout,
+gradient clipping) and ``deepnet`` (a deep network of plain or residual, normalized blocks,
+with a checkpointed backward pass).
 """
 
 from .gradcheck import (

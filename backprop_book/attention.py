@@ -19,8 +19,9 @@ an array of shape ``(B, T, d)``; a linear map is ``X @ W`` with ``W`` of shape
 The public functions check their inputs once, at the edge, and run private kernels (``_...``)
 that call each other; bugs planted for the mutation tests go into the kernels.
 
-The layer norm here is this chapter's own small version; the deep-training chapter's
-layer norm may later replace it (same maths, same shapes).
+The layer norm here (``layer_norm``, ``layer_norm_backward``) is this chapter's own small
+version, not the package's shared normalisation; batch and layer norm for the whole book are
+to come in their own module, which may later replace it (same maths, same shapes).
 """
 
 from __future__ import annotations
@@ -346,7 +347,13 @@ LN_EPS = 1e-5
 
 
 def layer_norm(X, gamma, beta, eps: float = LN_EPS) -> tuple[np.ndarray, dict]:
-    """Y = gamma * (X - mean) / sqrt(var + eps) + beta, mean and (biased) var over each row."""
+    """Y = gamma * (X - mean) / sqrt(var + eps) + beta, mean and (biased) var over each row.
+
+    The attention chapter's own layer norm, kept small for that chapter; it is not the
+    package's general normalisation layer (batch and layer norm for every chapter are to come
+    in their own module, which may then replace this one: same maths, same shapes).
+    X: (..., T, d); gamma, beta: (d,). Returns (Y, cache) for ``layer_norm_backward``.
+    """
     X = _sequence(X, "X")
     d = X.shape[-1]
     gamma, beta = _matrix(gamma, "gamma", (d,)), _matrix(beta, "beta", (d,))
@@ -363,7 +370,10 @@ def _layer_norm(X, gamma, beta, eps):
 
 
 def layer_norm_backward(dY, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(dX, dgamma, dbeta): dX = inv * (g - mean(g) - Xhat * mean(g * Xhat)), g = gamma * dY."""
+    """(dX, dgamma, dbeta): dX = inv * (g - mean(g) - Xhat * mean(g * Xhat)), g = gamma * dY.
+
+    The backward pass of the attention chapter's own ``layer_norm`` (see there).
+    """
     cache = _cache(cache, "ln")
     dY = _same_shape(dY, cache["Xhat"].shape, "dY")
     return _layer_norm_backward(dY, cache)

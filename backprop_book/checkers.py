@@ -8,6 +8,13 @@ calls one of the three engines here:
 * :func:`check_expr` for SymPy expressions (equal after simplification counts as right);
 * :func:`check_function` for a function the reader writes (called at test points).
 
+Two more engines live in modules of their own and return and raise the same way:
+:func:`backprop_book.codecheck.check_code` for code that returns arrays (a backward pass,
+an optimizer's update: fresh inputs per student, each returned array judged, classic bugs
+named, the reader's exception and line, a time limit) and
+:func:`backprop_book.derivations.check_derivation` for a formula typed as a string or
+SymPy (proved equal by SymPy; a missing factor, a wrong index, a known wrong form named).
+
 Three outcomes:
 
 * right: a :class:`Verdict` is returned and shown (a green box in Jupyter);
@@ -104,7 +111,7 @@ class NotDoneYet(NotQuiteRight):
         return wrapped("\x1b[1;33mNot done yet.\x1b[0m", str(self))
 
 
-def not_done(what: str) -> Verdict:
+def not_done(what: str, detail: str = "") -> Verdict:
     """The "not done yet" verdict; under nbgrader's autograde or validate, raised instead.
 
     nbgrader sets ``NBGRADER_EXECUTION`` in the kernel it grades with; there an untouched
@@ -113,7 +120,8 @@ def not_done(what: str) -> Verdict:
     verdict = Verdict(
         False,
         what,
-        f"{what}: replace the placeholder with your answer, then run this cell again.",
+        f"{what}: {detail + '; ' if detail else ''}replace the placeholder with your "
+        "answer, then run this cell again.",
     )
     if os.environ.get("NBGRADER_EXECUTION"):
         raise NotDoneYet(verdict.message)
@@ -202,21 +210,52 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
-def _shape_message(got: tuple, want: tuple, what: str) -> str:
+def _shape_message(got: tuple, want: tuple, what: str, m: int | None = None) -> str:
     msg = f"{what} should have shape {want}; yours has shape {got}."
+    column = len(want) == 2 and want[1] == 1
     if len(got) == 2 and got[::-1] == want:
         msg += " It looks transposed: check which index is 'to' (rows) and which is 'from'."
-    elif len(want) == 2 and want[1] == 1 and got == (want[0],):
+    elif column and got == (want[0],):
         msg += (
             " You have a 1-D array where a column is expected: use .reshape(-1, 1). A 1-D array "
             "broadcast against a column silently makes an (n, n) matrix."
         )
-    elif len(want) == 2 and len(got) == 2 and got[0] == want[0] and want[1] == 1 and got[1] > 1:
+    elif column and m and m > 1 and got == (want[0], m):
         msg += (
-            " One column per sample: a bias gradient is summed over the batch "
-            "(.sum(axis=1, keepdims=True))."
+            " One column per sample: a bias gradient is summed over the batch (its samples' "
+            "columns added up), and stays a column."
+        )
+    elif column and len(got) == 2 and got[0] == want[0] and got[1] == want[0]:
+        msg += (
+            " An (n, n) matrix where a column belongs: a 1-D (n,) array broadcast against an "
+            "(n, 1) column makes one, and so does an outer product (a column times a row) "
+            "where the entry-by-entry product * belongs."
         )
     return msg
+
+
+#: The sign message of an exercise whose formula starts from (a - y).
+SIGN_A_MINUS_Y = ("has the opposite sign. Check the order in (a - y): the derivative of "
+                  "(a - y)^2 with respect to a is 2(a - y), not 2(y - a).")
+#: How many significant digits a number must have to count as right (rtol = 1e-6).
+DIGITS = 6
+
+
+def _near_miss(got: np.ndarray, want: np.ndarray, what: str) -> str | None:
+    """"right to k digits, but rounded" when the answer is the right one rounded."""
+    if got.shape != want.shape or not want.size:
+        return None
+    scale = np.maximum(np.abs(want), 1e-12)
+    rel = float(np.max(np.abs(got - want) / scale))
+    rounded = [d for d in range(2, DIGITS) if np.allclose(got, np.round(want, d), rtol=0,
+                                                          atol=1e-12)]
+    if rel == 0 or not (rel < 5e-3 or rounded):
+        return None
+    how = (f"it is the right value rounded to {rounded[0]} decimal places" if rounded else
+           f"right to about {max(1, round(-np.log10(rel)))} significant digits")
+    return (f"{what} is close: {how}. The checker needs {DIGITS} significant digits: use "
+            "the value Python computes (the variable itself, not a copy of its printed "
+            "digits).")
 
 
 def check_array(
@@ -226,6 +265,7 @@ def check_array(
     what: str,
     mistakes: Mistakes | None = None,
     m: int | None = None,
+    sign: str | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-9,
 ) -> Verdict:
@@ -239,6 +279,8 @@ def check_array(
             for f'(z), only the Jacobian's diagonal, ...), checked before the generic ones.
         m: the batch size, if the exercise has one: then m times (or 1/m times) the right
             answer is diagnosed as a missing (or doubled) 1/m.
+        sign: what to say of an answer with the opposite sign (for example
+            :data:`SIGN_A_MINUS_Y`); the default names no quantity.
     """
     if is_placeholder(answer):
         return not_done(what)
@@ -251,12 +293,12 @@ def check_array(
         if _close(got, wrong, rtol, atol) and not _close(wrong, want, rtol, atol):
             raise NotQuiteRight(f"{what}: {diagnosis}")
     if got.shape != want.shape:
-        raise NotQuiteRight(_shape_message(got.shape, want.shape, what))
+        raise NotQuiteRight(_shape_message(got.shape, want.shape, what, m))
     if _close(got, want, rtol, atol):
         return right(what)
     generic = [
-        (-want, "has the opposite sign. Check the order in (a - y): the derivative of "
-         "(a - y)^2 with respect to a is 2(a - y), not 2(y - a)."),
+        (-want, sign or "has the opposite sign: check the sign of each factor, and the "
+         "order of each difference."),
     ]
     if want.ndim == 2 and want.shape[0] == want.shape[1]:
         generic.append((want.T, "is the transpose of the right matrix: rows are 'to', "
@@ -271,6 +313,9 @@ def check_array(
     for wrong, diagnosis in generic:
         if _close(got, wrong, rtol, atol):
             raise NotQuiteRight(f"{what} {diagnosis}")
+    close = _near_miss(got, want, what) if 0 < rtol < 1e-3 else None
+    if close:
+        raise NotQuiteRight(close)
     raise NotQuiteRight(f"{what} is {_fmt(got)}; that is not it. {_where_off(got, want)}")
 
 
@@ -322,6 +367,14 @@ def check_expr(
             f"{what} should be a SymPy expression; you gave a {type(answer).__name__}."
         ) from None
     expected = sp.sympify(expected)
+    if expected.free_symbols and not answer.free_symbols:
+        names = _names(expected)
+        raise NotQuiteRight(
+            f"{what} = {answer} has no {names} left in it: it is a number, not an expression "
+            f"in {names}. Did an earlier cell assign a number to {names}? Run the chapter's "
+            "cell that defines the symbols again, or build the answer from a fresh "
+            "sp.Symbol."
+        )
     extra = answer.free_symbols - expected.free_symbols
     if extra:
         names = ", ".join(sorted(map(str, extra)))
@@ -389,16 +442,22 @@ def check_function(
     got = []
     for args in inputs:
         try:
-            got.append(_as_array(answer(*args), f"{what}'s result"))
+            result = answer(*args)
         except NotImplementedError:
             return not_done(what)
-        except NotQuiteRight:
-            raise
         except Exception as err:  # the reader's code: report it in one line
             raise NotQuiteRight(
                 f"calling {what} with {_describe(args)} raised {type(err).__name__}: {err}"
             ) from None
+        if result is None:
+            raise NotQuiteRight(
+                f"{what} returned None when called with {_describe(args)}: is its `return` "
+                "missing?"
+            )
+        got.append(_as_array(result, f"{what}'s result"))
     want = [np.asarray(reference(*args), dtype=float) for args in inputs]
+    got = [g.reshape(w.shape) if g.shape != w.shape and g.size == w.size == 1 else g
+           for g, w in zip(got, want, strict=True)]
     for diagnosis, wrong_fn in (mistakes or {}).items():
         wrong = [np.asarray(wrong_fn(*args), dtype=float) for args in inputs]
         if all(_close(g, w, rtol, atol) for g, w in zip(got, wrong, strict=True)) and not all(
@@ -408,11 +467,20 @@ def check_function(
     for args, g, w in zip(inputs, got, want, strict=True):
         if g.shape != w.shape:
             raise NotQuiteRight(
-                f"{what}({_describe(args)}) returned shape {g.shape}; expected {w.shape}."
+                f"{what}, called with {_describe(args)}, returned shape {g.shape}; "
+                f"it should be {w.shape}."
             )
+    for factor, text in ((-1.0, "has the opposite sign at every test point"),
+                         (2.0, "is twice the right value at every test point"),
+                         (0.5, "is half the right value at every test point")):
+        if all(_close(g, factor * w, rtol, atol) for g, w in zip(got, want, strict=True)) and (
+                not all(_close(w, factor * w, rtol, atol) for w in want)):
+            raise NotQuiteRight(f"{what} {text}.")
+    for args, g, w in zip(inputs, got, want, strict=True):
         if not _close(g, w, rtol, atol):
             raise NotQuiteRight(
-                f"{what}({_describe(args)}) returned {_fmt(g)}; expected {_fmt(w)}."
+                f"{what}, called with {_describe(args)}, returned {_fmt(g)}; that is not it. "
+                "Work the same inputs through by hand, one factor at a time."
             )
     return right(what, f"(checked at {len(inputs)} inputs.)")
 

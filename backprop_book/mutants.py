@@ -1,10 +1,15 @@
 """Mutation tests: plant the classic backprop bugs and require the book's checks to go red.
 
-Two places get bugs planted:
+Three places get bugs planted:
 
 * the reference implementation (:mod:`backprop_book.reference`): a mutant replaces one of
   its functions while it runs; the catcher is the gradient check
   (:func:`backprop_book.check_gradients`) on three small networks, including its shape check;
+* the attention chapter's package (:mod:`backprop_book.attention`): a mutant replaces one of
+  its private kernels, which its public functions call; the catchers are the checks the
+  chapter runs on the same functions, on the package's public functions: centered
+  differences (embedding, attention, a whole tiny language model) and the causal check that
+  the earlier outputs do not move when a later position changes;
 * a chapter notebook's own hand-written backward pass, through a documented hook: the cells
   tagged ``mutants:setup``, ``mutants:target`` and ``mutants:check`` run in notebook order
   in one fresh namespace, the target with one text substitution applied; the check cells
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -25,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import attention as att
 from . import reference as ref
 from .checkers import NotQuiteRight, check_array
-from .gradcheck import check_gradients
+from .gradcheck import check_gradients, numerical_gradient, relative_error
 
 TAG = "mutants:"
 
@@ -59,12 +66,13 @@ class Mutant:
     notebook: str = ""
     old: str = ""
     new: str = ""
+    module: str = "reference"
 
     @property
     def where(self) -> str:
         if self.notebook:
             return f"{self.notebook}: the hand-written backward pass"
-        return "reference." + ", reference.".join(self.patch)
+        return f"{self.module}." + f", {self.module}.".join(self.patch)
 
 
 # ------------------------------------------------------------------ the reference's bugs
@@ -196,20 +204,26 @@ def probe_networks() -> list[tuple[str, list, np.ndarray, np.ndarray, list[str],
     return nets
 
 
+#: The modules a mutant may patch, by the name ``Mutant.module`` gives.
+MODULES = {"reference": ref, "attention": att}
+
+
 @contextlib.contextmanager
 def planted(mutant: Mutant) -> Iterator[None]:
-    """Replace the reference functions named in ``mutant.patch`` while the block runs."""
-    unknown = [name for name in mutant.patch if not callable(getattr(ref, name, None))]
+    """Replace the functions named in ``mutant.patch`` (of ``mutant.module``) while the block runs."""
+    module = MODULES[mutant.module]
+    unknown = [name for name in mutant.patch if not callable(getattr(module, name, None))]
     if unknown:  # a patch of a name nobody calls would survive for the wrong reason
-        raise ValueError(f"mutant {mutant.name!r} patches {unknown}, not functions of the reference")
-    saved = {name: getattr(ref, name) for name in mutant.patch}
+        raise ValueError(f"mutant {mutant.name!r} patches {unknown}, not functions of the "
+                         f"{mutant.module}")
+    saved = {name: getattr(module, name) for name in mutant.patch}
     try:
         for name, fn in mutant.patch.items():
-            setattr(ref, name, fn)
+            setattr(module, name, fn)
         yield
     finally:
         for name, fn in saved.items():
-            setattr(ref, name, fn)
+            setattr(module, name, fn)
 
 
 def _entries_off(analytic: np.ndarray, numerical: np.ndarray) -> str:
@@ -251,6 +265,138 @@ def _diagnose(got: np.ndarray, want: np.ndarray, name: str, m: int) -> str:
         return str(err)
     return "(the checker accepts it)"
 
+
+# ------------------------------------------------------------------ the attention package's bugs
+
+# Planted in backprop_book.attention's private kernels, which its public functions call (and
+# which call each other): the same classic mistakes the chapter shows in its own code.
+
+
+def _softmax_backward_columns(P, dP):
+    return P * (dP - np.sum(dP * P, axis=-2, keepdims=True))  # the Jacobian's sum down columns
+
+
+def _attention_backward_with(dQ_dK: Callable) -> Callable:
+    def attention_backward(dO, cache):
+        Q, K, V, P, scale = cache["Q"], cache["K"], cache["V"], cache["P"], cache["scale"]
+        dV = P.swapaxes(-1, -2) @ dO
+        dS = att._softmax_rows_backward(P, dO @ V.swapaxes(-1, -2))
+        return (*dQ_dK(dS, Q, K, scale), dV)
+
+    return attention_backward
+
+
+def _attention_mask_after(Q, K, V, causal):
+    scale = 1.0 / math.sqrt(Q.shape[-1])
+    S = (Q @ K.swapaxes(-1, -2)) * scale
+    P = att._softmax_rows(S)
+    if causal:
+        P = np.where(att.causal_mask(S.shape[-1]), 0.0, P)  # zeroed weights, not hidden scores
+    return P @ V, {"kind": "attention", "Q": Q, "K": K, "V": V, "P": P, "scale": scale}
+
+
+def _embed_backward_overwrite(dX, tokens, vocab):
+    dE = np.zeros((vocab, dX.shape[-1]))
+    dE[tokens.reshape(-1)] = dX.reshape(-1, dX.shape[-1])  # the last write wins
+    return dE
+
+
+ATTENTION_MUTANTS = [
+    Mutant("attn-softmax-columns", "the softmax's Jacobian applied column-wise",
+           "rowsum with axis=-2 for axis=-1: P is square, so the shapes still fit",
+           {"_softmax_rows_backward": _softmax_backward_columns}, module="attention"),
+    Mutant("attn-no-scale", "the 1/sqrt(d) forgotten in the backward pass",
+           "the scale looks like a detail of the forward pass",
+           {"_attention_backward": _attention_backward_with(
+               lambda dS, Q, K, scale: (dS @ K, dS.swapaxes(-1, -2) @ Q))}, module="attention"),
+    Mutant("attn-mask-after", "the causal mask applied after the softmax",
+           "zeroing the future's weights looks the same as hiding their scores",
+           {"_attention": _attention_mask_after}, module="attention"),
+    Mutant("attn-embed-overwrite", "embedding gradients overwritten, dE[tokens] = dX",
+           "fancy-index assignment for np.add.at: a repeated token keeps its last row only",
+           {"_embed_backward": _embed_backward_overwrite}, module="attention"),
+    Mutant("attn-k-transpose", "dK = dS Q / sqrt(d), the transpose of dS missing",
+           "S = Q K^T has K transposed, easy to lose on the way back; T = d hides the shape",
+           {"_attention_backward": _attention_backward_with(
+               lambda dS, Q, K, scale: (dS @ K * scale, dS @ Q * scale))}, module="attention"),
+]
+
+#: A gradient computed in float64 agrees with centered differences to about 1e-9 or better.
+ATTENTION_TOLERANCE = 1e-7
+
+
+def embedding_check() -> tuple[float, str]:
+    """The chapter's embedding check: tokens (4, 1, 4, 0, 4), dE against centered differences."""
+    rng = np.random.default_rng(29)
+    E, tokens = rng.normal(size=(6, 3)), np.array([4, 1, 4, 0, 4])
+    G = rng.normal(size=(5, 3))
+    fd = numerical_gradient(lambda _: float(np.sum(G * att.embed(E, tokens))), E)
+    return relative_error(att.embed_backward(G, tokens, 6), fd), "dE"
+
+
+def _attention_inputs() -> list[np.ndarray]:
+    """Q, K, V and dC/dO of the chapter's check cell: B = 2, square T = d = 4."""
+    rng = np.random.default_rng(2929)
+    return [rng.normal(size=(2, 4, 4)) for _ in range(4)]
+
+
+def causal_check() -> tuple[float, str]:
+    """eq-causal-no-future: change the last position; the earlier outputs must not move."""
+    Q, K, V, _ = _attention_inputs()
+    out_before, _ = att.attention(Q, K, V)
+    for X in (Q, K, V):
+        X[:, -1] += 1.0
+    out_after, _ = att.attention(Q, K, V)
+    return float(np.abs(out_after[:, :-1] - out_before[:, :-1]).max()), "earlier outputs"
+
+
+def attention_check() -> tuple[float, str]:
+    """dQ, dK, dV of ``attention_backward`` against centered differences; the worst."""
+    Q, K, V, G = arrays = _attention_inputs()
+    grads = att.attention_backward(G, att.attention(Q, K, V)[1])
+    errors = {}
+    for name, which, ours in zip(("dQ", "dK", "dV"), range(3), grads, strict=True):
+        fd = numerical_gradient(lambda _: float(np.sum(G * att.attention(*arrays[:3])[0])),
+                                arrays[which])
+        errors[name] = relative_error(ours, fd)
+    worst = max(errors, key=errors.get)
+    return errors[worst], worst
+
+
+def language_model_check() -> tuple[float, str]:
+    """Every parameter of a tiny language model (one block, 2 heads, a repeated token)."""
+    p = att.init_lm(vocab=5, d=4, context=4, n_layers=1, d_ff=8, seed=3)
+    tokens, targets = np.array([[1, 3, 1, 0], [2, 1, 1, 4]]), np.array([[3, 1, 0, 2], [1, 1, 4, 0]])
+    _, grads = att.lm_loss_and_grads(p, tokens, targets, n_heads=2)
+    errors = {}
+    for name in p:
+        fd = numerical_gradient(lambda _: att.lm_loss_and_grads(p, tokens, targets, 2)[0], p[name])
+        errors[name] = relative_error(grads[name], fd)
+    worst = max(errors, key=errors.get)
+    return errors[worst], worst
+
+
+#: The checks, in the order they run: the first that fails names the catch.
+ATTENTION_CHECKS = (
+    ("embedding gradient vs centered differences", embedding_check, "relative error"),
+    ("causal check (eq-causal-no-future)", causal_check, "max difference"),
+    ("attention gradients vs centered differences", attention_check, "relative error"),
+    ("language model gradients vs centered differences", language_model_check, "relative error"),
+)
+
+
+def run_attention_mutant(mutant: Mutant) -> Outcome:
+    """Plant ``mutant`` in the attention package and run its checks until one fails."""
+    outcome = Outcome(mutant.name, mutant.bug, mutant.where, False, "nothing: it survived")
+    with planted(mutant):
+        for label, check, kind in ATTENTION_CHECKS:
+            error, worst = check()
+            limit = 0.0 if kind == "max difference" else ATTENTION_TOLERANCE
+            if not error <= limit:
+                outcome.caught, outcome.caught_by = True, f"{label}: worst {worst}"
+                outcome.relative_error, outcome.error_kind = float(error), kind
+                return outcome
+    return outcome
 
 # ------------------------------------------------------------------ the notebooks' bugs
 
@@ -307,6 +453,29 @@ NOTEBOOK_MUTANTS = [
     Mutant("nb-attn-p-transpose", "dV = P dO instead of P^T dO", "P is square: nothing complains",
            notebook="book/transformer-block.ipynb",
            old="dV = P.swapaxes(-1, -2) @ dO", new="dV = P @ dO"),
+    Mutant("nb-norm-mean-constant", "batch/layer norm's backward treats the mean as a constant",
+           "the mean depends on every input of the group; that path is forgotten",
+           notebook="book/deep-networks-that-train.ipynb",
+           old="inv_std * (g_hat - g_mean - x_hat * gx_mean)",
+           new="inv_std * (g_hat - x_hat * gx_mean)"),
+    Mutant("nb-norm-unbiased-variance", "the variance with 1/(N - 1) instead of 1/N",
+           "the unbiased estimate is used where the batch's own variance belongs",
+           notebook="book/deep-networks-that-train.ipynb",
+           old="keepdims=True) / N\n    inv_std", new="keepdims=True) / (N - 1)\n    inv_std"),
+    Mutant("nb-layer-norm-batch-axis", "layer norm normalized over the batch axis",
+           "axis=1 (batch norm's) where layer norm averages a sample's features",
+           notebook="book/deep-networks-that-train.ipynb",
+           old="BN_AXIS, LN_AXIS = 1, 0", new="BN_AXIS, LN_AXIS = 1, 1"),
+    Mutant("nb-conv-slope-at-z", "tanh's slope 1 - z^2 where 1 - a^2 is meant",
+           "the slope is written with the weighted input", notebook="book/convolution.ipynb",
+           old="* (1 - A**2)", new="* (1 - Z**2)"),
+    Mutant("nb-conv-maps-transpose", "the features' transpose forgotten on the way back to maps",
+           "W^T Delta is 128 x N and reshapes to N x 8 x 4 x 4 without complaint",
+           notebook="book/convolution.ipynb", old=".T.reshape(P.shape)", new=".reshape(P.shape)"),
+    Mutant("nb-conv-route-everywhere", "max-pooling's gradient sent to every entry of a window",
+           "the pooling layer has no weights, so its backward is taken to be a copy",
+           notebook="book/convolution.ipynb", old="conv.maxpool2d_backward(dP, A, 2)",
+           new="np.repeat(np.repeat(dP, 2, axis=2), 2, axis=3)"),
 ]
 
 
@@ -387,8 +556,10 @@ def control_run(notebook: str, root: Path) -> str | None:
 
 
 def run_all(root: Path) -> list[Outcome]:
-    """Every mutant, reference first, then notebooks (after each notebook's control run)."""
+    """Every mutant: the reference's, the attention package's, then the notebooks' (after each
+    notebook's control run)."""
     outcomes = [run_reference_mutant(m) for m in REFERENCE_MUTANTS]
+    outcomes += [run_attention_mutant(m) for m in ATTENTION_MUTANTS]
     for notebook in dict.fromkeys(m.notebook for m in NOTEBOOK_MUTANTS):
         failure = control_run(notebook, root)
         if failure:

@@ -2,7 +2,8 @@
 
 The book must work with no network: in a classroom with bad Wi-Fi, or opened
 from a USB stick. A default Jupyter Book page loads MathJax, require.js and the
-ipywidgets HTML manager from CDNs; we install the same files from the npm
+ipywidgets HTML manager from CDNs; we render the math at build time (KaTeX's
+stylesheet and fonts are all a page needs of it) and install the rest from the npm
 registry (pinned by ``web/package-lock.json``) and copy what a page needs into
 ``web/dist/_static/vendor/``. Sphinx receives ``web/dist`` as
 ``html_extra_path``: its files are copied into the output, never injected into
@@ -24,9 +25,10 @@ from .paths import ROOT, VENDOR, WEB
 
 MODULES = WEB / "node_modules"
 
-# MathJax 3 loads its fonts, TeX extensions and accessibility components on
-# demand from beside ``tex-chtml.js``: ship those folders, not the other bundles.
-MATHJAX_PARTS = ["tex-chtml.js", "input", "output/chtml", "a11y", "ui", "sre", "adaptors"]
+# The book's math is rendered at build time by KaTeX (bookkit/katex.py); a page needs only
+# KaTeX's stylesheet and the fonts it names (each loaded only where a glyph uses it). No
+# math script is shipped: no page typesets in the browser.
+KATEX_PARTS = ["katex.min.css", "fonts"]
 
 
 def npm_install() -> None:
@@ -69,9 +71,10 @@ def named_anywidget(version: str) -> str:
 # anywidget 0.11's Runtime gives a model 2 s from its creation to load and bind its
 # module, then rejects the model's ``ready`` for good ("[anywidget] Failed to initialize
 # model."), even if the module arrives a moment later. The clock runs while the page's one
-# thread is busy elsewhere: MathJax typesetting 200 equations on a slow laptop, a phone or
-# a busy machine holds it for longer than that, and the widget was dead on arrival (seen on
-# the 2-2-2 page in a loaded CI run). The book's widget modules are inline strings that load
+# thread is busy elsewhere: MathJax typesetting 200 equations (as pages did before their
+# math was rendered at build time) on a slow laptop, a phone or a busy machine held it for
+# longer than that, and the widget was dead on arrival (seen on the 2-2-2 page in a loaded
+# CI run); a slow phone can still be that busy laying out a long chapter. The book's widget modules are inline strings that load
 # in milliseconds once the thread is free, so the model waits as long as it takes, and
 # ``ready`` fails only when loading the module really fails, with that error.
 DEADLINE = """    AbortSignal.timeout(2e3).addEventListener("abort", () => {
@@ -119,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     npm_install()
     if VENDOR.exists():
         shutil.rmtree(VENDOR)
-    for part in MATHJAX_PARTS:
-        copy(MODULES / "mathjax" / "es5" / part, VENDOR / "mathjax" / part)
+    for part in KATEX_PARTS:
+        copy(MODULES / "katex" / "dist" / part, VENDOR / "katex" / part)
     copy(MODULES / "requirejs" / "require.js", VENDOR / "require.js")
     manager = MODULES / "@jupyter-widgets" / "html-manager" / "dist"
     target = VENDOR / "jupyter-widgets" / "html-manager" / "dist"

@@ -3,8 +3,8 @@
 For every page of the toc, at 1280 px and at 390 px (a phone), in Debian's headless Chromium,
 offline, each visit in a fresh browser context (nothing cached):
 
-* ``settled_ms``: from navigation start to the last change of the page's layout (an equation
-  typeset, a widget drawn, anything that moves the page), once it has been still for a
+* ``settled_ms``: from navigation start to the last change of the page's layout (a font
+  arriving, a widget drawn, anything that moves the page), once it has been still for a
   second;
 * ``widget_ms``: from navigation start to the first widget answering its slider (moved one
   step, it redraws), on pages with widgets;

@@ -20,11 +20,23 @@ import sys
 from pathlib import Path
 
 from . import assets
-from .paths import BUILD, ROOT
+from .paths import BUILD, HTML, ROOT
 
 CACHE = BUILD / ".jupyter_cache"
 STAMP = BUILD / ".package-fingerprint"
 FLAGS = ["-W", "-n", "--keep-going"]
+
+
+WRITER_STAMP = BUILD / ".writer-fingerprint"
+
+
+def fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def package_fingerprint() -> str:
@@ -33,28 +45,41 @@ def package_fingerprint() -> str:
     Only ``backprop_book/``: what makes, prints and grades the book (``bookkit``) is never
     imported by a chapter, so changing it never re-executes one.
     """
-    digest = hashlib.sha256()
-    files = sorted((ROOT / "backprop_book").rglob("*"))
-    for path in [*files, ROOT / "requirements.txt"]:
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(ROOT)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return fingerprint([*sorted((ROOT / "backprop_book").rglob("*")), ROOT / "requirements.txt"])
+
+
+def writer_fingerprint() -> str:
+    """A hash of what turns read pages into HTML: the book's Sphinx extensions and the math
+    renderer with its pinned KaTeX. Sphinx does not see a change there (it rewrites only
+    pages whose sources changed), so when it changes every page is read and written again;
+    no notebook runs again (their outputs come from the cache)."""
+    files = sorted((ROOT / "bookkit" / "sphinx").rglob("*"))
+    return fingerprint([*files, ROOT / "bookkit" / "katex.py", ROOT / "bookkit" / "katex-render.js",
+                        ROOT / "web" / "package-lock.json"])
 
 
 def main(argv: list[str] | None = None) -> int:
     assets.main()
-    fingerprint = package_fingerprint()
+    package = package_fingerprint()
     extra = []
-    if STAMP.exists() and STAMP.read_text() != fingerprint:
+    if STAMP.exists() and STAMP.read_text() != package:
         print(
             "build_book: the helper package changed since the last build; re-executing every notebook"
         )
         shutil.rmtree(CACHE, ignore_errors=True)
         extra = ["--all"]
+    writer = writer_fingerprint()
+    if not extra and WRITER_STAMP.exists() and WRITER_STAMP.read_text() != writer:
+        print("build_book: the book's Sphinx extensions changed since the last build; "
+              "rewriting every page")
+        extra = ["--all"]
+    # Sphinx copies web/dist into the output but never deletes from it: an asset the book no
+    # longer ships (MathJax, before the math was rendered at build time) would linger.
+    shutil.rmtree(HTML / "_static" / "vendor", ignore_errors=True)
     jb = Path(sys.executable).parent / "jupyter-book"
     result = subprocess.run([str(jb), "build", str(ROOT), "--builder", "html", *FLAGS, *extra])
     if result.returncode == 0:
-        STAMP.write_text(fingerprint)
+        STAMP.write_text(package)
+        WRITER_STAMP.write_text(writer)
     return result.returncode
 

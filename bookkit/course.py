@@ -10,7 +10,11 @@ student release from it. The assignment holds:
   cells use, found by reading the code (:func:`needed_cells`), not the demonstrations;
 * each exercise's statement and given numbers (locked), its solution cell (nbgrader's
   ``### BEGIN SOLUTION`` markers, already in the chapter) and, for every checker call, a
-  locked, graded test cell worth one point that *displays* the checker's verdict.
+  locked, graded test cell worth one point, ``graded("<module>.check_x", answer)``, that shows
+  the checker's verdict and records the answer for the grader to check again
+  (:mod:`backprop_book.grading`); a code exercise whose checker lists ``parts`` (the arrays
+  its function returns) gets one such cell per array, ``graded(..., answer, part="dW1")``:
+  credit per right array.
 
 Written solutions (the Markdown between ``{solution-start}`` and ``{solution-end}``) are left
 out. The exercise text lives once, in the chapter notebook and its checker module.
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import importlib
 import json
 import re
 from pathlib import Path
@@ -137,9 +142,9 @@ def locked(cell: dict) -> dict:
     return _meta(cell, locked=True, grade_id=f"locked-{cell['id']}")
 
 
-def graded_call(stmt: ast.stmt, modules: dict[str, str]) -> str | None:
-    """``ex.check_x(a)`` as ``graded("<module>.check_x", a)``, when ``ex`` is a chapter's
-    exercise module (``modules``: alias -> module); ``None`` for any other statement."""
+def _checker_call(stmt: ast.stmt, modules: dict[str, str]) -> tuple[str, list] | None:
+    """``("<module>.check_x", args)`` for a statement ``ex.check_x(*args)`` (or ``display``
+    of it), when ``ex`` is a chapter's exercise module (``modules``: alias -> module)."""
     call = stmt.value if isinstance(stmt, ast.Expr) else None
     if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
             and call.func.id == "display" and len(call.args) == 1):
@@ -148,8 +153,27 @@ def graded_call(stmt: ast.stmt, modules: dict[str, str]) -> str | None:
             and isinstance(call.func.value, ast.Name) and call.func.value.id in modules
             and not call.keywords):
         return None
-    path = f"{modules[call.func.value.id]}.{call.func.attr}"
-    return ast.unparse(ast.Call(ast.Name("graded"), [ast.Constant(path), *call.args], []))
+    return f"{modules[call.func.value.id]}.{call.func.attr}", call.args
+
+
+def graded_call(stmt: ast.stmt, modules: dict[str, str], part: str | None = None) -> str | None:
+    """``ex.check_x(a)`` as ``graded("<module>.check_x", a)``, when ``ex`` is a chapter's
+    exercise module (``modules``: alias -> module); with ``part``, the call judges that one
+    array: ``graded("<module>.check_x", a, part="dW1")``. ``None`` for any other statement."""
+    found = _checker_call(stmt, modules)
+    if found is None:
+        return None
+    path, args = found
+    keywords = [] if part is None else [ast.keyword("part", ast.Constant(part))]
+    return ast.unparse(ast.Call(ast.Name("graded"), [ast.Constant(path), *args], keywords))
+
+
+def parts_of(path: str) -> list[str]:
+    """The ``parts`` of the checker ``"<module>.check_x"`` (the arrays a code exercise's
+    function returns, each graded on its own); ``[]`` for a checker without parts."""
+    module, name = path.rsplit(".", 1)
+    found = getattr(importlib.import_module(f"backprop_book.exercises.{module}"), name, None)
+    return list(getattr(found, "parts", None) or [])
 
 
 def test_cells(cell: dict, label: str, points: int = 1,
@@ -158,21 +182,29 @@ def test_cells(cell: dict, label: str, points: int = 1,
 
     ``ex.check_x(answer)`` becomes ``graded("<module>.check_x", answer)``
     (:func:`backprop_book.grading.graded`): it shows the verdict and records the answer,
-    which the course's grader checks again in its own process. Any other statement is
-    displayed: a displayed verdict is full credit to nbgrader, a raised one none.
+    which the course's grader checks again in its own process. When the checker names
+    ``parts`` (the arrays a code exercise returns), the call becomes one cell per part,
+    ``graded("<module>.check_x", answer, part="dW1")``: credit per right array. Any other
+    statement is displayed: a displayed verdict is full credit to nbgrader, a raised one none.
     """
     tree = parse(cell_text(cell))
     if tree is None or not tree.body:
         raise HandoutError(f"{label}: the checker cell {cell['id']} is not Python")
+    modules = modules or {}
     out = []
     for k, stmt in enumerate(tree.body):
-        code = graded_call(stmt, modules or {}) or ast.unparse(stmt)
-        if isinstance(stmt, ast.Expr) and not code.startswith(("display(", "graded(")):
-            code = f"display({code})"
-        new = _meta(dict(cell, source=code), grade=True, locked=True, points=points,
-                    grade_id=f"check-{label}" + (f"-{k + 1}" if k else ""))
-        new["id"] = cell["id"] + (f"-{k + 1}" if k else "")
-        out.append(new)
+        suffix = f"-{k + 1}" if k else ""
+        found = _checker_call(stmt, modules)
+        split = [(graded_call(stmt, modules, part),
+                  f"{suffix}-{re.sub(r'[^A-Za-z0-9]+', '-', part)}")
+                 for part in (parts_of(found[0]) if found else [])]
+        for code, tail in split or [(graded_call(stmt, modules) or ast.unparse(stmt), suffix)]:
+            if isinstance(stmt, ast.Expr) and not code.startswith(("display(", "graded(")):
+                code = f"display({code})"
+            new = _meta(dict(cell, source=code), grade=True, locked=True, points=points,
+                        grade_id=f"check-{label}{tail}")
+            new["id"] = cell["id"] + tail
+            out.append(new)
     return out
 
 

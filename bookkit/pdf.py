@@ -9,6 +9,7 @@ Chromium. Writes ``_build/pdf/backprop-book.pdf``.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import tempfile
@@ -58,7 +59,8 @@ def print_pages(browser, base: str, tmp: Path, solutions: bool) -> list[pe.Piece
     for index, (part, entry) in enumerate(toc.pages()):
         piece = pe.Piece(page_title(entry), tmp / f"{index:02d}.pdf", part)
         page = offline_page(browser, base)
-        piece.solutions = pe.print_book_page(page, f"{base}/{entry}.html", piece.pdf, note)
+        piece.solutions, piece.cut = pe.print_book_page(page, f"{base}/{entry}.html",
+                                                        piece.pdf, note)
         page.close()
         piece.pages = len(PdfReader(piece.pdf).pages)
         print(f"  {entry}: {piece.pages} pages, {len(piece.solutions)} solutions")
@@ -66,7 +68,8 @@ def print_pages(browser, base: str, tmp: Path, solutions: bool) -> list[pe.Piece
     if solutions and any(p.solutions for p in pieces):
         appendix = pe.Piece(pe.APPENDIX_TITLE, tmp / "appendix.pdf", "Appendix")
         page = offline_page(browser, base)
-        pe.print_appendix(page, f"{base}/{toc.pages()[0][1]}.html", appendix.pdf, pieces)
+        appendix.cut = pe.print_appendix(page, f"{base}/{toc.pages()[0][1]}.html",
+                                         appendix.pdf, pieces)
         page.close()
         appendix.pages = len(PdfReader(appendix.pdf).pages)
         print(f"  appendix: {appendix.pages} pages")
@@ -113,5 +116,14 @@ def main(argv: list[str] | None = None) -> int:
                          title)
     size = args.out.stat().st_size / 1e6
     print(f"{count} pages, {size:.1f} MB: {args.out}")
+    cut = {p.title: p.cut for p in pieces if p.cut}
+    cut_report(args.out).write_text(json.dumps(cut, indent=1, ensure_ascii=False))
+    for title, boxes in cut.items():
+        print(f"warning: the paper cuts {len(boxes)} boxes of {title!r}, e.g. {boxes[0]}")
     return 0
+
+
+def cut_report(pdf: Path) -> Path:
+    """Where :func:`main` lists, per printed page, what the paper cut (``{}``: nothing)."""
+    return pdf.with_name(pdf.stem + "-cut.json")
 

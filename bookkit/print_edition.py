@@ -4,8 +4,8 @@ Each page of the toc is opened in headless Chromium (Debian's, never a downloade
 served from 127.0.0.1 with every other request refused, and printed with print media
 (``page.pdf``). The book's stylesheet (``web/src/book.css``) holds the print rules: no
 widget, figure, equation or code box split across pages, a caption under each widget.
-Before a page is printed, its solutions are lifted out (their math turned back into TeX)
-and later typeset again in an appendix at the end. :func:`merge` joins the pieces with
+Before a page is printed, its solutions are lifted out and later printed in an appendix at
+the end (their math was rendered when the book was built: the HTML moves as it is). :func:`merge` joins the pieces with
 pypdf: a title page with the contents, page numbers (printed by Chromium as an overlay,
 so their font is embedded too) and an outline with an entry per chapter and section.
 """
@@ -20,11 +20,10 @@ from pathlib import Path
 MARGIN = {"top": "16mm", "bottom": "18mm", "left": "15mm", "right": "15mm"}
 APPENDIX_TITLE = "Solutions to the exercises"
 
-# Resolves once MathJax has typeset the page and every saved widget view is drawn.
+# Resolves once the page's fonts (KaTeX's among them) are in and every saved widget view is
+# drawn. The math needs no waiting: it was rendered when the book was built.
 READY = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
+  await document.fonts.ready;
   const views = [...document.querySelectorAll(
     'script[type="application/vnd.jupyter.widget-view+json"]')];
   const drawn = views.filter(s => {
@@ -34,23 +33,11 @@ READY = """async () => {
   return {views: views.length, drawn: drawn.length};
 }"""
 
-# Takes the solutions out of the page (math back to TeX, so another page can typeset it),
+# Takes the solutions out of the page (their math is HTML already, so it moves as it is),
 # leaves a one-line note where each was, and unlinks links to the other HTML pages.
 PREPARE = """(note) => {
-  const items = new Map();
-  if (window.MathJax && MathJax.startup && MathJax.startup.document) {
-    for (const item of MathJax.startup.document.math) items.set(item.typesetRoot, item);
-  }
   const solutions = [];
   document.querySelectorAll('main .solution').forEach(sol => {
-    sol.querySelectorAll('mjx-container').forEach(c => {
-      const item = items.get(c);
-      if (!item) return;
-      const tex = item.math.trim();
-      const text = tex.startsWith('\\\\begin{') ? tex
-        : item.display ? '\\\\[' + tex + '\\\\]' : '\\\\(' + tex + '\\\\)';
-      c.replaceWith(document.createTextNode(text));
-    });
     sol.querySelectorAll('.toggle-button').forEach(b => b.remove());
     sol.querySelectorAll('a[href]').forEach(a => a.replaceWith(...a.childNodes));
     sol.classList.remove('dropdown', 'toggle', 'toggle-hidden');
@@ -72,15 +59,26 @@ PREPARE = """(note) => {
   return solutions;
 }"""
 
-# Replaces the article of a book page with the appendix and typesets its math.
+# Replaces the article of a book page with the appendix (KaTeX's stylesheet linked if that
+# page had no math of its own, its own title printed) and waits for its fonts.
 APPENDIX = """async (body) => {
   const article = document.querySelector('main article') || document.querySelector('main');
   article.innerHTML = body;
   document.title = 'Solutions';
-  if (window.MathJax && MathJax.typesetPromise) {
-    MathJax.typesetClear([article]);
-    await MathJax.typesetPromise([article]);
+  // The theme prints a page's title and contents from a print-only header, and hides the
+  // article's own h1: that header is the host page's (the introduction), not the appendix's.
+  document.querySelectorAll('.onlyprint').forEach(e => e.remove());
+  article.querySelector('#bp-solutions > h1').style.setProperty('display', 'block', 'important');
+  if (!document.querySelector('link[href*="vendor/katex/katex.min.css"]')) {
+    const book = document.querySelector('link[href*="book.css"]');
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = new URL('vendor/katex/katex.min.css', book.href).href;
+    await new Promise((done, failed) => {
+      link.onload = done; link.onerror = failed; document.head.append(link);
+    });
   }
+  await document.fonts.ready;
 }"""
 
 
@@ -93,6 +91,8 @@ class Piece:
     part: str = ""
     solutions: list[str] = field(default_factory=list)
     pages: int = 0
+    #: What the paper cut of this piece: boxes wider than the column (see ``CUT``).
+    cut: list[str] = field(default_factory=list)
 
 
 #: Resolves after two animation frames: whatever changed before it has been laid out and
@@ -105,7 +105,7 @@ def next_frames(page) -> None:
 
 
 def wait_ready(page, timeout_s: float = 30.0) -> dict:
-    """Wait until MathJax is done and every widget view is drawn; return the counts."""
+    """Wait until the fonts are in and every widget view is drawn; return the counts."""
     import time
 
     deadline = time.monotonic() + timeout_s
@@ -132,29 +132,89 @@ FIT_WIDGETS = """(maxPx) => [...document.querySelectorAll('main .widget-subarea'
 PRINT_WIDTH_PX, PRINT_HEIGHT_PX = round(180 / 25.4 * 96), round(263 / 25.4 * 96)
 
 
-def print_to_pdf(page, path: Path) -> None:
-    """Print the current page with print media, A4, backgrounds, tagged and with an outline.
+# Shrinks what is wider than the printed column so that it prints whole (on screen it
+# scrolls in its own box; paper does not scroll): a display equation, or a table too wide
+# even with its cells wrapped (the batch chapter's nine columns of timings). Returns how
+# many it shrank; shrinking one can narrow a table's column, so call it again until none
+# is left. Nothing is shrunk below half its size.
+FIT_WIDE = """() => {
+  let shrunk = 0;
+  const shrink = (el, have, want) => {
+    const zoom = parseFloat(el.style.zoom || '1');
+    if (have <= want + 1 || zoom <= 0.5) return;
+    el.style.zoom = String(Math.max(0.5, zoom * (want - 2) / have));
+    shrunk += 1;
+  };
+  for (const d of document.querySelectorAll('main .katex-display')) {
+    shrink(d.querySelector(':scope > .katex'), d.scrollWidth, d.clientWidth);
+  }
+  for (const t of document.querySelectorAll('main table')) {
+    const box = t.parentElement;
+    shrink(t, t.getBoundingClientRect().width, box.getBoundingClientRect().width);
+  }
+  return shrunk;
+}"""
+
+# What the printed page would cut: a box whose content is wider than the box and hidden or
+# scrolled (paper shows only what fits), or anything that reaches past the column.
+CUT = """() => {
+  const column = document.documentElement.clientWidth;
+  const say = e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string'
+    ? '.' + e.className.trim().split(/\\s+/).slice(0, 2).join('.') : '') + ': "'
+    + (e.innerText || e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60) + '"';
+  const cut = [];
+  for (const e of document.querySelectorAll('main article *, main .bd-article *')) {
+    // (text for screen readers only, an equation's MathML among it, sits in a 1 px box)
+    if (!e.checkVisibility() || e.clientWidth <= 1 && e.clientHeight <= 1
+        || e.closest('.katex-mathml, mjx-assistive-mml, math, .bp-sr-only, .sr-only')) continue;
+    const style = getComputedStyle(e);
+    const clips = style.overflowX !== 'visible';
+    // (a glyph's italic overhang of a px or three past an inline equation's box cuts nothing)
+    const slack = e.matches('span.math') ? 4 : 1;
+    if (clips && e.scrollWidth > e.clientWidth + slack && (e.innerText || '').trim()) {
+      cut.push(`${say(e)} is ${e.scrollWidth - e.clientWidth} px wider than its box`);
+    } else if (!clips && e.childElementCount === 0 && (e.textContent || '').trim()
+               && e.getBoundingClientRect().right > column + 1) {
+      cut.push(`${say(e)} reaches ${Math.round(e.getBoundingClientRect().right - column)} px`
+               + ' past the column');
+    }
+  }
+  return [...new Set(cut)];
+}"""
+
+
+def print_to_pdf(page, path: Path) -> list[str]:
+    """Print the current page with print media, A4, backgrounds, tagged and with an outline;
+    return what the paper would cut (see ``CUT``: nothing, in a well-made page).
 
     The viewport is first set to the printable width, so that a widget's height measured
-    here is its height on paper; one taller than a page is shrunk to fit it.
+    here is its height on paper; one taller than a page is shrunk to fit it, and so is a
+    display equation or a table wider than the column (``FIT_WIDE``).
     """
     page.emulate_media(media="print")
     page.set_viewport_size({"width": PRINT_WIDTH_PX, "height": PRINT_HEIGHT_PX})
     next_frames(page)  # laid out at the new width, with print media
     page.evaluate(FIT_WIDGETS, PRINT_HEIGHT_PX * 0.85)
+    for _ in range(6):
+        if not page.evaluate(FIT_WIDE):
+            break
+        next_frames(page)
+    cut = page.evaluate(CUT)
     page.pdf(
         path=str(path), format="A4", print_background=True, margin=MARGIN, outline=True,
         tagged=True,
     )
+    return cut
 
 
-def print_book_page(page, url: str, path: Path, note: str) -> list[str]:
-    """Print one book page to ``path``; return its solutions' HTML (taken out of the page)."""
+def print_book_page(page, url: str, path: Path, note: str) -> tuple[list[str], list[str]]:
+    """Print one book page to ``path``; return its solutions' HTML (taken out of the page)
+    and what the paper cut of it (:func:`print_to_pdf`)."""
     page.goto(url, wait_until="load", timeout=120_000)
     wait_ready(page, timeout_s=90)
     solutions = page.evaluate(PREPARE, note)
-    print_to_pdf(page, path)
-    return solutions
+    cut = print_to_pdf(page, path)
+    return solutions, cut
 
 
 def appendix_html(pieces: list[Piece]) -> str:
@@ -168,13 +228,14 @@ def appendix_html(pieces: list[Piece]) -> str:
     return "\n".join(parts + ["</section>"])
 
 
-def print_appendix(page, url: str, path: Path, pieces: list[Piece]) -> None:
-    """Print the appendix on a book page (its styles, its MathJax) whose article is replaced."""
+def print_appendix(page, url: str, path: Path, pieces: list[Piece]) -> list[str]:
+    """Print the appendix on a book page (its styles) whose article is replaced; return
+    what the paper cut of it."""
     page.emulate_media(media="screen")
     page.goto(url, wait_until="load", timeout=120_000)
     wait_ready(page, timeout_s=90)
     page.evaluate(APPENDIX, appendix_html(pieces))
-    print_to_pdf(page, path)
+    return print_to_pdf(page, path)
 
 
 # ------------------------------------------------------------------ title page and numbers

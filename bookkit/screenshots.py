@@ -1,7 +1,7 @@
 """`make screenshots`: every page of the built book, whole, as a reader's browser draws it.
 
-One JPEG per page of ``_toc.yml``, 1280 px wide and as tall as the page, once MathJax has
-typeset it and every widget has drawn, in ``_build/screenshots/whole/`` (``book__intro.jpg``
+One JPEG per page of ``_toc.yml``, 1280 px wide and as tall as the page, once its fonts
+are in and every widget has drawn, in ``_build/screenshots/whole/`` (``book__intro.jpg``
 for ``book/intro``). Offline, from the built book (``make book``), by Debian's Chromium.
 
 ``make test`` saves only the top of each page, at 1280 px and at 390 px (a phone): a whole

@@ -6,7 +6,10 @@ the code cells after it that print the given numbers, and its checker in
 id set (:func:`backprop_book.checkers.set_student`), so it shows exactly the numbers that
 student's notebook shows. The key's answers are what the checker itself compares against:
 the checker is called with its answer engines (``check_array``, ``check_expr``,
-``check_function``) swapped for recorders, so the key cannot drift from the checkers.
+``check_function``, ``check_derivation``) swapped for recorders, so the key cannot drift
+from the checkers. Numbers and letters go on paper; a formula answer (a derivation, a SymPy
+expression) is typed in the notebook, and the key lists it under its chapter's table. Math
+is rendered by the book's KaTeX (:mod:`bookkit.katex`), as in the book.
 """
 
 from __future__ import annotations
@@ -28,14 +31,14 @@ import numpy as np
 
 from backprop_book import checkers
 
+from . import katex, toc
 from . import print_edition as pe
-from . import toc
 from .anatomy import EXERCISE_BLOCK, EXERCISE_IMPORT, cell_text
 from .browser import chromium, offline_page, serve
-from .paths import BUILD, ROOT, VENDOR
+from .paths import BUILD, VENDOR
 from .roster import read_roster
 
-ENGINES = ("check_array", "check_expr", "check_function")
+ENGINES = ("check_array", "check_expr", "check_function", "check_derivation")
 
 
 @dataclass
@@ -180,7 +183,8 @@ def checker_calls(code: str, alias: str) -> list[str]:
 
 
 def _kind(engine: str) -> str:
-    return {"check_array": "number", "check_expr": "expression"}.get(engine, "function")
+    return {"check_array": "number", "check_expr": "expression",
+            "check_derivation": "expression"}.get(engine, "function")
 
 
 class _Probe:
@@ -281,32 +285,38 @@ table.key th, table.key td { border: 1px solid #bbb; padding: 0.6mm 1.2mm; text-
                              vertical-align: top; }
 table.key th { background: #eee; }
 table.key tr { break-inside: avoid; }
+.math .katex-display { text-align: left; margin: 1mm 0; }
+.formulas { font-size: 9.5pt; margin: 1mm 0 4mm; } .formulas li { margin: 1mm 0; }
 """
 
 
-def markdown_html(text: str) -> str:
-    """Markdown with $math$ as HTML with \\( \\) and \\[ \\] for MathJax."""
-    from html import escape
+def answer_tex(answer: Answer) -> str:
+    """An expression answer as LaTeX."""
+    import sympy as sp
 
+    return sp.latex(answer.value)
+
+
+def markdown_html(text: str) -> str:
+    """Markdown as HTML, its $math$ rendered by the book's KaTeX (bookkit/katex.py)."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.dollarmath import dollarmath_plugin
 
     def math(content: str, options: dict) -> str:
-        tex = escape(content)
-        return f"\\[{tex}\\]" if options.get("display_mode") else f"\\({tex}\\)"
+        display = bool(options.get("display_mode"))
+        rendered = katex.render(content, display)
+        return f'<div class="math">{rendered}</div>' if display else rendered
 
     return MarkdownIt("commonmark").use(dollarmath_plugin, renderer=math).render(text)
 
 
-def _page(title: str, body: str, macros: dict) -> str:
-    import json
+def _page(title: str, body: str) -> str:
     from html import escape
 
-    config = json.dumps({"tex": {"macros": macros}, "chtml": {"displayAlign": "left"}})
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
-        f"<style>{CSS}</style><script>window.MathJax = {config};</script>"
-        f'<script src="mathjax/tex-chtml.js"></script></head><body>{body}</body></html>'
+        f'<link rel="stylesheet" href="katex/katex.min.css"><style>{CSS}</style></head>'
+        f"<body>{body}</body></html>"
     )
 
 
@@ -400,7 +410,7 @@ def _chapter_html(c: int, chapter: str, found: list[Sheet]) -> str:
     off = [f"{c}.{i} {escape(s.exercise.title)}" for i, s in enumerate(found, start=1)
            if not on_paper(s)]
     if off:
-        parts.append(f'<p class="off">In the notebook only (a function or a SymPy expression '
+        parts.append(f'<p class="off">In the notebook only (a function or a formula '
                      f'to write): {"; ".join(off)}.</p>')
     return "".join(parts + ["</div>"])
 
@@ -421,9 +431,9 @@ def sheet_body(student_id: str, chapters: list[tuple[str, list[Sheet]]],
 
 
 def worksheet_html(student_id: str, chapters: list[tuple[str, list[Sheet]]],
-                   macros: dict, numbers: list[int] | None = None) -> str:
-    """A student's worksheet as a self-contained page (MathJax from ``mathjax/``)."""
-    return _page(f"Worksheet: {student_id}", sheet_body(student_id, chapters, numbers), macros)
+                   numbers: list[int] | None = None) -> str:
+    """A student's worksheet as a page, its math rendered (KaTeX's stylesheet in ``katex/``)."""
+    return _page(f"Worksheet: {student_id}", sheet_body(student_id, chapters, numbers))
 
 
 def key_rows(students: dict[str, list[tuple[str, list[Sheet]]]]) -> list[dict]:
@@ -444,9 +454,37 @@ def key_rows(students: dict[str, list[tuple[str, list[Sheet]]]]) -> list[dict]:
     return rows
 
 
-def key_html(students: dict[str, list[tuple[str, list[Sheet]]]], macros: dict) -> str:
+def key_formulas(students: dict[str, list[tuple[str, list[Sheet]]]], c: int) -> list[tuple]:
+    """Chapter ``c``'s formula answers (a derivation typed as a formula, a SymPy expression):
+    (exercise, title, what, LaTeX, the students it is for: ``None`` for all of them)."""
+    found: dict[tuple, dict[str, list[str]]] = {}
+    for sid, chapters in students.items():
+        for i, sheet in enumerate(chapters[c - 1][1], start=1):
+            for a in sheet.answers:
+                if a.kind == "expression":
+                    key = (f"{c}.{i}", sheet.exercise.title, a.what)
+                    found.setdefault(key, {}).setdefault(answer_tex(a), []).append(sid)
+    return [(*key, tex, None if len(by_tex) == 1 else sids)
+            for key, by_tex in found.items() for tex, sids in by_tex.items()]
+
+
+def _formulas_html(formulas: list[tuple]) -> str:
+    from html import escape
+
+    if not formulas:
+        return ""
+    items = "".join(
+        f"<li>{escape(number)} {escape(title)}: {escape(what)} = {katex.render(tex)}"
+        + (f" ({escape(', '.join(sids))})" if sids else "") + "</li>"
+        for number, title, what, tex, sids in formulas)
+    return ('<p class="intro">Formulas (typed in the notebook, checked there by SymPy; '
+            f'the same for every student unless named):</p><ul class="formulas">{items}</ul>')
+
+
+def key_html(students: dict[str, list[tuple[str, list[Sheet]]]]) -> str:
     """The instructor's key: a table per chapter, a row per student, a column per answer
-    (to the digits asked), and the tolerance each column allows."""
+    (to the digits asked), and the tolerance each column allows; then the chapter's
+    formula answers (the derivation exercises'), rendered by KaTeX."""
     from html import escape
 
     rows = key_rows(students)
@@ -458,7 +496,10 @@ def key_html(students: dict[str, list[tuple[str, list[Sheet]]]], macros: dict) -
              "digit of its largest entry). key.csv has the same rows with each tolerance.</p>"]
     for c, title in titles.items():
         here = [r for r in rows if r["chapter"] == c]
+        formulas = _formulas_html(key_formulas(students, c))
         if not here:
+            if formulas:
+                parts.append(f"<h2>{c}. {escape(title)}</h2>{formulas}")
             continue
         columns = list(dict.fromkeys((r["exercise"], r["part"]) for r in here))
         heads = {(r["exercise"], r["part"]): f'{r["exercise"]} {r["title"]}'
@@ -470,8 +511,8 @@ def key_html(students: dict[str, list[tuple[str, list[Sheet]]]], macros: dict) -
             parts.append(f"<tr><td>{escape(sid)}</td>"
                          + "".join(f"<td>{escape(got.get(k, ''))}</td>" for k in columns)
                          + "</tr>")
-        parts.append("</table>")
-    return _page("Key", "".join(parts), macros)
+        parts.append("</table>" + formulas)
+    return _page("Key", "".join(parts))
 
 
 # ------------------------------------------------------------------ `make worksheets`
@@ -482,10 +523,12 @@ def key_html(students: dict[str, list[tuple[str, list[Sheet]]]], macros: dict) -
 # given numbers, a chapter a page), ``chapter-<NN>-<chapter>.pdf`` (one chapter's sheets for
 # the whole class, to print for a week), ``key.pdf`` (a table per chapter: student, answer
 # to the digits asked, tolerance) and ``key.csv`` (the same rows). Printed by Debian's
-# Chromium, offline; math is typeset by the book's own MathJax (``make assets``).
+# Chromium, offline; math is rendered before printing by the book's KaTeX (bookkit/katex.py),
+# styled by the stylesheet and fonts ``make assets`` ships; the key lists each chapter's
+# formula answers (the derivation exercises') after its table.
 
 OUT = BUILD / "worksheets"
-MATHJAX = VENDOR / "mathjax"
+KATEX_ASSETS = VENDOR / "katex"
 
 
 def chapter_title(notebook: dict) -> str:
@@ -511,7 +554,7 @@ def print_all(pages: dict[str, str], out: Path) -> None:
     """Write each page's HTML into out/html and print it to out/<name>.pdf."""
     html_dir = out / "html"
     html_dir.mkdir(parents=True)
-    (html_dir / "mathjax").symlink_to(MATHJAX, target_is_directory=True)
+    (html_dir / "katex").symlink_to(KATEX_ASSETS, target_is_directory=True)
     for name, markup in pages.items():
         (html_dir / f"{name}.html").write_text(markup)
     with serve(html_dir) as base, chromium() as b:
@@ -520,7 +563,7 @@ def print_all(pages: dict[str, str], out: Path) -> None:
             page.goto(f"{base}/{name}.html", wait_until="load", timeout=120_000)
             pe.wait_ready(page, timeout_s=90)
             page.emulate_media(media="print")
-            page.evaluate("() => document.fonts.ready.then(() => true)")  # MathJax's glyphs
+            page.evaluate("() => document.fonts.ready.then(() => true)")  # KaTeX's fonts
             page.pdf(path=str(out / f"{name}.pdf"), format="A4", print_background=True,
                      prefer_css_page_size=True, tagged=True)
             page.close()
@@ -535,24 +578,21 @@ def main(argv: list[str] | None = None) -> int:
     if not roster:
         print(f"{args.students}: no student ids", file=sys.stderr)
         return 1
-    if not MATHJAX.is_dir():
-        print("The book's MathJax is missing: run `make assets` first.", file=sys.stderr)
+    if not KATEX_ASSETS.is_dir():
+        print("The book's KaTeX stylesheet is missing: run `make assets` first.",
+              file=sys.stderr)
         return 1
-    import yaml
-
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    macros = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
     notebooks = [json.loads(p.read_text()) for p in toc.notebooks()]
     students = {sid: student_chapters(notebooks, sid) for sid in roster}
     shutil.rmtree(args.out, ignore_errors=True)
-    pages = {sid: worksheet_html(sid, chapters, macros) for sid, chapters in students.items()}
+    pages = {sid: worksheet_html(sid, chapters) for sid, chapters in students.items()}
     first = next(iter(students.values()))
     stems = [p.stem for p in toc.notebooks() if sheets_of(p)]
     for c, stem in enumerate(stems, start=1):  # a chapter's sheets for the whole class
         body = "".join(sheet_body(sid, [chapters[c - 1]], [c])
                        for sid, chapters in students.items())
-        pages[f"chapter-{c:02d}-{stem}"] = _page(f"Worksheets: {first[c - 1][0]}", body, macros)
-    pages["key"] = key_html(students, macros)
+        pages[f"chapter-{c:02d}-{stem}"] = _page(f"Worksheets: {first[c - 1][0]}", body)
+    pages["key"] = key_html(students)
     print_all(pages, args.out)
     write_key_csv(key_rows(students), args.out / "key.csv")
     count = sum(on_paper(s) for _, found in first for s in found)

@@ -141,7 +141,7 @@ def embedding_numbers() -> dict:
         return {"V": V, "tokens": tokens.tolist(),
                 "dX": np.round(rng.normal(0, 1, (T, d)), 2).tolist()}
 
-    default = {"V": 6, "tokens": [4, 1, 4, 0, 4],
+    default = {"V": 6, "tokens": [2, 5, 0, 2, 3],
                "dX": [[0.5, -1.0, 0.25], [1.5, 0.0, -0.5], [-0.25, 2.0, 1.0],
                       [0.75, 0.5, -1.5], [1.0, -0.5, 0.5]]}
     return given(EMBEDDING, default, draw)

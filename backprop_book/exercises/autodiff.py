@@ -12,11 +12,14 @@ import numpy as np
 
 from .. import reference as ref
 from ..checkers import Verdict, check_array, check_function, given
+from ..codecheck import check_code, fresh_rngs
 from ..gradcheck import numerical_gradient
 
 TANH_NODE = "ex-autodiff-tanh-node"
 PATHS_MEET = "ex-autodiff-paths-meet"
 FD_PASSES = "ex-autodiff-fd-passes"
+DIV_NODE = "ex-autodiff-div-node"
+TOPO = "ex-autodiff-backward"
 
 
 # ------------------------------------------------------------------ 1. a tanh node
@@ -48,6 +51,7 @@ def check_tanh_node(grad_fn: object) -> Verdict:
     """``grad_fn(x, w) -> [dC/dx, dC/dw]`` for C = tanh(x w)^2, computed with the engine."""
     right = _tanh_grads(lambda u, t: float(ref.tanh_prime(u)))
     no_square = _tanh_grads(lambda u, t: 1.0 - t)
+    sigmoid_slope = _tanh_grads(lambda u, t: t * (1.0 - t))
     input_not_output = _tanh_grads(lambda u, t: 1.0 - u**2)
 
     def no_upstream(x, w):
@@ -67,6 +71,8 @@ def check_tanh_node(grad_fn: object) -> Verdict:
             ),
             "you used 1 - x^2 with x the node's INPUT; the formula 1 - t^2 needs t = tanh(x), "
             "the node's output.": input_not_output,
+            "that is the sigmoid's slope, t(1 - t); tanh's is 1 - t^2 (with t = tanh(x)).":
+                sigmoid_slope,
         },
     )
 
@@ -165,7 +171,223 @@ def check_fd_passes(answer: object) -> Verdict:
     )
 
 
+# ------------------------------------------------------------------ 4. a division node, as code
+
+#: The graphs the division node is checked in: (x / y)^2, where the gradient arriving at the
+#: node is not 1; a / (x + y) + a with a = x y, where
+#: the node's input a also reaches the output directly (its gradient has arrived before the
+#: node runs); and one Value in both slots (x / x, whose gradient is 0).
+DIV_GRAPHS = ["(x / y)^2", "a / (x + y) + a, a = x y", "x / x"]
+
+
+def _div_names(case: dict) -> list[str]:
+    return ["(x / y)^2: dx", "(x / y)^2: dy", "a / (x + y) + a: dx", "a / (x + y) + a: dy",
+            "x / x: dx"]
+
+
+def _through_div(div, engine, x, y) -> list[float]:
+    """Leaf gradients of the three DIV_GRAPHS, built with ``div`` as the division node."""
+    out = []
+    for graph in range(3):
+        xv, yv = engine(x, name="x"), engine(y, name="y")
+        if graph == 0:
+            root = div(xv, yv) ** 2
+        elif graph == 1:
+            a = xv * yv
+            root = div(a, xv + yv) + a
+        else:
+            root = div(xv, xv)
+        root.backward()
+        out += [xv.grad] if graph == 2 else [xv.grad, yv.grad]
+    return out
+
+
+def _div_reference(x, y):
+    """The same gradients from the quotient rule, in closed form."""
+    s = x + y
+    q = x / y
+    return [2 * q / y, -2 * q * x / y**2, y * y / s**2 + y, x * x / s**2 + x, 0.0]
+
+
+def _div_fd(x, y, h=1e-6):
+    fs = [lambda a, b: (a / b) ** 2, lambda a, b: a * b / (a + b) + a * b, lambda a, b: a / a]
+
+    def d(f, dx, dy):
+        return (f(x + h * dx, y + h * dy) - f(x - h * dx, y - h * dy)) / (2 * h)
+
+    return [d(fs[0], 1, 0), d(fs[0], 0, 1), d(fs[1], 1, 0), d(fs[1], 0, 1), d(fs[2], 1, 0)]
+
+
+def _buggy_div(engine, bug: str):
+    def div(self, other):
+        out = engine(self.data / other.data, (self, other), "/")
+
+        def _backward():
+            da, db = 1.0 / other.data, -self.data / other.data**2
+            g = 1.0 if bug == "no-upstream" else out.grad
+            if bug == "sign":
+                db = -db
+            if bug == "swapped":
+                da, db = db, da
+            if bug == "assign":
+                self.grad = da * g
+                other.grad = db * g
+            else:
+                self.grad += da * g
+                other.grad += db * g
+
+        out._backward = _backward
+        return out
+
+    return div
+
+
+def _div_cases() -> list[dict]:
+    cases = []
+    for rng in fresh_rngs(DIV_NODE):
+        x, y = rng.choice([-1, 1]) * rng.uniform(0.5, 2.0, size=2)  # one sign: x + y is not 0
+        cases.append({"x": float(x), "y": float(y)})
+    return cases
+
+
+def check_div_node(div: object, engine: type | None = None) -> Verdict:
+    """A method ``div(self, other)`` of the chapter's ``Value``: x / y as one node.
+
+    ``engine`` is the chapter's ``Value`` class; the checker builds its graphs with it.
+    """
+    def through(fn):
+        return lambda x, y: _through_div(fn, engine, x, y)
+
+    bugs = {
+        "the node overwrites the gradients (`=`) instead of adding to them (`+=`): where an input "
+        "reaches the output along another path too, or sits in both slots (x / x), one "
+        "contribution is lost.": "assign",
+        "the local derivatives were not multiplied by out.grad, the gradient arriving from "
+        "above the node: self.grad += (1 / y) * out.grad.": "no-upstream",
+        "d(x / y)/dy has the wrong sign: it is -x / y^2.": "sign",
+        "the two local derivatives are swapped: d(x/y)/dx = 1/y goes to self (x), "
+        "d(x/y)/dy = -x/y^2 to other (y).": "swapped",
+    }
+    return check_code(
+        None if div is None else (through(div) if callable(div) else div),
+        _div_reference,
+        what="your div node",
+        cases=_div_cases(),
+        names=_div_names,
+        returns="a Value",
+        mistakes={text: through(_buggy_div(engine, bug)) for text, bug in bugs.items()},
+        numeric=_div_fd,
+        source=div,
+    )
+
+
+# ------------------------------------------------------------------ 5. backward(), as code
+
+
+def _topo_graphs(engine, x, y, z):
+    """Three graphs whose leaves x, y, z reach the output along paths that meet."""
+    xv, yv, zv = (engine(v, name=n) for v, n in ((x, "x"), (y, "y"), (z, "z")))
+    s = xv * yv + xv  # x twice
+    f = (s * s.sigmoid() + zv * s).exp() * 0.1 + s * zv  # s reaches f along four edges
+    return f, [xv, yv, zv]
+
+
+def _topo_value(x, y, z) -> float:
+    s = x * y + x
+    sig = 1.0 / (1.0 + np.exp(-s))
+    return float(np.exp(s * sig + z * s) * 0.1 + s * z)
+
+
+def _topo_reference(x, y, z, h=1e-6):
+    """Centered differences of the graph's value: the engine's answer must agree."""
+    def d(i):
+        e = np.zeros(3)
+        e[i] = h
+        at = np.array([x, y, z])
+        return (_topo_value(*(at + e)) - _topo_value(*(at - e))) / (2 * h)
+
+    return [d(0), d(1), d(2)]
+
+
+def _by(backward, engine):
+    def run(x, y, z):
+        root, leaves = _topo_graphs(engine, x, y, z)
+        backward(root)
+        return [v.grad for v in leaves]
+
+    return run
+
+
+def _topo_buggy(bug: str):
+    def backward(root):
+        order, seen = [], set()
+
+        def visit(v):
+            if bug == "no-seen" or v not in seen:
+                seen.add(v)
+                for parent in v._prev:
+                    visit(parent)
+                order.append(v)
+
+        if bug == "depth-first":  # each node's _backward as soon as it is reached
+            root.grad = 1.0
+
+            def down(v):
+                v._backward()
+                for parent in v._prev:
+                    down(parent)
+
+            down(root)
+            return
+        visit(root)
+        if bug != "no-seed":
+            root.grad = 1.0
+        for v in (order if bug == "forward-order" else reversed(order)):
+            v._backward()
+
+    return backward
+
+
+def _topo_cases() -> list[dict]:
+    return [{"x": float(r.uniform(-1, 1)), "y": float(r.uniform(-1, 1)),
+             "z": float(r.uniform(-1, 1))} for r in fresh_rngs(TOPO)]
+
+
+def check_backward_topo(backward_topo: object, engine: type | None = None) -> Verdict:
+    """A function ``backward_topo(root)`` that sets ``.grad`` of every Value below ``root``.
+
+    ``engine`` is the chapter's ``Value`` class; the checker builds its graphs with it.
+    """
+    bugs = {
+        "nodes are visited more than once (no `seen` set): a node reached along two paths "
+        "runs its _backward twice and its inputs get its gradient twice.": "no-seen",
+        "every gradient is 0. Either root.grad = 1 (d root / d root) is never set, so there "
+        "is nothing to pass back; or the nodes run in the order of the forward pass, so "
+        "the output passes its gradient on last, after every other node has run. Backward "
+        "goes in reversed topological order.": "no-seed",
+        "each node's _backward runs as soon as it is reached, depth first: a node reached "
+        "along several paths passes its gradient on before all of it has arrived. Sort "
+        "the nodes first, then run them in reversed topological order.": "depth-first",
+    }
+    return check_code(
+        None if backward_topo is None else (
+            _by(backward_topo, engine) if callable(backward_topo) else backward_topo),
+        _topo_reference,
+        what="your backward_topo",
+        cases=_topo_cases(),
+        names=["dx", "dy", "dz"],
+        returns="nothing (it sets .grad)",
+        mistakes={text: _by(_topo_buggy(bug), engine) for text, bug in bugs.items()},
+        source=backward_topo,
+        rtol=1e-5,
+        atol=1e-7,
+    )
+
+
+
 __all__ = [
+    "check_div_node",
+    "check_backward_topo",
     "tanh_node_numbers",
     "check_tanh_node",
     "paths_meet_numbers",

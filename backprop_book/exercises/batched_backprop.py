@@ -17,11 +17,16 @@ import numpy as np
 
 from .. import reference as ref
 from ..checkers import NotQuiteRight, Verdict, check_array, given, is_placeholder, not_done
+from ..codecheck import fresh_rngs
+from ..derivations import check_derivation
 from ..gradcheck import numerical_gradient
+from . import _dense
 
 BIAS_GRAD = "ex-batch-bias-grad"
 GRAD_SHAPE = "ex-batch-grad-shape"
 WEIGHT_GRAD = "ex-batch-weight-grad"
+BACKWARD = "ex-batch-backward"
+ACTIVATIONS = ["sigmoid", "sigmoid", "sigmoid"]
 L2_GRAD = "ex-batch-l2-grad"
 
 
@@ -72,10 +77,17 @@ def check_bias_grad(answer: object) -> Verdict:
         got = np.asarray(answer, dtype=float) if _numeric(answer) else None
         if got is not None and got.size == m and np.allclose(got.ravel(), Delta.sum(axis=0)):
             raise NotQuiteRight(
-                f"{what}: you summed down each column (over the neurons, axis=0). Sum along "
-                "each row instead, over the samples: Delta.sum(axis=1, keepdims=True)."
+                f"{what}: you summed down each column (over the neurons, axis=0). A bias is "
+                "shared by the samples, not by the neurons: sum along each row, over the "
+                "samples, and keep the column."
             )
-    return check_array(answer, expected, what=what, m=m)
+    return check_array(
+        answer, expected, what=what, m=m,
+        mistakes={
+            "that is the first sample's column only; the bias is shared by all m samples, so "
+            "their columns add up.": Delta[:, [0]],
+        },
+    )
 
 
 def _numeric(answer: object) -> bool:
@@ -115,17 +127,43 @@ def check_grad_shape(answer: object) -> Verdict:
     what = f"the shape of dC/dW^({layer})"
     if is_placeholder(answer):
         return not_done(what)
+    if isinstance(answer, str):
+        raise NotQuiteRight(f"{what} should be a tuple of two integers, like (3, 4), not a "
+                            "string.")
     got = tuple(int(v) for v in np.ravel(answer)) if _numeric(answer) else None
     if got in {(m, n_out, n_in), (n_out, n_in, m)}:
         raise NotQuiteRight(
             f"{what}: that is one matrix per sample, stacked. The batch gradient is one "
             "matrix: the product Delta A^T sums the samples' outer products for you."
         )
+    try:
+        return _check_shape(answer, expected, what, layer, n_in, n_out, m, sizes)
+    except NotQuiteRight as err:
+        if got is None or len(got) != 2 or not str(err).startswith(f"{what} is "):
+            raise
+        raise NotQuiteRight(
+            f"{what}: {got} is not it. A gradient has the shape of its parameter: W^({layer}) "
+            f"has one row per neuron of layer {layer} ('to') and one column per neuron of "
+            f"layer {layer - 1} ('from')."
+        ) from None
+
+
+def _check_shape(answer, expected, what, layer, n_in, n_out, m, sizes) -> Verdict:
+    off_by_one = {}
+    if layer + 1 < len(sizes):
+        off_by_one[f"that is the shape of W^({layer + 1}), the next layer's weights; layer "
+                   f"{layer}'s weights go from layer {layer - 1} to layer {layer}."] = (
+            sizes[layer + 1], sizes[layer])
+    if layer >= 2:
+        off_by_one[f"that is the shape of W^({layer - 1}), the layer before's weights; layer "
+                   f"{layer}'s weights go from layer {layer - 1} to layer {layer}."] = (
+            sizes[layer - 1], sizes[layer - 2])
     return check_array(
         answer,
         expected,
         what=what,
         mistakes={
+            **off_by_one,
             "that is transposed. W^(l) maps layer l-1 to layer l, so it has n_l rows ('to') "
             "and n_{l-1} columns ('from'), and its gradient has the same shape.": (n_in, n_out),
             f"that is the shape of Delta^({layer}), one column per sample; the gradient has "
@@ -167,9 +205,11 @@ def check_weight_grad(answer: object) -> Verdict:
         m=m,
         mistakes={
             "that is the product of the means, mean(D) mean(A)^T. The gradient is the mean "
-            "of the products, one outer product per sample: D @ A_prev.T / m.": np.outer(
-                D.mean(axis=1), A.mean(axis=1)
-            ),
+            "of the products: one outer product per sample (its delta times its activations "
+            "transposed), averaged.": np.outer(D.mean(axis=1), A.mean(axis=1)),
+            "A_prev is not transposed: D @ A_prev pairs sample i's delta with row i of "
+            "A_prev, a neuron, not a sample. (A_prev is square, so the shapes fit; the "
+            "numbers do not.) Each sample is a column of both D and A_prev.": D @ A / m,
             "that uses only the first sample. Every column of D pairs with the same column "
             "of A_prev, and the m outer products are averaged.": np.outer(D[:, 0], A[:, 0]),
         },
@@ -242,7 +282,97 @@ def numbers_table(numbers: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ the batched pass, as code
+
+#: Batch sizes of the fresh cases: m = 4 equals the hidden widths, so a bias left unsummed
+#: or a dropped transpose still has shapes that fit somewhere.
+BATCHES = [4, 5, 3]
+
+
+def backward_example() -> dict:
+    """The example the page prints: a 3-4-4-2 sigmoid network and a batch of m = 4."""
+    return _dense.network(np.random.default_rng(3442), [3, 4, 4, 2], ACTIVATIONS, 4,
+                          "squared_error")
+
+
+def check_backward_batch(backward_batch: object, part: str | None = None) -> Verdict:
+    """A function ``backward_batch(params, cache, Y) -> [(dW1, db1), ...]``: the gradient of
+    the mean cost C = (1/m) sum_i 1/2 ||a_i - y_i||^2 over a batch (samples as columns)."""
+    cases = [_dense.network(rng, [3, 4, 4, 2], ACTIVATIONS, m, "squared_error")
+             for rng, m in zip(fresh_rngs(BACKWARD), BATCHES, strict=True)]
+    return _dense.check_backward(backward_batch, what="your backward_batch", cases=cases,
+                                 activations=ACTIVATIONS, cost="squared_error", batch=True,
+                                 part=part)
+
+
+check_backward_batch.parts = _dense.parts(3)
+
+
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def check_derive_batch_bias(formula: object) -> Verdict:
+    """dC/db for one sigmoid output neuron and a batch of m = 2 samples,
+    C = (1/2) sum_i 1/2 (a_i - y_i)^2, as a formula in a_1, a_2, y_1, y_2."""
+    import sympy as sp
+
+    s = {n: sp.Symbol(n, real=True) for n in ("a_1", "a_2", "y_1", "y_2")}
+    a1, a2, y1, y2 = s.values()
+    d = [(a1 - y1) * a1 * (1 - a1), (a2 - y2) * a2 * (1 - a2)]
+    return check_derivation(
+        formula, (d[0] + d[1]) / 2, what="dC/db", symbols=s,
+        factors={"1/m = 1/2 (the cost is the MEAN over the batch)": sp.Rational(1, 2)},
+        mistakes={
+            "that is the first sample's share only; the bias is shared by every sample, so "
+            "the samples' terms add (then 1/m).": d[0] / 2,
+            "the sigmoid's slope is missing: (a_i - y_i) is dC/da_i; b moves z_i, and "
+            "a_i = sigma(z_i).": ((a1 - y1) + (a2 - y2)) / 2,
+        },
+    )
+
+
+# ------------------------------------------------------------------ find the bug
+
+FIND_BUG = "ex-batch-find-bug"
+SUSPECT_BUGS = [("db", 2, "mean"), ("dW", 2, "transposed"), ("db", 3, "mean"),
+                ("dW", 2, "next-activation"), ("db", 1, "mean")]
+
+
+def suspect_network() -> dict:
+    """A 3-4-4-2 sigmoid network and a batch of m = 6 samples, for the find-the-bug exercise."""
+    case = _dense.network(np.random.default_rng(4426), [3, 4, 4, 2], ACTIVATIONS, 6,
+                          "squared_error")
+    return {"params": case["params"], "X": case["cache"].as_[0], "Y": case["Y"]}
+
+
+def _suspect_bug() -> tuple:
+    index = given(FIND_BUG, {"bug": 0}, lambda rng: {"bug": int(rng.integers(len(SUSPECT_BUGS)))})
+    return SUSPECT_BUGS[index["bug"]]
+
+
+def suspect_backward(params, X, Y):
+    """[(dW1, db1), ...] of the mean squared error over the batch: one array is wrong.
+
+    Find it with a gradient check, not by reading this code.
+    """
+    return _dense.suspect_backward(params, X, Y, ACTIVATIONS, "squared_error", _suspect_bug())
+
+
+def check_found_bug(bug_at: object) -> Verdict:
+    """The array the suspect batched pass gets wrong, as a string ("dW2", "db1", ...)."""
+    n = suspect_network()
+    return _dense.check_found_bug(bug_at, what="the wrong array", params=n["params"], X=n["X"],
+                                  Y=n["Y"], activations=ACTIVATIONS, cost="squared_error",
+                                  bug=_suspect_bug())
+
+
 __all__ = [
+    "suspect_network",
+    "suspect_backward",
+    "check_found_bug",
+    "check_derive_batch_bias",
+    "backward_example",
+    "check_backward_batch",
     "bias_grad_numbers",
     "check_bias_grad",
     "grad_shape_numbers",

@@ -34,12 +34,15 @@ from ..checkers import (
     is_placeholder,
     not_done,
 )
+from ..codecheck import check_code, fresh_rngs
+from ..derivations import check_derivation
 
 INIT_SCALE = "ex-deep-init-scale"
 LR_LIMIT = "ex-deep-lr-limit"
 MOMENTUM = "ex-deep-momentum"
 ADAM = "ex-deep-adam"
 CHOOSE_LAMBDA = "ex-deep-choose-lambda"
+ADAM_CODE = "ex-deep-adam-code"
 
 # ------------------------------------------------------------------ 1. the init scale
 
@@ -302,6 +305,68 @@ def check_choose_lambda(answer: object) -> Verdict:
     )
 
 
+# ------------------------------------------------------------------ Adam's update, as code
+
+
+def _adam(w, g, m, s, t, eta, beta1, beta2, eps, *, correct=True, eps_inside=False,
+          root=True, old=False, swap=False, sign=1.0):
+    """Adam's step (w_new, m_new, s_new), with the bug asked for."""
+    b1, b2 = (beta2, beta1) if swap else (beta1, beta2)
+    m_new = b1 * m + (1 - b1) * g
+    s_new = b2 * s + (1 - b2) * g**2
+    mm, ss = (m, s) if old else (m_new, s_new)
+    if correct:
+        mm, ss = mm / (1 - beta1**t), ss / (1 - beta2**t)
+    scale = np.sqrt(ss + eps) if eps_inside else (np.sqrt(ss) if root else ss) + eps
+    return w - sign * eta * mm / scale, m_new, s_new
+
+
+def adam_example() -> dict:
+    """The example the page prints (the checker uses fresh ones)."""
+    return _adam_case(np.random.default_rng(1729))
+
+
+def _adam_case(rng: np.random.Generator) -> dict:
+    shape = (int(rng.integers(2, 4)), int(rng.integers(1, 4)))
+    return {"w": rng.normal(0, 1, shape), "g": rng.normal(0, 1, shape),
+            "m": rng.normal(0, 0.3, shape), "s": rng.uniform(0.05, 0.5, shape),
+            "t": int(rng.integers(2, 9)), "eta": float(rng.uniform(0.01, 0.1)),
+            "beta1": 0.9, "beta2": 0.999, "eps": float(rng.choice([1e-8, 1e-3]))}
+
+
+def _adam_bug(**kw):
+    return lambda *args: _adam(*args, **kw)
+
+
+def check_adam_update(adam_update: object, part: str | None = None) -> Verdict:
+    """A function ``adam_update(w, g, m, s, t, eta, beta1, beta2, eps) -> (w, m, s)``."""
+    cases = [_adam_case(rng) for rng in fresh_rngs(ADAM_CODE)]
+    cases[-1]["eps"] = 1e-3  # big enough that where it sits shows in the numbers
+    return check_code(
+        adam_update, _adam, what="your adam_update", cases=cases,
+        names=["w_new", "m_new", "s_new"], returns="the tuple (w_new, m_new, s_new)",
+        mistakes={
+            "the bias correction is missing: divide the new means by 1 - beta1^t and "
+            "1 - beta2^t (both start at 0, so early on they are too small).":
+                _adam_bug(correct=False),
+            "eps went inside the square root; it is added to sqrt(s_hat), outside.":
+                _adam_bug(eps_inside=True),
+            "the square root of s_hat is missing: s is a mean of g^2, so the step divides "
+            "by its root, the size of a typical gradient.": _adam_bug(root=False),
+            "the step uses the means from before this step; fold g in first, then step "
+            "with the new means.": _adam_bug(old=True),
+            "beta1 and beta2 are swapped: beta1 (0.9) is the gradient's mean, beta2 "
+            "(0.999) the squared gradient's.": _adam_bug(swap=True),
+            "the step goes uphill: w_new = w - eta m_hat / (sqrt(s_hat) + eps).":
+                _adam_bug(sign=-1.0),
+        },
+        part=part,
+    )
+
+
+check_adam_update.parts = ["w_new", "m_new", "s_new"]
+
+
 def numbers_table(numbers: dict) -> str:
     """The given numbers, one labelled line each, arrays printed as NumPy shows them."""
     lines = []
@@ -312,7 +377,31 @@ def numbers_table(numbers: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def check_derive_l2(formula: object) -> Verdict:
+    """d/dw of C_data + (lam/2) w^2, as a formula in g (= dC_data/dw), lam and w."""
+    s = {n: sp.Symbol(n, real=True) for n in ("g", "lam", "w")}
+    g, lam, w = s.values()
+    return check_derivation(
+        formula, g + lam * w, what="the penalized gradient", symbols=s,
+        mistakes={
+            "the penalty's term is twice too large: the 1/2 in (lam/2) w^2 cancels the 2 "
+            "of the square.": g + 2 * lam * w,
+            "the penalty's term is half the right size: the derivative of (lam/2) w^2 is "
+            "lam w.": g + lam * w / 2,
+            "the penalty's term has the wrong sign: it pulls w toward 0, so its gradient "
+            "is +lam w (and the step -eta lam w shrinks w).": g - lam * w,
+            "the data gradient g is missing: the two terms of the cost add, so do their "
+            "gradients.": lam * w,
+            "that is the penalty itself, not its derivative.": g + lam * w**2 / 2,
+        },
+    )
+
+
 __all__ = [
+    "check_derive_l2",
     "init_scale_numbers",
     "check_init_scale",
     "lr_limit_numbers",
@@ -321,6 +410,8 @@ __all__ = [
     "adam_numbers",
     "adam_state",
     "check_adam_step",
+    "adam_example",
+    "check_adam_update",
     "choose_lambda_numbers",
     "check_choose_lambda",
     "numbers_table",

@@ -11,12 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference as ref
-from ..checkers import Verdict, check_array, check_expr, check_function, given
+from ..checkers import SIGN_A_MINUS_Y, Verdict, check_array, check_expr, check_function, given
+from ..codecheck import check_code, fresh_rngs
+from ..derivations import check_derivation
 
 SIGMOID_SLOPE = "ex-111-sigmoid-slope"
 GRAD_W1 = "ex-111-grad-w1"
 SENSITIVITY = "ex-111-sensitivity"
 TANH = "ex-111-tanh"
+BACKWARD = "ex-111-backward"
 
 
 def _chain_params(n: dict) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -102,11 +105,30 @@ def check_grad_w1(answer: object) -> Verdict:
     f = _forward(n)
     dC_da2 = 2 * (f["a2"] - n["y"])
     wrong_slope = float(ref.sigmoid_prime(f["a2"]) * n["w2"] * ref.sigmoid_prime(f["a1"]) * n["x"])
+    s1, s2 = float(ref.sigmoid_prime(f["z1"])), float(ref.sigmoid_prime(f["z2"]))
+    s1_at_a, s2_at_a = float(ref.sigmoid_prime(f["a1"])), float(ref.sigmoid_prime(f["a2"]))
     return check_array(
         answer,
         _reference_grads(n)["w1"],
         what="dC/dw1",
+        sign=SIGN_A_MINUS_Y,
         mistakes={
+            "the factor sigma'(z1) is missing: w2 delta2 is dC/da1; the hidden neuron's "
+            "sigmoid stands between a1 and z1, and its slope a1(1 - a1) is the next factor.":
+                dC_da2 * s2 * n["w2"] * n["x"],
+            "the factor sigma'(z2) is missing: 2(a2 - y) is dC/da2; the output neuron's "
+            "sigmoid stands between a2 and z2, and its slope a2(1 - a2) is the next factor.":
+                dC_da2 * n["w2"] * s1 * n["x"],
+            "the hidden neuron's slope was taken at its activation, sigma'(a1); it belongs at "
+            "z1: sigma'(z1) = a1(1 - a1).": dC_da2 * s2 * n["w2"] * s1_at_a * n["x"],
+            "the output neuron's slope was taken at its activation, sigma'(a2); it belongs at "
+            "z2: sigma'(z2) = a2(1 - a2).": dC_da2 * s2_at_a * n["w2"] * s1 * n["x"],
+            "sigma'(z2) is there twice: dC/dz2 = dC/da2 * da2/dz2 already holds it, so the "
+            "next factor is dz2/da1 = w2.": dC_da2 * s2 * s2 * n["w2"] * s1 * n["x"],
+            "you used w1 where w2 belongs: from a1 the path to the cost goes through the "
+            "OUTPUT neuron's weight, dz2/da1 = w2.": dC_da2 * s2 * n["w1"] * s1 * n["x"],
+            "you used a1 where x belongs: w1 multiplies the input x, so dz1/dw1 = x (a1 is "
+            "what w2 multiplies).": dC_da2 * s2 * n["w2"] * s1 * f["a1"],
             "the sigmoid's slope was taken at the activations (sigma'(a)) instead of at z. "
             "Use sigma'(z) = a(1 - a), with a = sigma(z).": dC_da2 * wrong_slope,
             "the factor w2 (= dz2/da1) is missing: the path from a1 to the cost goes "
@@ -133,11 +155,18 @@ def check_sensitivity(answer: object) -> Verdict:
     delta2 = 2 * (f["a2"] - n["y"]) * float(ref.sigmoid_prime(f["z2"]))
     # Independent route: dC/dw1 = dC/da1 * sigma'(z1) * x, so dC/da1 follows from the reference.
     expected = _reference_grads(n)["w1"] / (float(ref.sigmoid_prime(f["z1"])) * n["x"])
+    s2_at_a = float(ref.sigmoid_prime(f["a2"]))
     return check_array(
         answer,
         expected,
         what="dC/da1",
+        sign=SIGN_A_MINUS_Y,
         mistakes={
+            "the factor sigma'(z2) is missing: 2(a2 - y) is dC/da2; the output neuron's "
+            "sigmoid stands between a2 and z2, and its slope a2(1 - a2) comes before w2.":
+                2 * (f["a2"] - n["y"]) * n["w2"],
+            "the output neuron's slope was taken at its activation, sigma'(a2); it belongs at "
+            "z2: sigma'(z2) = a2(1 - a2).": 2 * (f["a2"] - n["y"]) * s2_at_a * n["w2"],
             "you multiplied by a1 (that is dz2/dw2). How z2 moves with a1 is its weight: "
             "dz2/da1 = w2.": delta2 * f["a1"],
             "that is delta2 = dC/dz2; one more factor, dz2/da1 = w2, takes it to a1.": delta2,
@@ -186,6 +215,15 @@ def check_tanh_chain(grad_w1: object) -> Verdict:
         a2 = ref.sigmoid(z2)
         return 2 * (a2 - y) * ref.sigmoid_prime(z2) * w2 * ref.sigmoid_prime(z1) * x
 
+    def with_hidden_slope(slope):
+        def grad(w1, b1, w2, b2, x, y):
+            t = np.tanh(w1 * x + b1)
+            z2 = w2 * t + b2
+            a2 = ref.sigmoid(z2)
+            return 2 * (a2 - y) * ref.sigmoid_prime(z2) * w2 * slope(t) * x
+
+        return grad
+
     rng = np.random.default_rng(111)
     points = [tuple(np.round(rng.uniform(-1.5, 1.5, size=6), 3)) for _ in range(4)]
     return check_function(
@@ -198,8 +236,129 @@ def check_tanh_chain(grad_w1: object) -> Verdict:
         mistakes={
             "the hidden neuron's slope is still the sigmoid's; with tanh it is "
             "1 - tanh(z1)^2.": sigmoid_slope_used,
+            "the hidden neuron's slope is still the sigmoid's formula a1(1 - a1), now with "
+            "a1 = tanh(z1); tanh's own slope is 1 - a1^2.": with_hidden_slope(
+                lambda t: t * (1 - t)),
+            "the hidden slope was taken at the activation, tanh'(a1) = 1 - tanh(a1)^2; it "
+            "belongs at z1: 1 - tanh(z1)^2 = 1 - a1^2.": with_hidden_slope(
+                lambda t: 1 - np.tanh(t) ** 2),
+            "the hidden neuron's slope is missing: the path from a1 back to z1 goes through "
+            "the tanh, whose slope is 1 - a1^2.": with_hidden_slope(lambda t: 1.0),
+            "you used 1 - a1 for the slope; tanh'(z1) = 1 - a1^2, with the square.":
+                with_hidden_slope(lambda t: 1 - t),
         },
     )
+
+
+# ------------------------------------------------------------------ 5. all four gradients, as code
+
+
+def _cache_of(n: dict) -> dict:
+    f = _forward(n)
+    return {"x": n["x"], "z1": f["z1"], "a1": f["a1"], "z2": f["z2"], "a2": f["a2"]}
+
+
+def backward_example() -> dict:
+    """The example the page prints: a cache of the chain, w2 and y (the checker uses others)."""
+    n = chain_numbers(GRAD_W1)
+    return {"cache": _cache_of(n), "w2": n["w2"], "y": n["y"]}
+
+
+def _backward_cases() -> list[dict]:
+    cases = []
+    for rng in fresh_rngs(BACKWARD):
+        n = {k: float(v) for k, v in _draw_chain(rng).items()}
+        n["x"] *= float(rng.choice([-1, 1]))
+        cases.append({"cache": _cache_of(n), "w2": n["w2"], "y": n["y"]})
+    return cases
+
+
+def _chain_grads(cache, w2, y, slope2, slope1, dz2=None, dw1=None, dw2=None, out=2.0):
+    """(dC/dw1, dC/db1, dC/dw2, dC/db2) from the given local factors (a bug swaps one)."""
+    delta2 = out * (cache["a2"] - y) * slope2
+    delta1 = delta2 * w2 * slope1
+    return (delta1 * (cache["x"] if dw1 is None else dw1), delta1,
+            delta2 * (cache["a1"] if dw2 is None else dw2), delta2)
+
+
+def _backward_111(cache, w2, y):
+    s2 = float(ref.sigmoid_prime(cache["z2"]))
+    return _chain_grads(cache, w2, y, s2, float(ref.sigmoid_prime(cache["z1"])))
+
+
+def _backward_111_fd(cache, w2, y, h=1e-6):
+    """Centered differences of C = (a2 - y)^2: nudging w1 moves z1 by h x, b1 by h, ..."""
+    b2 = cache["z2"] - w2 * cache["a1"]
+
+    def cost(dz1=0.0, dz2=0.0):
+        a1 = ref.sigmoid(cache["z1"] + dz1)
+        return float((ref.sigmoid(w2 * a1 + b2 + dz2) - y) ** 2)
+
+    def fd(**nudge):
+        plus = cost(**{k: v * h for k, v in nudge.items()})
+        minus = cost(**{k: -v * h for k, v in nudge.items()})
+        return (plus - minus) / (2 * h)
+
+    return (fd(dz1=cache["x"]), fd(dz1=1.0), fd(dz2=cache["a1"]), fd(dz2=1.0))
+
+
+def _slopes(cache, z2, z1):
+    return float(ref.sigmoid_prime(z2)), float(ref.sigmoid_prime(z1))
+
+
+def _backward_111_mistakes() -> dict:
+    def g(fn):
+        return lambda cache, w2, y: fn(cache, w2, y, *_slopes(cache, cache["z2"], cache["z1"]))
+
+    def at(z2_of, z1_of):
+        return lambda cache, w2, y: _chain_grads(
+            cache, w2, y, *_slopes(cache, z2_of(cache), z1_of(cache)))
+
+    return {
+        "the output neuron's slope was taken at its activation, sigma'(a2); it belongs at "
+        "z2: a2 * (1 - a2).": at(lambda c: c["a2"], lambda c: c["z1"]),
+        "the hidden neuron's slope was taken at its activation, sigma'(a1); it belongs at "
+        "z1: a1 * (1 - a1).": at(lambda c: c["z2"], lambda c: c["a1"]),
+        "the sigmoid's slope was taken at the activations, sigma'(a2) and sigma'(a1). "
+        "The slope belongs at z: sigma'(z) = a(1 - a) with a = sigma(z), which is "
+        "a2 * (1 - a2), not sigma'(a2).": at(lambda c: c["a2"], lambda c: c["a1"]),
+        "the factor sigma'(z1) is missing: dC/da1 = delta2 w2 still has to go through the "
+        "hidden neuron's sigmoid to reach z1.": g(lambda c, w2, y, s2, s1:
+                                                 _chain_grads(c, w2, y, s2, 1.0)),
+        "the factor sigma'(z2) is missing: 2 (a2 - y) is dC/da2; the output neuron's "
+        "sigmoid stands between a2 and z2.": g(lambda c, w2, y, s2, s1:
+                                               _chain_grads(c, w2, y, 1.0, s1)),
+        "sigma'(z2) is there twice: delta2 = dC/da2 * da2/dz2 already holds it.":
+            g(lambda c, w2, y, s2, s1: _chain_grads(c, w2, y, s2 * s2, s1)),
+        "the slope was computed as z(1 - z), from z; the formula a(1 - a) needs the "
+        "activation a = sigma(z).": lambda cache, w2, y: _chain_grads(
+            cache, w2, y, cache["z2"] * (1 - cache["z2"]), cache["z1"] * (1 - cache["z1"])),
+        "the wrong layer's activation: dz2/dw2 is the hidden neuron's output a1, the input "
+        "of the weight, not a2.": g(lambda c, w2, y, s2, s1:
+                                    _chain_grads(c, w2, y, s2, s1, dw2=c["a2"])),
+        "the wrong layer's activation: dz1/dw1 is the input x, not a1.":
+            g(lambda c, w2, y, s2, s1: _chain_grads(c, w2, y, s2, s1, dw1=c["a1"])),
+    }
+
+
+def check_backward_111(backward_111: object, part: str | None = None) -> Verdict:
+    """A function ``backward_111(cache, w2, y) -> (dC_dw1, dC_db1, dC_dw2, dC_db2)``;
+    ``part``: one of them alone (one graded test cell each in the course)."""
+    return check_code(
+        backward_111,
+        _backward_111,
+        what="your backward_111",
+        cases=_backward_cases(),
+        names=["dC_dw1", "dC_db1", "dC_dw2", "dC_db2"],
+        returns="the tuple (dC_dw1, dC_db1, dC_dw2, dC_db2)",
+        mistakes=_backward_111_mistakes(),
+        numeric=_backward_111_fd,
+        why=lambda name, case: "one number, like the parameter",
+        part=part,
+    )
+
+
+check_backward_111.parts = ["dC_dw1", "dC_db1", "dC_dw2", "dC_db2"]
 
 
 def numbers_table(numbers: dict) -> str:
@@ -207,7 +366,55 @@ def numbers_table(numbers: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in numbers.items())
 
 
+# ------------------------------------------------------------------ 6. derivations, typed as formulas
+
+
+def _chain_symbols(*names: str) -> dict:
+    import sympy as sp
+
+    return {n: sp.Symbol(n, real=True) for n in names}
+
+
+def check_derive_dw2(formula: object) -> Verdict:
+    """dC/dw2 for C = (a2 - y)^2 as a formula in a1, a2, y (a string or SymPy)."""
+    s = _chain_symbols("a1", "a2", "y", "w2")
+    a1, a2, y = s["a1"], s["a2"], s["y"]
+    sig = 1 / (1 + __import__("sympy").exp(-a2))
+    return check_derivation(
+        formula, 2 * (a2 - y) * a2 * (1 - a2) * a1, what="dC/dw2", symbols=s,
+        factors={"sigma'(z2) = a2*(1 - a2)": a2 * (1 - a2), "a1 (= dz2/dw2)": a1,
+                 "2 (from the square)": 2, "w2": s["w2"]},
+        mistakes={
+            "the slope was taken at the activation, sigma'(a2) = sigma(a2)(1 - sigma(a2)); "
+            "it belongs at z2, and there it is a2*(1 - a2).": 2 * (a2 - y) * sig * (1 - sig) * a1,
+            "you used a2 where a1 belongs: the weight w2 multiplies a1, so dz2/dw2 = a1.":
+                2 * (a2 - y) * a2 * (1 - a2) * a2,
+        },
+    )
+
+
+def check_derive_dw1(formula: object) -> Verdict:
+    """dC/dw1 for C = (a2 - y)^2 as a formula in x, a1, a2, y, w2."""
+    s = _chain_symbols("x", "a1", "a2", "y", "w2")
+    x, a1, a2, y, w2 = s.values()
+    right = 2 * (a2 - y) * a2 * (1 - a2) * w2 * a1 * (1 - a1) * x
+    return check_derivation(
+        formula, right, what="dC/dw1", symbols=s,
+        factors={"sigma'(z1) = a1*(1 - a1)": a1 * (1 - a1),
+                 "sigma'(z2) = a2*(1 - a2)": a2 * (1 - a2), "w2 (= dz2/da1)": w2,
+                 "x (= dz1/dw1)": x, "2 (from the square)": 2},
+        mistakes={
+            "you used a1 where x belongs: w1 multiplies the input x, so dz1/dw1 = x.":
+                right / x * a1,
+            "that is dC/dw2: its last factor is a1; dC/dw1 goes one layer further back, "
+            "through w2, sigma'(z1) and x.": 2 * (a2 - y) * a2 * (1 - a2) * a1,
+        },
+    )
+
+
 __all__ = [
+    "check_derive_dw2",
+    "check_derive_dw1",
     "sigmoid_slope_numbers",
     "check_sigmoid_slope",
     "chain_numbers",
@@ -215,5 +422,7 @@ __all__ = [
     "check_sensitivity",
     "check_tanh_derivative",
     "check_tanh_chain",
+    "backward_example",
+    "check_backward_111",
     "numbers_table",
 ]

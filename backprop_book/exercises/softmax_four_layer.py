@@ -28,11 +28,17 @@ from ..checkers import (
     not_done,
     right,
 )
+from ..codecheck import fresh_rngs
+from ..derivations import check_derivation
+from . import _dense
 
 JACOBIAN2 = "ex-softmax-jacobian2"
 SMOOTHING = "ex-softmax-smoothing"
 HIDDEN_DELTA = "ex-softmax-hidden-delta"
 LSE = "ex-softmax-lse"
+BACKWARD = "ex-softmax-backward"
+SIZES = [4, 3, 3, 3]
+ACTIVATIONS = ["sigmoid", "sigmoid", "softmax"]
 
 
 def _column(values) -> np.ndarray:
@@ -265,7 +271,55 @@ def check_lse(answer: object) -> Verdict:
     )
 
 
+# ------------------------------------------------------------------ the 4-layer backward pass, as code
+
+
+def backward_example() -> dict:
+    """The example the page prints: params, the cache of one sample, a one-hot y."""
+    return _dense.network(np.random.default_rng(4333), SIZES, ACTIVATIONS, 1, "cross_entropy")
+
+
+def check_backward_4(backward_4: object, part: str | None = None) -> Verdict:
+    """A function ``backward_4(params, cache, y) -> [(dW1, db1), (dW2, db2), (dW3, db3)]``
+    for the 4-3-3-3 network (sigmoid, sigmoid, softmax) and cross-entropy, one sample."""
+    cases = [_dense.network(rng, SIZES, ACTIVATIONS, 1, "cross_entropy")
+             for rng in fresh_rngs(BACKWARD)]
+    return _dense.check_backward(backward_4, what="your backward_4", cases=cases,
+                                 activations=ACTIVATIONS, cost="cross_entropy", part=part)
+
+
+check_backward_4.parts = _dense.parts(3)
+
+
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def check_derive_ce_logit(formula: object) -> Verdict:
+    """dC/dz_1 of C = -sum_j y_j log s_j, s = softmax(z), 3 classes, y a probability
+    vector (y_1 + y_2 + y_3 = 1), as a formula in s_1, s_2, s_3, y_1, y_2, y_3."""
+    import sympy as sp
+
+    s = {n: sp.Symbol(n, real=True) for n in ("s_1", "s_2", "s_3", "y_1", "y_2", "y_3")}
+    s1, s2, s3, y1, y2, y3 = s.values()
+    right = s1 - y1  # with y_1 + y_2 + y_3 = 1 (compared after y_3 = 1 - y_1 - y_2)
+    return check_derivation(
+        formula, right, what="dC/dz_1", symbols=s, given={y3: 1 - y1 - y2},
+        mistakes={
+            "that is dC/ds_1 = -y_1/s_1; one more step, through the softmax's Jacobian, "
+            "takes it to the logit z_1.": -y1 / s1,
+            "(s_1 - y_1) is already dC/dz_1: the softmax's slope s_1(1 - s_1) is inside it "
+            "(the Jacobian and the log's 1/s cancel); do not multiply again.":
+                (s1 - y1) * s1 * (1 - s1),
+            "that keeps only the Jacobian's diagonal, s_1(1 - s_1): z_1 moves s_2 and s_3 "
+            "too, and their terms -s_1 s_k count.": -y1 * (1 - s1),
+        },
+    )
+
+
 __all__ = [
+    "check_derive_ce_logit",
+    "backward_example",
+    "check_backward_4",
     "jacobian2_symbols",
     "check_jacobian2",
     "smoothing_numbers",

@@ -18,11 +18,16 @@ import numpy as np
 
 from .. import reference as ref
 from ..checkers import NotQuiteRight, Verdict, check_array, check_function, given, not_done, right
+from ..codecheck import fresh_rngs
+from ..derivations import check_derivation
+from . import _dense
 
 GRAD_W2_21 = "ex-222-dw2-21"
 DELTA1 = "ex-222-delta1"
 PATHS = "ex-222-paths"
 UPDATE = "ex-222-update"
+BACKWARD = "ex-222-backward"
+ACTIVATIONS = ["sigmoid", "sigmoid"]
 
 
 def _column(values) -> np.ndarray:
@@ -125,6 +130,12 @@ def check_delta1(answer: object) -> Verdict:
             "step takes it to z^(1).": W2.T @ d2,
             "you multiplied by sigma(z^(1)), the activation; the factor is its slope "
             "sigma'(z^(1)) = sigma(z)(1 - sigma(z)).": (W2.T @ d2) * ref.sigmoid(z1),
+            "you evaluated a(1 - a) at a = z^(1). The slope sigma(z)(1 - sigma(z)) needs the "
+            "activation a = sigma(z) first.": (W2.T @ d2) * z1 * (1 - z1),
+            "that is one number for both neurons: the inner product (sigma')^T (W^T delta) "
+            "adds the two neurons' terms. Each neuron keeps its own entry: the product is "
+            "entry by entry (*), not a matrix product.": np.full(
+                (2, 1), (slope.T @ (W2.T @ d2)).item()),
         },
     )
 
@@ -267,7 +278,66 @@ def check_update_rule(answer: object) -> Verdict:
     raise NotQuiteRight(f"rule {letter} is not it: {_RULES[chosen]}")
 
 
+# ------------------------------------------------------------------ the backward pass, as code
+
+
+def backward_example() -> dict:
+    """The example the page prints: params, the cache of one sample and y (2-2-2, sigmoids)."""
+    rng = np.random.default_rng(222)
+    return _dense.network(rng, [2, 2, 2], ACTIVATIONS, 1, "squared_error")
+
+
+def check_backward_222(backward_222: object, part: str | None = None) -> Verdict:
+    """A function ``backward_222(params, cache, y) -> [(dW1, db1), (dW2, db2)]`` for
+    C = 1/2 ||a^(2) - y||^2 and one sample, checked on fresh 2-2-2 networks."""
+    cases = [_dense.network(rng, [2, 2, 2], ACTIVATIONS, 1, "squared_error")
+             for rng in fresh_rngs(BACKWARD)]
+    return _dense.check_backward(backward_222, what="your backward_222", cases=cases,
+                                 activations=ACTIVATIONS, cost="squared_error", part=part)
+
+
+check_backward_222.parts = _dense.parts(2)
+
+
+# ------------------------------------------------------------------ a derivation, typed
+
+
+def derive_symbols() -> dict:
+    """The quantities dC/dW^(1)_12 may be written in (names as typed)."""
+    import sympy as sp
+
+    names = ["x_1", "x_2", "a1_1", "a1_2", "a2_1", "a2_2", "y_1", "y_2",
+             "W2_11", "W2_12", "W2_21", "W2_22"]
+    return {n: sp.Symbol(n, real=True) for n in names}
+
+
+def check_derive_dw1_12(formula: object) -> Verdict:
+    """dC/dW^(1)_12 of the 2-2-2 network, C = 1/2 sum_j (a2_j - y_j)^2, as a formula."""
+    s = derive_symbols()
+    d2 = [(s[f"a2_{j}"] - s[f"y_{j}"]) * s[f"a2_{j}"] * (1 - s[f"a2_{j}"]) for j in (1, 2)]
+    slope1 = s["a1_1"] * (1 - s["a1_1"])
+    paths = [d2[0] * s["W2_11"], d2[1] * s["W2_21"]]
+    right = (paths[0] + paths[1]) * slope1 * s["x_2"]
+    return check_derivation(
+        formula, right, what="dC/dW^(1)_12", symbols=s,
+        factors={"sigma'(z1_1) = a1_1*(1 - a1_1)": slope1, "x_2 (= dz1_1/dW^(1)_12)": s["x_2"]},
+        mistakes={
+            "only the path through output neuron 1: W^(1)_12 feeds hidden neuron 1, which "
+            "feeds BOTH outputs, so the two paths add.": paths[0] * slope1 * s["x_2"],
+            "only the path through output neuron 2: hidden neuron 1 feeds both outputs, so "
+            "the two paths add.": paths[1] * slope1 * s["x_2"],
+            "the weights of the two paths are W2_11 and W2_12, a row of W^(2); hidden "
+            "neuron 1 sends its output along COLUMN 1: W2_11 and W2_21 (the transpose).":
+                (d2[0] * s["W2_11"] + d2[1] * s["W2_12"]) * slope1 * s["x_2"],
+        },
+    )
+
+
 __all__ = [
+    "derive_symbols",
+    "check_derive_dw1_12",
+    "backward_example",
+    "check_backward_222",
     "grad_w2_21_numbers",
     "check_grad_w2_21",
     "delta1_numbers",

@@ -15,6 +15,14 @@ numbers to the chapter's own NumPy instead. One source for both paths.
   and Adam racing on a 2-D cost surface, with sliders for the learning rate and momentum.
 - :class:`DepthSpread` (``depth_spread.py``, ``.js``, ``.css``): the spread of activations and
   gradients, layer by layer, as the initial scale moves.
+- :class:`GradientFlow` (``gradient_flow.py``, ``.js``, ``.css``): each block's weight gradient
+  as depth, residual connections and normalization change; the browser runs the network.
+
+- :class:`AttentionNudge` (``attention_nudge.py``, ``.js``, ``.css``): move one 2-D query over
+  a few keys and watch the attention weights and the gradient of -log p(target).
+
+- :class:`ReceptiveField` (``receptive_field.py``, ``.js``, ``.css``): nudge one pixel or one
+  kernel weight of a convolution and see which outputs move, and the gradient entry.
 
 Every widget sits on the card of ``card.css``, and the two chart widgets, OptimizerRace and
 DepthSpread, also share the rules in ``chart.css``: each one's stylesheet is those files
@@ -22,19 +30,26 @@ followed by its own. Every widget's script is ``_dom.js`` (the shared DOM and ch
 followed by its own (``_assets.py``).
 """
 
+from .attention_nudge import AttentionNudge, attention_numbers
 from .chain_nudge import ChainNudge, FiniteFloat
 from .depth_spread import DepthSpread, spread_grid
+from .gradient_flow import GradientFlow
 from .network_nudge import NetworkNudge
 from .optimizer_race import OptimizerRace
+from .receptive_field import ReceptiveField
 from .training_curves import TrainingCurves, curve_grid
 
 __all__ = [
+    "AttentionNudge",
     "ChainNudge",
     "DepthSpread",
     "FiniteFloat",
+    "GradientFlow",
     "NetworkNudge",
     "OptimizerRace",
+    "ReceptiveField",
     "TrainingCurves",
+    "attention_numbers",
     "curve_grid",
     "spread_grid",
 ]

@@ -31,6 +31,9 @@ from bookkit import ledger as rules
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+# The method is read off the proving cell's calls, not claim by claim: a cell that proves
+# two claims shows both methods for each, so the column says so.
+HOW = "methods in the proving cell"
 
 
 class ledger_table(nodes.General, nodes.Element):
@@ -68,32 +71,101 @@ def _behaviour_nodes(doctree):
 def _conditions_nodes(node: nodes.Element) -> list[nodes.Node]:
     """The statement's conditions as nodes (math stays math), for the ledger's table.
 
-    The paragraph that starts with "Conditions:", without that word; cross-references,
-    which the table's page could not resolve, become their text.
+    What follows "Conditions:" to the end of its paragraph, whether the word opens a
+    paragraph of its own (an admonition's **Conditions:** part) or ends the paragraph that
+    states the claim (a ``(beh-...)=`` target's). Cross-references stay pending here; the
+    ledger's table resolves them (``_resolved_refs``) once every page has been read.
     """
     for para in node.findall(nodes.paragraph):
-        if not para.astext().lstrip().startswith("Conditions"):
+        if "Conditions" not in para.astext():
             continue
         copy = para.deepcopy()
-        for ref in list(copy.findall(addnodes.pending_xref)):
-            ref.replace_self(nodes.Text(ref.astext()))
         children = list(copy.children)
-        if children and isinstance(children[0], nodes.strong):
-            children = children[1:]
-        if children and isinstance(children[0], nodes.Text):
-            text = str(children[0]).lstrip(" :")
-            children[0] = nodes.Text(text)
-        return children
+        for k, child in enumerate(children):
+            text = child.astext()
+            if "Conditions" not in text:
+                continue
+            rest = children[k + 1:]
+            after = text.split("Conditions", 1)[1].lstrip(" :*")
+            if isinstance(child, nodes.strong) or not after:
+                return [nodes.Text(after)] + rest if after else _strip_colon(rest)
+            return [nodes.Text(after)] + rest
     return []
 
 
+def _resolved_refs(app: Sphinx, docname: str, pieces: list[nodes.Node]) -> list[nodes.Node]:
+    """The conditions with each cross-reference made a link that reads as its target does:
+    a section's title for ``{ref}``, the equation's number for ``{eq}``, the written text
+    when the reference gives one; a reference that finds no target becomes its text and a
+    warning (a raw label must never reach a reader)."""
+    env, std = app.env, app.env.get_domain("std")
+    out: list[nodes.Node] = []
+    for piece in pieces:
+        piece = piece.deepcopy()
+        refs = [piece] if isinstance(piece, addnodes.pending_xref) else []
+        if isinstance(piece, nodes.Element):
+            refs += list(piece.findall(addnodes.pending_xref, include_self=False))
+        for ref in refs:
+            target, kind = ref.get("reftarget", ""), ref.get("reftype", "")
+            text = ref.astext()
+            link = None
+            if kind in ("ref", "numref", "any", "myst") and target.lower() in std.labels:
+                todoc, anchor, section = std.labels[target.lower()]
+                label_text = text if ref.get("refexplicit") else section
+                link = _link(label_text, _uri(app, docname, todoc, anchor))
+            elif kind == "eq":
+                todoc = env.get_domain("math").equations.get(target, (None,))[0]
+                if todoc is not None:
+                    link = _link(
+                        "equation " + _number(env, target),
+                        _uri(app, docname, todoc, "equation-" + target),
+                    )
+            if link is None:
+                logger.warning(
+                    "claim ledger: the conditions of a behaviour refer to %r, which the "
+                    "ledger cannot resolve; write the reference as text or to a label",
+                    target,
+                    location=(docname, None),
+                )
+                link = nodes.Text(text)
+            if ref is piece:
+                piece = link
+            else:
+                ref.replace_self(link)
+        out.append(piece)
+    return out
+
+
+def _strip_colon(children: list[nodes.Node]) -> list[nodes.Node]:
+    """``children`` without the colon (and space) a bold **Conditions** left in front."""
+    if children and isinstance(children[0], nodes.Text):
+        children = [nodes.Text(str(children[0]).lstrip(" :"))] + children[1:]
+    return children
+
+
 def _behaviour_title(node: nodes.Element) -> str:
-    """An admonition's title, else the first words of the statement."""
+    """An admonition's title, else the first words of the statement, as plain text.
+
+    Math in the first words is left out of this text (a link's text cannot hold typeset
+    math, and raw TeX must never reach a reader): the words end before it.
+    """
     title = next(iter(node.findall(nodes.title)), None)
     if title is not None:
         return title.astext()
-    words = node.astext().split()
-    return " ".join(words[:12]) + (" ..." if len(words) > 12 else "")
+    para = next(iter(node.findall(nodes.paragraph)), node)
+    words: list[str] = []
+    for child in para.children:
+        if isinstance(child, nodes.math) or len(words) >= 12:
+            break
+        words += child.astext().split()
+    text = " ".join(words[:12]).rstrip(",;:")
+    return text + " ..." if text else _behaviour_label_words(node)
+
+
+def _behaviour_label_words(node: nodes.Element) -> str:
+    """The claim's label as words (beh-111-slow-rate: '111 slow rate'), the last resort."""
+    label = next((i for i in node.get("ids", []) if i.startswith("beh-")), "a behaviour")
+    return label.removeprefix("beh-").replace("-", " ")
 
 
 def _data(env) -> dict:
@@ -200,7 +272,7 @@ def _all(env) -> tuple[list[rules.Claim], list[tuple[rules.Proof, str]]]:
 
 def check(app: Sphinx, env) -> None:
     # The ledger's table is filled with equations only after reading, so tell the math
-    # domain now that its page has some: otherwise that page would not load MathJax.
+    # domain now that its page has some: otherwise that page would not get KaTeX's stylesheet.
     for page in _data(env)["ledger_pages"]:
         env.get_domain("math").data["has_equations"][page] = True
     claims, proofs = _all(env)
@@ -338,7 +410,7 @@ def _ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
     group += head
-    head += _row([nodes.Text(t) for t in ("claim", "where", "proved by", "how")])
+    head += _row([nodes.Text(t) for t in ("claim", "where", "proved by", HOW)])
     body = nodes.tbody()
     group += body
     for claim in rows:
@@ -374,7 +446,7 @@ def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
     group += head
-    head += _row([nodes.Text(t) for t in ("behaviour", "conditions", "proved by", "how")])
+    head += _row([nodes.Text(t) for t in ("behaviour", "conditions", "proved by", HOW)])
     body = nodes.tbody()
     group += body
     for claim in rows:
@@ -391,7 +463,16 @@ def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
             proved.append(_link(f"cell {proof.cell}", _uri(app, docname, proof.where, anchor)))
             if proof.method not in how:
                 how.append(proof.method)
-        conditions = [n.deepcopy() for n in _data(env)["conditions"].get(claim.label, [])]
+        conditions = _resolved_refs(
+            app, docname, _data(env)["conditions"].get(claim.label, [])
+        )
+        if not "".join(n.astext() for n in conditions).strip():
+            logger.warning(
+                "claim ledger: the behaviour %s states no conditions the ledger can show: "
+                "write them after 'Conditions:' in the paragraph that states it",
+                claim.label,
+                location=(claim.where, None),
+            )
         body += _row(
             [here, conditions or [nodes.Text("(none stated)")], proved,
              [nodes.Text("; ".join(how))]]

@@ -78,7 +78,7 @@ def test_no_stylesheet_pulls_a_remote_font_or_import(built_book: Path):
 @pytest.mark.parametrize(
     "asset",
     [
-        "_static/vendor/mathjax/tex-chtml.js",
+        "_static/vendor/katex/katex.min.css",
         "_static/vendor/require.js",
         "_static/vendor/widgets-config.js",
         "_static/vendor/jupyter-widgets/html-manager/dist/embed-amd.js",
@@ -89,8 +89,10 @@ def test_offline_assets_are_shipped(built_book: Path, asset: str):
     assert (built_book / asset).is_file(), f"{asset} is missing from the build; run `make assets`"
 
 
-def test_mathjax_ships_its_fonts(built_book: Path):
-    fonts = list((built_book / "_static/vendor/mathjax/output/chtml/fonts").rglob("*.woff"))
-    assert len(fonts) > 10, (
-        "MathJax's CHTML fonts are missing: equations would render in fallback glyphs"
-    )
+def test_katex_ships_every_font_its_stylesheet_names(built_book: Path):
+    """The math is rendered at build time; its look needs KaTeX's fonts, all of them local."""
+    sheet = built_book / "_static/vendor/katex/katex.min.css"
+    named = set(re.findall(r"url\(\s*['\"]?([^'\")]+)", sheet.read_text()))
+    assert len(named) > 20, f"KaTeX's stylesheet names only {len(named)} font files"
+    missing = sorted(u for u in named if not (sheet.parent / u).is_file())
+    assert not missing, f"fonts KaTeX's stylesheet asks for but the book lacks: {missing[:5]}"

@@ -48,9 +48,9 @@ def test_the_browser_reads_a_planted_page_as_a_reader_would(chromium):
     page.set_content(
         "<main><p>| --- | --- |</p><p>fine <code>**kept in code**</code></p>"
         "<div class='cell'><div class='cell_input'><pre>run_all()</pre></div>"
-        "<div class='cell_output'><mjx-container>x</mjx-container></div></div>"
+        "<div class='cell_output'><span class='katex'>x</span></div></div>"
         "<div class='cell'><div class='cell_input'><pre>display(Math('x'))</pre></div>"
-        "<div class='cell_output'><mjx-container>x</mjx-container></div></div></main>"
+        "<div class='cell_output'><span class='katex'>x</span></div></div></main>"
     )
     prose = page.evaluate(PROSE)
     kinds = {p.split(":")[0] for p in unrendered_markdown(prose)}

@@ -1,7 +1,8 @@
 """Every page of the built book, as a reader's browser shows it, offline.
 
 For each page in the toc: no console error, no failed or outside request, every
-equation typeset by the shipped MathJax, every image loaded and described, no WCAG
+equation arrived rendered (KaTeX's HTML and MathML, made at build time) with no error box
+and no math script in the page, every image loaded and described, no WCAG
 A/AA problem that axe-core can see, no code cell wider than its column at 1280 px, nothing
 that scrolls sideways once the window is as narrow as a phone, every chapter in the
 sidebar. Search finds the chain rule. A screenshot of the top of each page, at 1280 px and
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import WIDE_CODE, open_logged_page, settled
+from browser import LAY_OUT_ALL, WIDE_CODE, open_logged_page, settled
 from page_reading import CELLS, PROSE, unmeant_displays, unrendered_markdown
 
 from bookkit import toc
@@ -24,23 +25,36 @@ pytestmark = pytest.mark.browser
 
 SCREENSHOTS = BUILD / "screenshots"
 
-# Text a reader should never see: TeX that MathJax failed to typeset.
+# Text a reader should never see: TeX left unrendered.
 RAW_TEX = re.compile(r"\$\$|\\frac|\\partial|\\begin\{|\\mathsf|\\sigma\b")
 
 VISIBLE_TEXT = """() => {
   const main = document.querySelector('main') || document.body;
   const clone = main.cloneNode(true);
-  clone.querySelectorAll('pre, code, script, style, textarea, mjx-container, .MathJax, mjx-assistive-mml')
+  clone.querySelectorAll('pre, code, script, style, textarea, .katex-mathml')
        .forEach(n => n.remove());
   return clone.innerText;
 }"""
 
-MATH_STATE = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
-  const sources = document.querySelectorAll('main .math, main span.math, main div.math').length;
-  const typeset = document.querySelectorAll('main mjx-container').length;
-  const errors = document.querySelectorAll('main mjx-merror, main [data-mjx-error]').length;
-  return {sources, typeset, errors, loaded: !!(window.MathJax && MathJax.version)};
+# Unfold every dropdown as a reader's click does (togglebutton.js drops the class that
+# keeps a folded dropdown's content hidden, at zero height).
+UNFOLD = """() => document.querySelectorAll('main .toggle-hidden')
+  .forEach(n => n.classList.remove('toggle-hidden'))"""
+
+# Every math element of the page holds KaTeX's rendering, drawn (it has a size) and with its
+# MathML; no error box; and no math library was loaded to do it in the page.
+MATH_STATE = """() => {
+  const sources = [...document.querySelectorAll('main span.math, main div.math')];
+  const rendered = sources.filter(m => {
+    const k = m.querySelector(':scope > .katex, :scope > .katex-display > .katex');
+    // drawn (dropdowns are unfolded), unless the page never shows it (the print-only toc)
+    return k && k.querySelector('.katex-mathml math')
+      && (k.getBoundingClientRect().width > 0 || !m.checkVisibility());
+  });
+  const errors = document.querySelectorAll('main .katex-error').length;
+  const scripts = [...document.scripts].filter(s => /katex|mathjax|tex-/i.test(s.src)).length;
+  return {sources: sources.length, rendered: rendered.length, errors,
+          runtime: !!(window.MathJax || window.katex || window.renderMathInElement) || scripts > 0};
 }"""
 
 IMAGES = """() => Array.from(document.querySelectorAll('main img')).map(img => ({
@@ -70,20 +84,23 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     page, log = open_logged_page(chromium, book_server)
     page.goto(f"{book_server}/{page_url(entry)}")
     settled(page)
-    math = page.evaluate(MATH_STATE)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # The top of the page: a whole chapter (some 40,000 px) took 2-3 s of CPU to draw,
     # as much as the rest of this test; `make screenshots` draws whole pages.
     shot = SCREENSHOTS / entry.replace("/", "__")
     page.screenshot(path=f"{shot}.png")
+    # The page lays out what is off screen only when scrolled near (content-visibility in
+    # book.css), and a folded dropdown keeps its content at zero height: lay out all of
+    # it and unfold every dropdown, so that every check below sees the whole page.
+    page.add_style_tag(content=LAY_OUT_ALL)
+    page.evaluate(UNFOLD)
+    math = page.evaluate(MATH_STATE)
 
     assert not log.problems(), f"{entry}: " + "; ".join(log.problems())
-    if math["sources"]:
-        assert math["loaded"], f"{entry}: the page has math but MathJax did not load"
-        assert math["typeset"] >= math["sources"], (
-            f"{entry}: only {math['typeset']} of {math['sources']} equations typeset"
-        )
-        assert math["errors"] == 0, f"{entry}: MathJax reported {math['errors']} TeX errors"
+    assert not math["runtime"], f"{entry}: a math library runs in the page: {math}"
+    assert math["rendered"] == math["sources"], (
+        f"{entry}: only {math['rendered']} of {math['sources']} equations arrived rendered")
+    assert math["errors"] == 0, f"{entry}: {math['errors']} equations show KaTeX's error box"
     leftover = RAW_TEX.findall(page.evaluate(VISIBLE_TEXT))
     assert not leftover, f"{entry}: raw TeX visible in the page: {sorted(set(leftover))}"
     # The page as read: no Markdown left unrendered, no display the chapter did not mean.

@@ -18,7 +18,7 @@ How soon the first widget is live is a speed, so a benchmark measures it
 from __future__ import annotations
 
 import pytest
-from browser import WIDGET_ROOTS, open_logged_page, settled, widget_chapters
+from browser import LAY_OUT_ALL, WIDGET_ROOTS, open_logged_page, settled, widget_chapters
 
 pytestmark = pytest.mark.browser
 
@@ -80,6 +80,7 @@ def test_widget_chapter_on_a_phone(chromium, book_server, entry):
                                  is_mobile=True)
     page.goto(f"{book_server}/{entry}.html")
     settled(page)
+    page.add_style_tag(content=LAY_OUT_ALL)  # the whole page, not only what is on screen
     # Against the document's client width: an emulated phone widens innerWidth to fit
     # a page that overflows, so innerWidth let a 14 px overflow through.
     sizes = page.evaluate("""() => ({page: document.documentElement.scrollWidth,

@@ -3,8 +3,9 @@
 A reader on a cheap laptop or a phone, or a page opened while the machine is busy, runs the
 page's one thread many times slower than a test machine at rest. anywidget 0.11 gave each
 widget model 2 s to start and then gave up for good ("[anywidget] Failed to initialize
-model."): MathJax typesetting a chapter's equations held the thread past that, and the
-widget was dead. ``bookkit/assets.py`` takes that deadline out; this test keeps it out.
+model."): MathJax typesetting a chapter's equations (before the math was rendered at build
+time) held the thread past that, and the widget was dead. ``bookkit/assets.py`` takes that
+deadline out; this test keeps it out.
 
 Chromium's DevTools protocol slows the page's CPU (``Emulation.setCPUThrottlingRate``) before
 it loads. Then every widget on every widget chapter must draw, and each must redraw when

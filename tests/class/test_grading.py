@@ -62,7 +62,23 @@ SAME_FOR_ALL = {
     "check-ex-softmax-jacobian2", "check-ex-autodiff-tanh-node",
     "check-ex-deep-momentum",  # a function: right for anyone's numbers
     "check-ex-attn-weight-derivative", "check-ex-attn-softmax-jvp", "check-ex-attn-backward",
-}
+    "check-ex-resnorm-bn-backward",  # a function, checked on the checker's own batches
+    "check-ex-conv-input-grad", "check-ex-conv-kernel-grad",  # functions, likewise
+    "check-ex-conv-maxpool-backward",
+    # a typed formula: the same for everyone
+    "check-ex-111-derive", "check-ex-111-derive-2", "check-ex-222-derive",
+    "check-ex-softmax-derive", "check-ex-general-derive", "check-ex-batch-derive",
+    "check-ex-deep-derive",
+    # a function the checker calls on fresh inputs of its own: right for anyone
+    "check-ex-autodiff-div-node", "check-ex-autodiff-backward",
+} | {f"check-{label}-{part}" for label, parts in {
+    "ex-111-backward": ["dC-dw1", "dC-db1", "dC-dw2", "dC-db2"],
+    "ex-222-backward": ["dW1", "db1", "dW2", "db2"],
+    "ex-softmax-backward": ["dW1", "db1", "dW2", "db2", "dW3", "db3"],
+    "ex-general-backward": ["dW1", "db1", "dW2", "db2", "dW3", "db3", "dW4", "db4"],
+    "ex-batch-backward": ["dW1", "db1", "dW2", "db2", "dW3", "db3"],
+    "ex-deep-adam-code": ["w-new", "m-new", "s-new"],
+}.items() for part in parts}
 @contextlib.contextmanager
 def environment(**changes: str):
     """``os.environ`` with ``changes`` (the kernels started inside inherit it), put back after."""

@@ -10,6 +10,7 @@ written to ``_build/pdf/report.txt``.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import pytest
 from browser import chromium_or_skip
-from pdf_tools import fonts, images_per_page, info, poppler_or_skip, text
+from pdf_tools import fonts, images_per_page, info, poppler_or_skip, text, words
 
+from bookkit import print_edition as pe
 from bookkit import toc
 from bookkit.paths import BUILD, ROOT
 
@@ -166,6 +168,37 @@ def test_no_raw_tex_outside_code(pdf, pages):
         if RAW_TEX.search(line) and " ".join(line.split()) not in code
     ]
     assert not leftover, f"raw TeX in the PDF's text: {leftover[:5]}"
+
+
+#: Points per millimetre; a word may end this close past the margin (rounding, italics).
+MM, SLACK_PT = 72 / 25.4, 1.0
+
+
+def test_nothing_is_printed_past_the_right_margin(pdf):
+    """Tables and code fit the printed column or wrap: no word ends in the right margin.
+
+    Paper does not scroll: a table or a code line wider than the column was cut at the
+    paper's edge (the notation page's "Reading other texts" table, issue 32).
+    """
+    margin = float(pe.MARGIN["right"].removesuffix("mm")) * MM
+    drawn = words(pdf)
+    assert len(drawn) > 10_000, f"only {len(drawn)} words read from the PDF"
+    past = [w for w in drawn if w["x1"] > w["width"] - margin + SLACK_PT]
+    assert not past, f"{len(past)} words past the right margin, e.g. " + "; ".join(
+        f"page {w['page']}: {w['text']!r} ends at {w['x1']:.0f} pt of {w['width']:.0f}"
+        for w in past[:8])
+
+
+def test_the_paper_cuts_nothing(pdf):
+    """No box of a printed page is wider than the column: a table takes the column's width
+    and wraps, code wraps, a display equation too wide is shrunk to fit. Chromium leaves out
+    what a box cuts, so the PDF's words alone cannot show it: the print step measures each
+    page as laid out for paper (print_edition.CUT) and lists what would be cut."""
+    from bookkit.pdf import cut_report
+
+    cut = json.loads(cut_report(pdf).read_text())
+    assert not cut, "the paper cuts " + "; ".join(
+        f"{title}: {len(boxes)} boxes, e.g. {boxes[:2]}" for title, boxes in cut.items())
 
 
 def svg_words(built_book: Path, entry: str, src: str) -> list[str]:

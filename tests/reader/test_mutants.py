@@ -19,7 +19,8 @@ def outcomes():
 
 def test_every_mutant_is_caught(outcomes):
     assert M.survivors(outcomes) == [], "mutants no check caught"
-    assert len(outcomes) == len(M.REFERENCE_MUTANTS) + len(M.NOTEBOOK_MUTANTS)
+    assert len(outcomes) == (len(M.REFERENCE_MUTANTS) + len(M.ATTENTION_MUTANTS)
+                             + len(M.NOTEBOOK_MUTANTS))
 
 
 def test_value_bugs_are_caught_by_the_values_not_by_luck(outcomes):
@@ -32,6 +33,46 @@ def test_value_bugs_are_caught_by_the_values_not_by_luck(outcomes):
     assert "1/m of the mean is missing" in by_name["missing-1/m"].diagnosis
     for name in ("bias-not-summed", "bias-1d"):
         assert by_name[name].caught_by.startswith("shape error"), name
+
+
+def test_the_attention_packages_bugs_are_caught_by_its_checks(outcomes):
+    by_name = {o.mutant: o for o in outcomes}
+    assert {m.name for m in M.ATTENTION_MUTANTS} == {
+        "attn-softmax-columns", "attn-no-scale", "attn-mask-after", "attn-embed-overwrite",
+        "attn-k-transpose"}
+    for m in M.ATTENTION_MUTANTS:
+        o = by_name[m.name]
+        assert o.where.startswith("attention._"), o.where
+        assert o.caught and o.relative_error > 1e-3, m.name
+    assert by_name["attn-mask-after"].caught_by.startswith("causal check")
+    assert by_name["attn-embed-overwrite"].caught_by.startswith("embedding gradient")
+    for name in ("attn-softmax-columns", "attn-no-scale", "attn-k-transpose"):
+        assert by_name[name].caught_by.startswith("attention gradients"), name
+    # with d = 4, a forgotten 1/sqrt(d) doubles dQ and dK: relative error (2 - 1)/(2 + 1)
+    assert abs(by_name["attn-no-scale"].relative_error - 1 / 3) < 1e-6
+
+
+@pytest.mark.parametrize("mutant", M.ATTENTION_MUTANTS, ids=lambda m: m.name)
+def test_the_whole_language_model_check_catches_each_attention_bug_too(mutant):
+    with M.planted(mutant):
+        error, _ = M.language_model_check()
+    assert error > 1e-3, mutant.name
+    assert M.language_model_check()[0] < M.ATTENTION_TOLERANCE  # and restored after
+
+
+def test_the_attention_checks_pass_unmutated_and_a_harmless_patch_survives():
+    for label, check, kind in M.ATTENTION_CHECKS:
+        error, _ = check()
+        assert error <= (0.0 if kind == "max difference" else M.ATTENTION_TOLERANCE), label
+    same = M.Mutant("harmless", "no bug", "control",
+                    {"_attention_backward": M.att._attention_backward}, module="attention")
+    assert not M.run_attention_mutant(same).caught
+
+
+def test_an_attention_patch_of_a_missing_kernel_is_an_error():
+    ghost = M.Mutant("ghost", "x", "x", {"_no_such_kernel": lambda: None}, module="attention")
+    with pytest.raises(ValueError, match="not functions of the attention"):
+        M.run_attention_mutant(ghost)
 
 
 def test_a_harmless_patch_survives_and_is_named():

@@ -18,8 +18,9 @@ from bookkit.browser import CHROMIUM, LAUNCH_ARGS, refuse_the_network
 #: How long any one wait in a browser test may last before the run is taken as hung. It
 #: judges nothing about speed: a page that loads in 4 s on a quiet machine took more than
 #: playwright's default 30 s on a busy one (two workers, the build, a hub and nbgrader on
-#: two cores). Tests wait for conditions (a selector, a function); this only ends a hang.
-HANG_MS = 180_000
+#: two cores), and a JupyterLab Run All took more than 180 s with three test runs at once.
+#: Tests wait for conditions (a selector, a function); this only ends a hang.
+HANG_MS = 300_000
 
 
 @dataclass
@@ -46,16 +47,16 @@ class PageLog:
             problems.clear()
 
 
-# Resolves once the page's math is typeset (when it has a MathJax to wait for) and what
-# that changed has been laid out.
+# Resolves once the page's fonts are in and what they changed has been laid out (the math
+# arrives rendered at build time).
 _SETTLED = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  await document.fonts.ready;
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
 }"""
 
 
 def settled(page) -> None:
-    """Wait until ``page`` has loaded and its math is in place.
+    """Wait until ``page`` has loaded and its fonts and math are in place.
 
     Waits for what the tests read, not for the network to fall quiet ("networkidle"): on a
     busy machine a chapter's lazily loaded fonts kept the network busy past any bound.
@@ -66,8 +67,9 @@ def settled(page) -> None:
 
 # The book's widgets, by the class of their root element and the call that makes them.
 WIDGET_ROOTS = (".bp-chain-nudge, .bp-network-nudge, .bp-training-curves, .bp-optimizer-race,"
-                " .bp-depth-spread")
-WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(")
+                " .bp-depth-spread, .bp-gradient-flow, .bp-attention-nudge, .bp-receptive-field")
+WIDGETS = ("Nudge(", "TrainingCurves(", "OptimizerRace(", "DepthSpread(", "GradientFlow(",
+           "AttentionNudge(", "ReceptiveField(")
 
 
 def chapters() -> list[str]:
@@ -125,6 +127,12 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **c
         "response", lambda r: r.status >= 400 and log.failed_responses.append(f"{r.status} {r.url}")
     )
     return page, log
+
+
+# A stylesheet that lays out the whole page: the book's pages lay out what is off screen
+# only when scrolled near (content-visibility in web/src/book.css), and a check of the
+# page's width or of its code cells must see all of it.
+LAY_OUT_ALL = ".bd-article * { content-visibility: visible !important; }"
 
 
 # Code cells wider than their column at the page's width (a reader would scroll sideways).

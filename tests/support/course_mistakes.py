@@ -68,6 +68,21 @@ WIDE = (
     'z = np.array(nums["z"]).reshape(-1, 1)\n'
 )
 
+CONV_SPREAD = (
+    "def {name}({args}):\n"
+    "    kh, kw = k.shape\n"
+    "    spread = np.zeros(({shape}[0] - kh + 1, {shape}[1] - kw + 1))\n"
+    "    spread[::stride, ::stride] = dy\n"
+)
+POOL = (
+    "def maxpool_backward(dy, x, size, stride):\n"
+    "    dx = np.zeros_like(x, dtype=float)\n"
+    "    for i, j in np.ndindex(dy.shape):\n"
+    "        window = x[stride * i:stride * i + size, stride * j:stride * j + size]\n"
+    "        {route}\n"
+    "    return dx\n"
+)
+
 MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
     "one-neuron-chain": [
         ("ex-111-sigmoid-slope", "check-ex-111-sigmoid-slope",
@@ -110,6 +125,18 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          "    s1 = 1 / (1 + np.exp(-(w1 * x + b1)))\n"
          "    return 2 * (a2 - y) * a2 * (1 - a2) * w2 * s1 * (1 - s1) * x",
          "still the sigmoid's"),
+        ('ex-111-backward', 'check-ex-111-backward-dC-dw2',
+         'def backward_111(cache, w2, y):\n    """(dC/dw1, dC/db1, dC/dw2, dC/db2) for C = (a2 - y)^2, from the cache.\n\n    cache: {"x", "z1", "a1", "z2", "a2"}, numbers; w2, y: numbers.\n    """\n    a1, a2 = cache["a1"], cache["a2"]\n    delta2 = 2 * (a2 - y) * a2 * (1 - a2)\n    delta1 = delta2 * w2 * a1 * (1 - a1)\n    return delta1 * cache["x"], delta1, delta2 * a2, delta2',
+         'not a2'),
+        ('ex-111-backward', 'check-ex-111-backward-dC-dw1',
+         'def backward_111(cache, w2, y):\n    """(dC/dw1, dC/db1, dC/dw2, dC/db2) for C = (a2 - y)^2, from the cache.\n\n    cache: {"x", "z1", "a1", "z2", "a2"}, numbers; w2, y: numbers.\n    """\n    a1, a2 = cache["a1"], cache["a2"]\n    delta2 = 2 * (a2 - y) * a2 * (1 - a2)\n    delta1 = delta2 * w2\n    return delta1 * cache["x"], delta1, delta2 * a1, delta2',
+         "factor sigma'(z1) is missing"),
+        ('ex-111-derive', 'check-ex-111-derive',
+         'dC_dw2_formula = "(a2 - y)*a2*(1 - a2)*a1"\ndC_dw1_formula = "2*(a2 - y)*a2*(1 - a2)*w2*a1*(1 - a1)*x"',
+         'the factor 2 (from the square) is missing'),
+        ('ex-111-derive', 'check-ex-111-derive-2',
+         'dC_dw2_formula = "2*(a2 - y)*a2*(1 - a2)*a1"\ndC_dw1_formula = "2*(a2 - y)*a2*(1 - a2)*w2*x"',
+         "sigma'(z1) = a1*(1 - a1) is missing"),
     ],
     "two-two-two": [
         ("ex-222-dw2-21", "check-ex-222-dw2-21",
@@ -138,6 +165,15 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          "(y - a) in the output delta"),
         ("ex-222-update", "check-ex-222-update", "right_rule = next(k for k, r in "
          "ex.update_rules().items() if r is ex.rule_no_transpose)", "without the transpose"),
+        ('ex-222-backward', 'check-ex-222-backward-dW2',
+         'def backward_222(params, cache, y):\n    """[(dW1, db1), (dW2, db2)] for one sample; every vector a (2, 1) column."""\n    W2 = params[1][0]\n    x, a1, a2 = cache.as_\n    delta2 = (a2 - y) * a2 * (1 - a2)\n    delta1 = (W2.T @ delta2) * a1 * (1 - a1)\n    return [(delta1 @ x.T, delta1), (delta2 @ a2.T, delta2)]',
+         "the wrong layer's activation"),
+        ('ex-222-backward', 'check-ex-222-backward-dW1',
+         'def backward_222(params, cache, y):\n    """[(dW1, db1), (dW2, db2)] for one sample; every vector a (2, 1) column."""\n    W2 = params[1][0]\n    x, a1, a2 = cache.as_\n    delta2 = (a2 - y) * a2 * (1 - a2)\n    delta1 = (W2 @ delta2) * a1 * (1 - a1)\n    return [(delta1 @ x.T, delta1), (delta2 @ a1.T, delta2)]',
+         'the transpose is missing'),
+        ('ex-222-derive', 'check-ex-222-derive',
+         'dW1_12_formula = "(a2_1 - y_1)*a2_1*(1 - a2_1)*W2_11*a1_1*(1 - a1_1)*x_2"',
+         'only the path through output neuron 1'),
     ],
     "softmax-four-layer": [
         ("ex-softmax-jacobian2", "check-ex-softmax-jacobian2", SOFTMAX2
@@ -181,6 +217,15 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
         ("ex-softmax-lse", "check-ex-softmax-lse",
          'import warnings\nwarnings.simplefilter("ignore")\n'
          'lse_answer = np.log(np.sum(np.exp(np.array(nums["z"]))))', "overflows float64"),
+        ('ex-softmax-backward', 'check-ex-softmax-backward-dW3',
+         'def backward_4(params, cache, y):\n    """[(dW1, db1), (dW2, db2), (dW3, db3)] for one sample; vectors are columns."""\n    a = cache.as_\n    delta = a[3] - y\n    grads = [None, None, None]\n    for layer in (3, 2, 1):\n        grads[layer - 1] = (delta @ a[layer - 1 if layer < 3 else 3].T, delta)\n        if layer > 1:\n            a_prev = a[layer - 1]\n            delta = (params[layer - 1][0].T @ delta) * a_prev * (1 - a_prev)\n    return grads',
+         "the wrong layer's activation"),
+        ('ex-softmax-backward', 'check-ex-softmax-backward-dW1',
+         'def backward_4(params, cache, y):\n    """[(dW1, db1), (dW2, db2), (dW3, db3)] for one sample; vectors are columns."""\n    a = cache.as_\n    delta = (a[3] - y) * a[3] * (1 - a[3])\n    grads = [None, None, None]\n    for layer in (3, 2, 1):\n        grads[layer - 1] = (delta @ a[layer - 1].T, delta)\n        if layer > 1:\n            a_prev = a[layer - 1]\n            delta = (params[layer - 1][0].T @ delta) * a_prev * (1 - a_prev)\n    return grads',
+         's(1 - s)'),
+        ('ex-softmax-derive', 'check-ex-softmax-derive',
+         'dC_dz1_formula = "-y_1/s_1"',
+         'that is dC/ds_1'),
     ],
     "batched-backprop": [
         ("ex-batch-bias-grad", "check-ex-batch-bias-grad", "db = Delta.sum(axis=0)",
@@ -217,6 +262,12 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          'dW_reg = dW_data + lam_given * W / nums["m"]', "is divided by m"),
         ("ex-batch-l2-grad", "check-ex-batch-l2-grad",
          "dW_reg = dW_data + lam_given * np.sign(W)", "the L1 penalty"),
+        ('ex-batch-derive', 'check-ex-batch-derive',
+         'dC_db_formula = "(a_1 - y_1)*a_1*(1 - a_1) + (a_2 - y_2)*a_2*(1 - a_2)"',
+         '1/m = 1/2'),
+        ('ex-batch-find-bug', 'check-ex-batch-find-bug',
+         'bug_at = "dW1"',
+         'A gradient check of dW1'),
     ],
     "checking-gradients": [
         ("ex-checking-gradients-relative-error", "check-ex-checking-gradients-relative-error",
@@ -253,6 +304,12 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          "forgets the biases"),
         ("ex-autodiff-fd-passes", "check-ex-autodiff-fd-passes", "passes = 2",
          "what backpropagation needs"),
+        ('ex-autodiff-div-node', 'check-ex-autodiff-div-node',
+         'def div(self, other):\n    """x / y as one node: x is self, y is other (both Values)."""\n    out = Value(self.data / other.data, (self, other), "/")\n\n    def _backward():\n        self.grad = out.grad / other.data\n        other.grad += -self.data / other.data**2 * out.grad\n\n    out._backward = _backward\n    return out',
+         '`=`'),
+        ('ex-autodiff-backward', 'check-ex-autodiff-backward',
+         'def backward_topo(root):\n    """Set .grad of root and of every Value below it."""\n    order, seen = [], set()\n\n    def visit(v):\n        if v not in seen:\n            seen.add(v)\n            for parent in v._prev:\n                visit(parent)\n            order.append(v)\n\n    visit(root)\n    root.grad = 1.0\n    for v in order:\n        v._backward()',
+         'every gradient is 0'),
     ],
     "any-width-any-depth": [
         ("ex-general-no-half", "check-ex-general-no-half", GIVEN_AY
@@ -266,6 +323,12 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          + "delta_wide = (W.T @ d) * (1 - z**2)", "with the tanh inside the square"),
         ("ex-general-wide-step", "check-ex-general-wide-step", WIDE
          + "delta_wide = (W.T @ d) * np.tanh(z)", "the activation; the factor is its slope"),
+        ('ex-general-derive', 'check-ex-general-derive',
+         'delta_formula = "(W_11*d_1 + W_12*d_2)*(1 - t_1**2)"',
+         'the transpose'),
+        ('ex-general-find-bug', 'check-ex-general-find-bug',
+         'bug_at = "dW1"',
+         'A gradient check of dW1'),
     ],
     "making-deep-networks-train": [
         ("ex-deep-init-scale", "check-ex-deep-init-scale",
@@ -296,6 +359,12 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          'lam_pick = nums["lambdas"][int(np.argmin(nums["test"]))]', "chosen on the TEST set"),
         ("ex-deep-choose-lambda", "check-ex-deep-choose-lambda",
          'lam_pick = nums["lambdas"][int(np.argmin(nums["train"]))]', "lowest TRAINING loss"),
+        ('ex-deep-adam-code', 'check-ex-deep-adam-code-w-new',
+         'def adam_update(w, g, m, s, t, eta, beta1, beta2, eps):\n    """(w_new, m_new, s_new) after step t of Adam; all arrays of w\'s shape."""\n    m_new = beta1 * m + (1 - beta1) * g\n    s_new = beta2 * s + (1 - beta2) * g**2\n    m_hat, s_hat = m_new / (1 - beta1**t), s_new / (1 - beta2**t)\n    return w - eta * m_hat / np.sqrt(s_hat + eps), m_new, s_new',
+         'inside the square root'),
+        ('ex-deep-derive', 'check-ex-deep-derive',
+         'penalized_formula = "g + 2*lam*w"',
+         'twice too large'),
     ],
     "transformer-block": [
         ("ex-attn-embedding", "check-ex-attn-embedding",
@@ -328,5 +397,59 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          "    dS = P * (dP - np.sum(dP * P, axis=-1, keepdims=True))\n"
          "    dQ, dK = dS @ K * scale, dS @ Q * scale\n"
          "    return P @ V, dQ, dK, P.swapaxes(-1, -2) @ dO", "dK is missing a transpose"),
+    ],
+    "deep-networks-that-train": [
+        ("ex-resnorm-bn-backward", "check-ex-resnorm-bn-backward",
+         "def batch_norm_backward(dY, X, gamma, eps):\n"
+         "    mean = X.mean(axis=1, keepdims=True)\n"
+         "    inv = 1 / np.sqrt(X.var(axis=1, keepdims=True) + eps)\n"
+         "    x_hat = (X - mean) * inv\n"
+         "    g = gamma * dY\n"
+         "    dX = inv * (g - x_hat * (g * x_hat).mean(axis=1, keepdims=True))\n"
+         "    return dX, (dY * x_hat).sum(axis=1, keepdims=True), dY.sum(axis=1, keepdims=True)", "treats the batch mean as a constant"),
+        ("ex-resnorm-bn-backward", "check-ex-resnorm-bn-backward",
+         "def batch_norm_backward(dY, X, gamma, eps):\n"
+         "    mean = X.mean(axis=1, keepdims=True)\n"
+         "    inv = 1 / np.sqrt(X.var(axis=1, ddof=1, keepdims=True) + eps)\n"
+         "    x_hat = (X - mean) * inv\n"
+         "    g = gamma * dY\n"
+         "    dX = inv * (g - g.mean(axis=1, keepdims=True) - x_hat * (g * x_hat).mean(axis=1, keepdims=True))\n"
+         "    return dX, (dY * x_hat).sum(axis=1, keepdims=True), dY.sum(axis=1, keepdims=True)", "1/(m - 1)"),
+        ("ex-resnorm-checkpoint", "check-ex-resnorm-checkpoint",
+         'peak_bytes = nums["c"] * nums["L"] * nums["m"] * nums["n"] * 8', "plain backward"),
+        ("ex-resnorm-checkpoint", "check-ex-resnorm-checkpoint",
+         'peak_bytes = (nums["L"] // nums["k"] + nums["c"] * nums["k"]) * nums["m"] * nums["n"] * 4',
+         "float32"),
+        ("ex-resnorm-clip", "check-ex-resnorm-clip",
+         'g_clipped = np.clip(np.asarray(nums["g"]), -nums["tau"], nums["tau"])', "clipping by value"),
+        ("ex-resnorm-clip", "check-ex-resnorm-clip",
+         'g_clipped = np.asarray(nums["g"]) / np.linalg.norm(nums["g"])', "unit vector"),
+    ],
+    "convolution": [
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = (nums["size"] - nums["kernel"]) // nums["stride"] + 1', "padding is left out"),
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = -(-(nums["size"] + 2 * nums["padding"] - nums["kernel"]) // nums["stride"]) + 1',
+         "rounded up"),
+        ("ex-conv-output-size", "check-ex-conv-output-size",
+         'n_out = (nums["size"] + 2 * nums["padding"] - nums["kernel"]) // nums["stride"]',
+         "+ 1 is missing"),
+        ("ex-conv-input-grad", "check-ex-conv-input-grad", CONV_SPREAD.format(
+            name="input_grad", args="dy, k, x_shape, stride", shape="x_shape")
+         + "    padded = np.pad(spread, ((kh - 1, kh - 1), (kw - 1, kw - 1)))\n"
+         "    return conv.correlate(padded, k)", "not flipped"),
+        ("ex-conv-input-grad", "check-ex-conv-input-grad",
+         "def input_grad(dy, k, x_shape, stride):\n"
+         "    return conv.convolve(dy, k, 'full')", "stride is ignored"),
+        ("ex-conv-kernel-grad", "check-ex-conv-kernel-grad", CONV_SPREAD.format(
+            name="kernel_grad", args="dy, x, kernel_shape, stride", shape="x.shape")
+         .replace("kh, kw = k.shape", "kh, kw = kernel_shape")
+         + "    return conv.correlate(x, spread)[::-1, ::-1]", "turned 180 degrees"),
+        ("ex-conv-maxpool-backward", "check-ex-conv-maxpool-backward", POOL.format(
+            route="dx[stride * i:stride * i + size, stride * j:stride * j + size] += "
+                  "dy[i, j] * (window == window.max())"), "every maximum"),
+        ("ex-conv-maxpool-backward", "check-ex-conv-maxpool-backward", POOL.format(
+            route="r, c = np.unravel_index(np.argmax(window), window.shape)\n"
+                  "        dx[stride * i + r, stride * j + c] = dy[i, j]"), "must ADD"),
     ],
 }

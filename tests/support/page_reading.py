@@ -60,7 +60,8 @@ def unmeant_displays(cells: list[dict]) -> list[str]:
         f"cell {k} shows {cell['math']} equations, but its code builds no math: "
         f"{cell['source'].strip().splitlines()[0][:80]!r}"
         for k, cell in enumerate(cells)
-        if cell["math"] and not MEANS_MATH.search(cell["source"])
+        # a cell whose input the page removes (remove-input) shows what its author chose
+        if cell["math"] and cell["source"].strip() and not MEANS_MATH.search(cell["source"])
     ]
 
 
@@ -68,8 +69,8 @@ def unmeant_displays(cells: list[dict]) -> list[str]:
 PROSE = """() => {
   const main = document.querySelector('main') || document.body;
   const clone = main.cloneNode(true);
-  clone.querySelectorAll('pre, code, script, style, textarea, mjx-container, .MathJax, '
-      + 'mjx-assistive-mml, .cell_input, .widget-subarea, .jupyter-widgets')
+  clone.querySelectorAll('pre, code, script, style, textarea, .katex, .math, '
+      + '.cell_input, .widget-subarea, .jupyter-widgets')
        .forEach(n => n.remove());
   // a detached clone has no layout, so mark where each block ends: one line per block
   clone.querySelectorAll('p, li, div, h1, h2, h3, h4, h5, h6, tr, td, th, dt, dd, br, '
@@ -80,5 +81,5 @@ PROSE = """() => {
 
 CELLS = """() => [...document.querySelectorAll('main div.cell')].map(cell => ({
   source: (cell.querySelector('.cell_input pre') || {innerText: ''}).innerText,
-  math: cell.querySelectorAll('.cell_output mjx-container, .cell_output .math').length,
+  math: cell.querySelectorAll('.cell_output .katex, .cell_output .math').length,
 }))"""

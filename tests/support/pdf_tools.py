@@ -69,3 +69,20 @@ def images_per_page(pdf: Path) -> dict[int, int]:
         if len(cells) > 2 and cells[2] == "image":
             counts[int(cells[0])] = counts.get(int(cells[0]), 0) + 1
     return counts
+
+
+def words(pdf: Path) -> list[dict]:
+    """Every word the PDF draws, with its page (1-based), box in points and page width."""
+    import html
+    import re
+
+    out, page, width = [], 0, 0.0
+    for line in run("pdftotext", "-bbox", pdf, "-").splitlines():
+        if m := re.search(r'<page width="([\d.]+)"', line):
+            page, width = page + 1, float(m.group(1))
+        elif m := re.search(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                            r'yMax="([\d.]+)">(.*)</word>', line):
+            x0, y0, x1, y1 = map(float, m.groups()[:4])
+            out.append({"page": page, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
+                        "width": width, "text": html.unescape(m.group(5))})
+    return out

@@ -56,7 +56,8 @@ def test_tanh_node_mistakes():
     refuse(ex.check_tanh_node, tanh_grads(lambda u, t: 1 - t), "without the square")
     refuse(ex.check_tanh_node, tanh_grads(lambda u, t: 1 - t**2, upstream=False), "out.grad")
     refuse(ex.check_tanh_node, tanh_grads(lambda u, t: 1 - u**2), "INPUT")
-    refuse(ex.check_tanh_node, tanh_grads(lambda u, t: t * (1 - t)), "expected")
+    refuse(ex.check_tanh_node, tanh_grads(lambda u, t: t * (1 - t)), "the sigmoid's slope")
+    refuse(ex.check_tanh_node, tanh_grads(lambda u, t: 1 + t**2), "that is not it")
     refuse(ex.check_tanh_node, 0.5, "should be a function")
 
 

@@ -138,7 +138,7 @@ def test_paths_not_done():
 def test_paths_mistakes():
     assert_diagnosis(ex.check_paths, lambda n, L: n**L, "free choice in layer 1")
     assert_diagnosis(ex.check_paths, lambda n, L: n * (L - 1), "multiply")
-    assert_diagnosis(ex.check_paths, lambda n, L: n + L, "paths\\(n, L\\)\\(")
+    assert_diagnosis(ex.check_paths, lambda n, L: n + L, "paths\\(n, L\\), called with")
     assert_diagnosis(ex.check_paths, 4, "should be a function")
 
 
