@@ -142,8 +142,8 @@ def locked(cell: dict) -> dict:
     return _meta(cell, locked=True, grade_id=f"locked-{cell['id']}")
 
 
-def _checker_call(stmt: ast.stmt, modules: dict[str, str]) -> tuple[str, list] | None:
-    """``("<module>.check_x", args)`` for a statement ``ex.check_x(*args)`` (or ``display``
+def _checker_call(stmt: ast.stmt, modules: dict[str, str]) -> tuple[str, ast.Call] | None:
+    """``("<module>.check_x", call)`` for a statement ``ex.check_x(...)`` (or ``display``
     of it), when ``ex`` is a chapter's exercise module (``modules``: alias -> module)."""
     call = stmt.value if isinstance(stmt, ast.Expr) else None
     if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
@@ -151,21 +151,22 @@ def _checker_call(stmt: ast.stmt, modules: dict[str, str]) -> tuple[str, list] |
         call = call.args[0]
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
             and isinstance(call.func.value, ast.Name) and call.func.value.id in modules
-            and not call.keywords):
+            and all(k.arg not in (None, "part") for k in call.keywords)):
         return None
-    return f"{modules[call.func.value.id]}.{call.func.attr}", call.args
+    return f"{modules[call.func.value.id]}.{call.func.attr}", call
 
 
 def graded_call(stmt: ast.stmt, modules: dict[str, str], part: str | None = None) -> str | None:
-    """``ex.check_x(a)`` as ``graded("<module>.check_x", a)``, when ``ex`` is a chapter's
-    exercise module (``modules``: alias -> module); with ``part``, the call judges that one
-    array: ``graded("<module>.check_x", a, part="dW1")``. ``None`` for any other statement."""
+    """``ex.check_x(a, engine=Value)`` as ``graded("<module>.check_x", a, engine=Value)``,
+    when ``ex`` is a chapter's exercise module (``modules``: alias -> module); with
+    ``part``, the call judges that one array: ``graded("<module>.check_x", a, part="dW1")``.
+    ``None`` for any other statement."""
     found = _checker_call(stmt, modules)
     if found is None:
         return None
-    path, args = found
-    keywords = [] if part is None else [ast.keyword("part", ast.Constant(part))]
-    return ast.unparse(ast.Call(ast.Name("graded"), [ast.Constant(path), *args], keywords))
+    path, call = found
+    keywords = call.keywords + ([] if part is None else [ast.keyword("part", ast.Constant(part))])
+    return ast.unparse(ast.Call(ast.Name("graded"), [ast.Constant(path), *call.args], keywords))
 
 
 def parts_of(path: str) -> list[str]:

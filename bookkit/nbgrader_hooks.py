@@ -8,7 +8,9 @@
   nbgrader's process, which no cell of the student's runs in. Each test cell
   (``graded("<module>.<checker>", answer)``, restored from nbgrader's checksums) left a
   record of the answer; the same checker runs again on it, with the student id nbgrader
-  grades under, and the cell's outputs become that verdict. A checker redefined in the
+  grades under, and the cell's outputs become that verdict (a code exercise's record holds
+  its function's results on the inputs this process draws again: see
+  :mod:`backprop_book.grading`). A checker redefined in the
   notebook, a patched NumPy, ``set_student`` or a changed environment in the kernel change
   nothing. Before that, every cell the student wrote or added is read: one that reaches
   into the checkers, the identity or the interpreter's internals (:func:`audit`) scores 0
@@ -42,7 +44,7 @@ FORBIDDEN = frozenset("""
     importlib __import__ __globals__ __closure__ __code__ __builtins__ __dict__ __file__
     __getattribute__ __subclasses__ builtins getattr setattr delattr globals vars locals
     exec eval compile sys os environ putenv subprocess ctypes gc inspect open pathlib
-    Path read_text read_bytes gradebook RECORD_MIME Recorder Replay
+    Path read_text read_bytes gradebook RECORD_MIME Recorder Replay codecheck recording
 """.split())
 EXERCISE_IMPORT = re.compile(r"^from backprop_book\.exercises import (\w+) as (\w+)", re.M)
 
@@ -102,8 +104,13 @@ def audit(code: str, modules: set[str]) -> str | None:
     return None
 
 
-def graded_path(code: str) -> str | None:
-    """The checker a test cell ``graded("<module>.<checker>", ...)`` names, or ``None``."""
+#: A keyword of a test cell whose value is not a literal (``engine=Value``): from the record.
+FROM_RECORD = object()
+
+
+def graded_call(code: str) -> tuple[str, dict] | None:
+    """The checker a test cell ``graded("<module>.<checker>", ..., part="dW1")`` names, and
+    its keywords: a literal's value, or :data:`FROM_RECORD`; ``None`` for any other cell."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -111,11 +118,25 @@ def graded_path(code: str) -> str | None:
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
         return None
     call = tree.body[0].value
-    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
             and call.func.id == "graded" and call.args
             and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
-        return call.args[0].value
-    return None
+        return None
+    keywords = {}
+    for k in call.keywords:
+        if k.arg is None:
+            return None  # graded(..., **options): not a cell the course writes
+        try:
+            keywords[k.arg] = ast.literal_eval(k.value)
+        except ValueError:
+            keywords[k.arg] = FROM_RECORD
+    return call.args[0].value, keywords
+
+
+def graded_path(code: str) -> str | None:
+    """The checker a test cell ``graded("<module>.<checker>", ...)`` names, or ``None``."""
+    found = graded_call(code)
+    return found[0] if found else None
 
 
 def error_output(ename: str, message: str) -> dict:
@@ -125,14 +146,21 @@ def error_output(ename: str, message: str) -> dict:
             "traceback": checkers.wrapped(f"\x1b[{colour}m{head}\x1b[0m", message)}
 
 
-def judge(path: str, answers: list[dict], student: str) -> list[dict]:
+def judge(path: str, answers: list[dict], student: str, keywords: dict | None = None,
+          recorded: dict | None = None) -> list[dict]:
     """The outputs of a test cell: ``path``'s verdict on the recorded ``answers``, for
-    ``student``, decided here (the checkers' own numbers, NBGRADER_EXECUTION set)."""
+    ``student``, decided here (the checkers' own numbers, NBGRADER_EXECUTION set).
+
+    ``keywords``: the test cell's own (:func:`graded_call`); a literal is used as the cell
+    says, a :data:`FROM_RECORD` one is read from ``recorded`` (the record's keywords)."""
     saved_student, saved_mode = checkers.student(), os.environ.get("NBGRADER_EXECUTION")
     checkers.set_student(student)
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     try:
-        verdict = checker(path)(*[decode(a) for a in answers])
+        options = {k: (decode(recorded[k]) if v is FROM_RECORD else v)
+                   for k, v in (keywords or {}).items()
+                   if v is not FROM_RECORD or k in (recorded or {})}
+        verdict = checker(path)(*[decode(a) for a in answers], **options)
     except checkers.NotQuiteRight as wrong:
         return [error_output(type(wrong).__name__, str(wrong))]
     except Exception as error:  # a checker that cannot read the answer: no credit, one line
@@ -178,9 +206,10 @@ class VerifyAnswers(NbGraderPreprocessor):
                     tainted = why
                     self.log.warning("%s: a cell reaches into the checkers (%s); every "
                                      "check after it scores 0", student, why)
-            path = graded_path(_source(cell)) if meta.get("grade") else None
-            if path is None:
+            found = graded_call(_source(cell)) if meta.get("grade") else None
+            if found is None:
                 continue
+            path, keywords = found
             kept = [o for o in cell.outputs if not (o.get("output_type") == "display_data"
                                                     and RECORD_MIME in o.get("data", {}))]
             records = [r for r in _records(cell) if r.get("checker") == path]
@@ -196,7 +225,8 @@ class VerifyAnswers(NbGraderPreprocessor):
             else:
                 record = records[-1]
                 # the verdict only: the record has served (and no viewer could show it)
-                cell.outputs = [from_dict(o) for o in judge(path, record["answers"], student)]
+                cell.outputs = [from_dict(o) for o in judge(
+                    path, record["answers"], student, keywords, record.get("keywords"))]
         return nb, resources
 
 

@@ -612,3 +612,65 @@ def test_parallel_grading_deals_every_student_to_exactly_one_process():
     dealt = shares(students, 3)
     assert len(dealt) == 3 and sorted(sum(dealt, [])) == students
     assert shares(students[:1], 4) == [["s00"]]
+
+
+# ------------------------------------------------------------------ a code exercise, per array
+#
+# The 2-2-2 chapter's backward_222, graded by nbgrader with the course's config: one test
+# cell per returned array, each decided in nbgrader's process from the record the kernel
+# made on the grader's own inputs (backprop_book.grading, codecheck.fresh_rngs).
+
+TWO = NAMES["two-two-two"]
+NO_TRANSPOSE = ("W2.T @ delta2", "W2 @ delta2")
+PARTS = [f"check-ex-222-backward-{p}" for p in ("dW1", "db1", "dW2", "db2")]
+
+
+@pytest.fixture(scope="module")
+def code_graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("code")
+    write_course(course)
+    nbgrader(course, "generate_assignment", TWO, "--force")
+    release = read(course / "release" / TWO / f"{TWO}.ipynb")
+    source = read(course / "source" / TWO / f"{TWO}.ipynb")
+    book = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+            for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
+    cell = next(k for k, v in book.items() if "def backward_222" in v)
+    assert NO_TRANSPOSE[0] in book[cell]
+    buggy = book[cell].replace(*NO_TRANSPOSE)
+    students = {
+        "ada": book,  # the chapter's solutions
+        "slip": dict(book, **{cell: buggy}),  # the transpose dropped: dW1, db1 wrong
+        # the same bug, and NumPy patched so the kernel's every comparison is equal
+        "otto": dict(book, **{cell: "np.allclose = lambda *a, **k: True\n" + buggy}),
+        # the same bug, and the checker redefined to say Right!
+        "mal": dict(book, **{cell: buggy + "\nex.check_backward_222 = "
+                                           "lambda *a, **k: 'Right!'\n"}),
+    }
+    for student, code in students.items():
+        folder = course / "submitted" / student / TWO
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{TWO}.ipynb").write_text(json.dumps(with_solutions(release, code)))
+    nbgrader(course, "autograde", TWO, "--force")
+    nbgrader(course, "generate_feedback", TWO, "--force")
+    scores = gradebook(course, TWO, list(students))
+    return {"scores": {s: [scores[s][t][0] for t in PARTS] for s in students},
+            "feedback": {s: " ".join((course / "feedback" / s / TWO / f"{TWO}.html")
+                                     .read_text().split()) for s in students},
+            "autograded": {s: read(course / "autograded" / s / TWO / f"{TWO}.ipynb")
+                           for s in students}}
+
+
+def test_a_code_exercise_is_graded_per_array_by_the_graders_own_run(code_graded):
+    scores, feedback = code_graded["scores"], code_graded["feedback"]
+    assert scores["ada"] == [1, 1, 1, 1], scores
+    assert scores["slip"] == [0, 0, 1, 1], scores  # the output layer's arrays are right
+    assert "the transpose is missing" in feedback["slip"]
+    assert "fresh inputs of your own" in feedback["ada"]
+    # the kernel said right to Otto (its NumPy patched); the grader's own run did not
+    assert scores["otto"] == scores["slip"], scores
+    assert "the transpose is missing" in feedback["otto"]
+    # a redefined checker earns nothing: the grader checks again, and names why
+    assert scores["mal"] == [0, 0, 0, 0], scores
+    assert "not graded: a cell above this check" in feedback["mal"]
+    for nb in code_graded["autograded"].values():  # the records served; none is kept
+        assert "application/vnd.backprop-book.answer+json" not in json.dumps(nb)
