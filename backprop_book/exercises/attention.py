@@ -7,6 +7,10 @@
    query, typed as a formula string and proved equal (or named) by SymPy.
 3. ``ex-attn-softmax-jvp``: a function for the row-wise softmax's Jacobian-vector product.
 4. ``ex-attn-backward``: a function for causal attention's forward and backward pass.
+5. ``ex-attn-rms-norm``: the backward pass of a layer the chapter never shows, RMS norm
+   (judged by :func:`backprop_book.codecheck.check_code`; diagnoses: the root mean square
+   treated as a constant, layer norm's mean term kept, the 1/d of the mean left out, eps
+   moved out of the root, gamma left out of dX, dgamma from x instead of x / r).
 
 The function checkers call the reader's function on fresh random inputs (seeds of their
 own, never printed on the page), compare every returned array with the package's
@@ -36,12 +40,14 @@ from ..checkers import (
     not_done,
     right,
 )
+from ..codecheck import check_code, fresh_rngs
 from ..gradcheck import numerical_gradient
 
 EMBEDDING = "ex-attn-embedding"
 WEIGHT_DERIVATIVE = "ex-attn-weight-derivative"
 SOFTMAX_JVP = "ex-attn-softmax-jvp"
 BACKWARD = "ex-attn-backward"
+RMS_NORM = "ex-attn-rms-norm"
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent)
 
@@ -424,3 +430,98 @@ def check_attention_backward(answer: object) -> Verdict:
     said = f" ({', '.join(good)} right)" if good else ""
     raise NotQuiteRight(f"{what}{said}: " + _worst(_ATTN_NAMES[first], got[first], want[first],
                                                     fd))
+
+
+# ------------------------------------------------------------------ 5. a layer never shown
+
+
+def _rms(X, gamma, dY, eps, *, through_r=True, mean_term=False, per_d=True,
+         eps_inside=True, gamma_in_dx=True, dgamma_of="xhat"):
+    """(dX, dgamma) of Y = gamma * X / r, r = sqrt(mean(X^2) + eps) per row, with one
+    classic bug switched on."""
+    d = X.shape[-1]
+    ms = np.sum(X**2, axis=-1, keepdims=True) / d
+    r = np.sqrt(ms + eps) if eps_inside else np.sqrt(ms) + eps
+    xhat = X / r
+    g = gamma * dY if gamma_in_dx else dY
+    if not through_r:
+        dX = g / r
+    else:
+        along = np.sum(g * xhat, axis=-1, keepdims=True) / (d if per_d else 1)
+        dX = (g - xhat * along) / r
+        if mean_term:
+            dX = dX - np.mean(g, axis=-1, keepdims=True) / r
+    rows = tuple(range(X.ndim - 1))
+    dgamma = np.sum(dY * (xhat if dgamma_of == "xhat" else X), axis=rows)
+    return dX, dgamma
+
+
+def rms_norm_backward_reference(X, gamma, dY, eps):
+    """The right (dX, dgamma)."""
+    return _rms(X, gamma, dY, eps)
+
+
+def _rms_forward(X, gamma, eps):
+    return gamma * X / np.sqrt(np.mean(X**2, axis=-1, keepdims=True) + eps)
+
+
+def _rms_numeric(X, gamma, dY, eps):
+    """Centered differences of C = sum(dY * Y) in X and in gamma."""
+    X, gamma = X.copy(), gamma.copy()
+
+    def cost(_):
+        return float(np.sum(dY * _rms_forward(X, gamma, eps)))
+
+    return numerical_gradient(cost, X), numerical_gradient(cost, gamma)
+
+
+def _rms_case(rng: np.random.Generator, eps: float) -> dict:
+    T, d = (int(v) for v in rng.choice(np.arange(3, 8), size=2, replace=False))  # T != d
+    return {"X": rng.normal(0.3, 1.2, size=(T, d)), "gamma": rng.uniform(0.5, 1.5, size=d),
+            "dY": rng.normal(0.0, 1.0, size=(T, d)), "eps": eps}
+
+
+def rms_norm_example() -> dict:
+    """The example the page prints: X (4, 3), gamma (3,), dY (4, 3), eps."""
+    return _rms_case(np.random.default_rng(2024), 1e-5)
+
+
+_RMS_MISTAKES = {
+    "dX treats r as a constant: r = sqrt(mean(x^2) + eps) depends on every x_k of the row, "
+    "so dX has a second term, -xhat * mean(g * xhat) / r, with g = gamma * dY.":
+    {"through_r": False},
+    "dX has layer norm's mean term too. RMS norm subtracts no mean, so nothing in it "
+    "depends on mean(x): only r's term, -xhat * mean(g * xhat) / r, is left.":
+    {"mean_term": True},
+    "the 1/d of the mean is missing from dX's second term: r^2 = (1/d) sum x_k^2, a mean "
+    "over the row's d entries, so dr/dx_j = x_j / (d r) carries 1/d.": {"per_d": False},
+    "eps sits outside the root: r = sqrt(mean(x^2) + eps), eps inside.":
+    {"eps_inside": False},
+    "gamma is missing from dX: the gradient reaching xhat is g = gamma * dY.":
+    {"gamma_in_dx": False},
+    "dgamma multiplies dY by x; gamma scales xhat = x / r, so dgamma = sum over rows of "
+    "dY * xhat.": {"dgamma_of": "x"},
+}  # fmt: skip
+
+
+def _rms_why(name: str, case: dict) -> str:
+    if name == "dX":
+        return "the shape of X, one row per position"
+    return ("the shape of gamma, one entry per column: gamma is shared by every row, so its "
+            "gradient sums over the rows")
+
+
+def check_rms_norm_backward(rms_norm_backward: object, part: str | None = None) -> Verdict:
+    """A function ``rms_norm_backward(X, gamma, dY, eps) -> (dX, dgamma)``, X of shape
+    (T, d), gamma of shape (d,), checked on fresh inputs."""
+    rngs = fresh_rngs(RMS_NORM)
+    cases = [_rms_case(rng, eps) for rng, eps in zip(rngs, (1e-5, 1e-5, 0.5), strict=True)]
+    return check_code(
+        rms_norm_backward, rms_norm_backward_reference, what="your rms_norm_backward",
+        cases=cases, names=["dX", "dgamma"], returns="the tuple (dX, dgamma)",
+        mistakes={text: (lambda *a, kw=kw: _rms(*a, **kw)) for text, kw in _RMS_MISTAKES.items()},
+        numeric=_rms_numeric, why=_rms_why, part=part,
+    )
+
+
+check_rms_norm_backward.parts = ["dX", "dgamma"]

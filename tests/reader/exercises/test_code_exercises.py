@@ -25,6 +25,7 @@ from backprop_book import codecheck
 from backprop_book.checkers import NotQuiteRight
 from backprop_book.exercises import (
     any_width_any_depth,
+    attention,
     autodiff,
     batched_backprop,
     deep_training,
@@ -67,7 +68,7 @@ class CodeExercise:
         return ns[self.function]
 
     def example_args(self) -> list:
-        example = {"backward_example": None, "adam_example": None}
+        example = {"backward_example": None, "adam_example": None, "rms_norm_example": None}
         for name in example:
             if hasattr(self.module, name) and (name != "backward_example"
                                                or self.checker != "check_adam_update"):
@@ -108,7 +109,7 @@ EXERCISES = {
                             "exsm-backward-sol", "backward_4", [
         ("delta = a[3] - y", "delta = (a[3] - y) * a[3] * (1 - a[3])", "s(1 - s)"),
         ("delta = a[3] - y", "delta = -y * (1 - a[3])", "Jacobian's diagonal"),
-        ("[0].T @ delta", "[0] @ delta", "the transpose is missing"),
+        ("(W.T @ delta)", "(W @ delta)", "the transpose is missing"),
         ("a_prev * (1 - a_prev)", "bb.sigmoid_prime(a_prev)",
          "at the hidden layers the slope was taken at the activation"),
         ("delta = a[3] - y", "delta = y - a[3]", "sign is flipped"),
@@ -117,7 +118,7 @@ EXERCISES = {
                         "exany-backward-sol", "backward_any", [
         ("slope[activations[layer - 2]]", "slope[activations[layer - 1]]",
          "the slope of the wrong layer's activation"),
-        ("(cache.zs[layer - 1])", "(cache.as_[layer - 1])",
+        ("cache.zs[layer - 1])", "cache.as_[layer - 1])",
          "at the hidden layers the slope was taken at the activation"),
         ("(delta @ cache.as_[layer - 1].T, delta)", "(delta @ cache.as_[layer].T, delta)",
          "the wrong layer's activation"),
@@ -144,6 +145,22 @@ EXERCISES = {
         ("m_hat, s_hat = m_new / (1 - beta1**t), s_new / (1 - beta2**t)",
          "m_hat, s_hat = m / (1 - beta1**t), s / (1 - beta2**t)", "from before this step"),
         ("return w - eta", "return w + eta", "uphill"),
+    ]),
+    # the transfer exercise: a layer the book never shows
+    "rms": CodeExercise(attention, "check_rms_norm_backward", "transformer-block",
+                        "exattn-rms-sol", "rms_norm_backward", [
+        ("(g - xhat * along_xhat) / r", "g / r", "treats r as a constant"),
+        ("(g - xhat * along_xhat) / r",
+         "(g - xhat * along_xhat - g.mean(axis=-1, keepdims=True)) / r",
+         "layer norm's mean term"),
+        ("np.mean(g * xhat, axis=-1, keepdims=True)", "np.sum(g * xhat, axis=-1, keepdims=True)",
+         "1/d of the mean is missing"),
+        ("np.mean(X**2, axis=-1, keepdims=True) + eps)",
+         "np.mean(X**2, axis=-1, keepdims=True)) + eps", "outside the root"),
+        ("g = gamma * dY", "g = dY", "gamma is missing from dX"),
+        ("np.sum(dY * xhat, axis=0)", "np.sum(dY * X, axis=0)", "dgamma multiplies dY by x"),
+        ("np.sum(dY * xhat, axis=0)", "dY * xhat", "gradient sums over the rows"),
+        ("np.sum(dY * xhat, axis=0)", "np.sum(dY * xhat, axis=1)", "wrong shape"),
     ]),
 }
 
