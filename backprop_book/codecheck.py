@@ -23,8 +23,8 @@ Credit per array: ``part="dW2"`` judges the whole answer but answers for one arr
 (right, or its diagnosis), so the nbgrader course gives a code exercise one graded test
 cell per returned array (:mod:`bookkit.course` reads a checker's ``parts``).
 
-Graded in a course (:mod:`backprop_book.grading`): inside :func:`recording` (the kernel's
-``graded(...)``), every call of the reader's function is taped where :func:`check_code`
+Graded in a course (:mod:`backprop_book.grading`): inside
+:func:`backprop_book.grading.recording` (the kernel's ``graded(...)``), every call of the reader's function is taped where :func:`check_code`
 makes it, with its arguments, its result and the classic bugs' results on the same input;
 in nbgrader's process the answer is a :class:`~backprop_book.grading.Replay` of that tape,
 and the inputs are drawn again there, from the id it grades under (see :func:`fresh_rngs`).
@@ -32,8 +32,6 @@ and the inputs are drawn again there, from the id it grades under (see :func:`fr
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import copy
 import hashlib
 import os
@@ -49,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from .checkers import NotQuiteRight, Verdict, is_placeholder, not_done, right, student
-from .grading import REPLAYABLE, Recorder, Replay, encode
+from .grading import REPLAYABLE, Recorder, Replay, encode, tape_in_use
 
 #: Seconds one call of the reader's function may take before it is stopped.
 TIME_LIMIT = 5.0
@@ -90,30 +88,15 @@ class _TimedOut(BaseException):
 REPLAYABLE["_TimedOut"] = _TimedOut
 
 
-# ------------------------------------------------------------------ the tape a grader replays
+# ------------------------------------------------------------------ calling the reader's code
 
 
-@dataclass
-class Tape:
-    """The reader's calls as :func:`check_code` made them, and the classic bugs' results."""
-
-    calls: list = field(default_factory=list)
-    mistakes: list = field(default_factory=list)
+class _TimedOut(BaseException):
+    """Raised in the reader's code when it runs past the limit (not an Exception: a bare
+    ``except Exception`` in their code cannot swallow it)."""
 
 
-_TAPE: contextvars.ContextVar[Tape | None] = contextvars.ContextVar("codecheck_tape",
-                                                                  default=None)
-
-
-@contextlib.contextmanager
-def recording():
-    """Tape every call :func:`check_code` makes to the reader's function in this block."""
-    tape = Tape()
-    token = _TAPE.set(tape)
-    try:
-        yield tape
-    finally:
-        _TAPE.reset(token)
+REPLAYABLE["_TimedOut"] = _TimedOut
 
 
 def _call(fn: Callable, inputs: Mapping[str, Any], seconds: float):
@@ -441,7 +424,7 @@ def check_code(
             f"{what} should be a function (def ...); you gave a {type(answer).__name__}."
         )
     replay = next((f for f in (source, answer) if isinstance(f, Replay)), None)
-    tape = _TAPE.get() if replay is None else None
+    tape = tape_in_use() if replay is None else None
     if replay is not None:  # the grader: what the kernel's run of this very call returned
         answer, source = replay, None
     elif tape is not None:

@@ -48,10 +48,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import contextvars
 import importlib
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -253,6 +256,37 @@ def checker(path: str) -> Callable:
     return getattr(importlib.import_module(f"backprop_book.exercises.{module}"), name)
 
 
+# ------------------------------------------------------------------ the tape of a code exercise
+
+
+@dataclass
+class Tape:
+    """A student's calls as :func:`backprop_book.codecheck.check_code` made them (arguments,
+    result, changes in place), and the classic bugs' results on the same inputs."""
+
+    calls: list = field(default_factory=list)
+    mistakes: list = field(default_factory=list)
+
+
+_TAPE: contextvars.ContextVar[Tape | None] = contextvars.ContextVar("answer_tape", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[Tape]:
+    """Tape every call ``check_code`` makes to the student's function in this block."""
+    tape = Tape()
+    token = _TAPE.set(tape)
+    try:
+        yield tape
+    finally:
+        _TAPE.reset(token)
+
+
+def tape_in_use() -> Tape | None:
+    """The tape of the :func:`recording` block this runs in, or ``None``."""
+    return _TAPE.get()
+
+
 def graded(path: str, *answers: Any, **keywords: Any):
     """Check ``answers`` with the checker ``path`` and publish the record the grader checks.
 
@@ -263,7 +297,6 @@ def graded(path: str, *answers: Any, **keywords: Any):
     from IPython.display import display
 
     from .classroom import use_class_identity
-    from .codecheck import recording
 
     use_class_identity(quiet=True)  # whose inputs: the identity the grader will grade under
     given = [Recorder(a) if _is_function(a) else a for a in answers]
