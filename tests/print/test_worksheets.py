@@ -179,6 +179,17 @@ def test_one_file_per_chapter_with_every_students_sheet_and_a_compact_key(printe
     assert printed["key"].count("\f") < 4, "the key is a few tables, not pages per student"
 
 
+@pytest.mark.browser
+def test_the_key_lists_the_typed_formulas_rendered_by_katex(printed):
+    """The derivation exercises are typed in the notebook, not on paper; the key still gives
+    their formulas, under each chapter's table, rendered (no TeX source left in the PDF)."""
+    key = " ".join(printed["key"].split())
+    assert "Formulas (typed in the notebook" in key
+    for what in ("dC/dw2 =", "dC/dW^(1)_12 =", "dC/dz_1 ="):
+        assert what in key, what
+    assert "\\frac" not in key and "\\left" not in key, "TeX left unrendered"
+
+
 def key_value(rows: list[dict], student: str, label: str) -> float:
     return float(next(r["answer"] for r in rows if r["student"] == student
                       and r["label"] == label and r["part"] == "0"))
