@@ -41,7 +41,8 @@ lab: $(STAMP)
 handouts: $(STAMP)
 	$(PY) -m bookkit handouts
 
-# An nbgrader course: one lean assignment per chapter, in _build/course.
+# The teacher's nbgrader course, one lean assignment per chapter, in course/ (outside
+# _build/, so `make clean` keeps it; rebuilding never overwrites the teacher's edits).
 course: $(STAMP)
 	$(PY) -m bookkit course
 
@@ -59,7 +60,8 @@ pdf: book
 screenshots: book
 	$(PY) -m bookkit screenshots
 
-# One worksheet PDF per student (their own exercise numbers) and the instructor's key:
+# One worksheet PDF per student (their own exercise numbers), one per chapter for the
+# class, and the instructor's key (key.pdf, key.csv):
 # `make worksheets ROSTER=roster.txt` (one id per line); without ROSTER, a demo roster.
 ROSTER ?= bookkit/demo-roster.txt
 worksheets: assets

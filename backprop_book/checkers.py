@@ -51,11 +51,23 @@ Mistakes = Mapping[str, Any]
 # ------------------------------------------------------------------ outcomes
 
 
+def wrapped(head: str, message: str, width: int = 88) -> list[str]:
+    """``head`` and ``message`` as lines of at most ``width`` characters (the colour codes of
+    ``head`` aside): a notebook, the feedback page and a terminal show a diagnosis whole,
+    never cut at the right edge."""
+    import textwrap
+
+    visible = len(head) - len("\x1b[1;31m\x1b[0m")
+    lines = textwrap.wrap(message, width, initial_indent=" " * (visible + 1))
+    lines = lines or [""]
+    return [head + lines[0][visible:]] + lines[1:]
+
+
 class NotQuiteRight(Exception):
     """A wrong answer. IPython shows the message alone (no traceback)."""
 
     def _render_traceback_(self) -> list[str]:
-        return ["\x1b[1;31mNot quite right.\x1b[0m " + str(self)]
+        return wrapped("\x1b[1;31mNot quite right.\x1b[0m", str(self))
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,7 @@ class NotDoneYet(NotQuiteRight):
     """An answer still at its placeholder, while nbgrader grades or validates (no credit)."""
 
     def _render_traceback_(self) -> list[str]:
-        return ["\x1b[1;33mNot done yet.\x1b[0m " + str(self)]
+        return wrapped("\x1b[1;33mNot done yet.\x1b[0m", str(self))
 
 
 def not_done(what: str, detail: str = "") -> Verdict:

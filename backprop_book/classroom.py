@@ -10,6 +10,7 @@ the numbers a student is given are the numbers the grader checks.
 from __future__ import annotations
 
 import os
+import sys
 
 from .checkers import set_student
 
@@ -41,8 +42,33 @@ def class_student() -> str | None:
     return os.environ.get(HUB_USER_ENV) or None
 
 
-def use_class_identity() -> str | None:
-    """Set the exercises' numbers from :func:`class_student`; return the id used."""
-    student = class_student()
+#: Exit status of a grading kernel that refuses to grade without the course's config.
+REFUSED = 70
+
+
+def use_class_identity(quiet: bool = False) -> str | None:
+    """Set the exercises' numbers from :func:`class_student`; return the id used.
+
+    Unless ``quiet``, says whose numbers the kernel now has: a student outside the class hub
+    learns that they have the book's numbers, not the ones they will be graded on.
+
+    Under ``nbgrader autograde`` without the course's config (no student id handed to the
+    kernel), grading must not go on with the wrong numbers: the message goes to the
+    grader's terminal and the kernel exits, so nbgrader reports the submission as failed
+    instead of scoring it.
+    """
+    try:
+        student = class_student()
+    except IdentityError as error:
+        print(f"backprop_book: refusing to grade. {error}", file=sys.__stderr__, flush=True)
+        os._exit(REFUSED)
     set_student(student)
+    if not quiet:
+        if student is None:
+            print("No class login found: these are the book's numbers, whose solutions are "
+                  "published. Your course grades your answers with the numbers of your "
+                  "login: work on the class hub, where this cell gives you your own.")
+        elif os.environ.get("NBGRADER_EXECUTION") != "autograde":
+            print(f"Your numbers are drawn for {student!r}, your login; the grader checks "
+                  "your answers with the same numbers.")
     return student

@@ -22,6 +22,12 @@ returned) is "not done yet". The reference code is never shown.
 Credit per array: ``part="dW2"`` judges the whole answer but answers for one array only
 (right, or its diagnosis), so the nbgrader course gives a code exercise one graded test
 cell per returned array (:mod:`bookkit.course` reads a checker's ``parts``).
+
+Graded in a course (:mod:`backprop_book.grading`): inside
+:func:`backprop_book.grading.recording` (the kernel's ``graded(...)``), every call of the reader's function is taped where :func:`check_code`
+makes it, with its arguments, its result and the classic bugs' results on the same input;
+in nbgrader's process the answer is a :class:`~backprop_book.grading.Replay` of that tape,
+and the inputs are drawn again there, from the id it grades under (see :func:`fresh_rngs`).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from .checkers import NotQuiteRight, Verdict, is_placeholder, not_done, right, student
+from .grading import REPLAYABLE, Recorder, Replay, encode, tape_in_use
 
 #: Seconds one call of the reader's function may take before it is stopped.
 TIME_LIMIT = 5.0
@@ -76,6 +83,20 @@ def fresh_rngs(label: str, k: int = CASES) -> list[np.random.Generator]:
 class _TimedOut(BaseException):
     """Raised in the reader's code when it runs past the limit (not an Exception: a bare
     ``except Exception`` in their code cannot swallow it)."""
+
+
+REPLAYABLE["_TimedOut"] = _TimedOut
+
+
+# ------------------------------------------------------------------ calling the reader's code
+
+
+class _TimedOut(BaseException):
+    """Raised in the reader's code when it runs past the limit (not an Exception: a bare
+    ``except Exception`` in their code cannot swallow it)."""
+
+
+REPLAYABLE["_TimedOut"] = _TimedOut
 
 
 def _call(fn: Callable, inputs: Mapping[str, Any], seconds: float):
@@ -120,6 +141,8 @@ def _theirs(filename: str, home: str | None) -> bool:
 
 def _where(err: BaseException, fn: Callable) -> str:
     """" at line N (`code`)" for the last frame of the traceback in the reader's code."""
+    if hasattr(err, "replayed_where"):  # raised again by the grader, from the kernel's tape
+        return err.replayed_where
     home = getattr(getattr(fn, "__code__", None), "co_filename", None)
     frames = traceback.extract_tb(err.__traceback__)
     mine = [f for f in frames if _theirs(f.filename, home)] or [
@@ -400,6 +423,13 @@ def check_code(
         raise NotQuiteRight(
             f"{what} should be a function (def ...); you gave a {type(answer).__name__}."
         )
+    replay = next((f for f in (source, answer) if isinstance(f, Replay)), None)
+    tape = tape_in_use() if replay is None else None
+    if replay is not None:  # the grader: what the kernel's run of this very call returned
+        answer, source = replay, None
+    elif tape is not None:
+        answer = Recorder(answer, where=lambda err, fn=source or answer: _where(err, fn))
+        tape.calls = answer.calls
     arrays: dict[str, _Array] = {}
     ms = [batch(case) for case in cases] if batch else None
     for c, case in enumerate(cases):
@@ -430,6 +460,14 @@ def check_code(
         gots = [_as_floats(g, n, what) for g, n in zip(flat, labels, strict=True)]
         fds = _leaves(numeric(*copy.deepcopy(case).values())) if numeric else None
         wrongs = {text: _mutant(fn, case) for text, fn in (mistakes or {}).items()}
+        if tape is not None:
+            tape.mistakes.append({"args": encode(tuple(pristine.values())),
+                                  "wrongs": {t: encode(w) for t, w in wrongs.items()
+                                             if w is not None}})
+        if replay is not None:  # a bug the grader cannot run (it needs the reader's class)
+            for text, wrong in wrongs.items():
+                if wrong is None and (kept := replay.mistake(text, tuple(pristine.values()))):
+                    wrongs[text] = [np.asarray(w, dtype=float) for w in kept]
         for i, name in enumerate(labels):
             arr = arrays.setdefault(name, _Array(name, fds=[] if fds is not None else None))
             arr.gots.append(gots[i])

@@ -62,6 +62,8 @@ def read_formula(answer: object, symbols: Mapping[str, sp.Symbol], what: str) ->
 def _parse(text: str, symbols: Mapping[str, sp.Symbol], what: str) -> sp.Expr:
     if not text.strip():
         raise NotQuiteRight(f"{what} is an empty string. {_HOW}")
+    if "__" in text:  # no formula has it; a way out of parse_expr's eval always does
+        raise NotQuiteRight(f"{what}: could not read {text!r}: a formula has no __ in it. {_HOW}")
     local = {**FUNCTIONS, **symbols}
     try:
         expr = parse_expr(text, local_dict=local, global_dict=dict(_GLOBALS),

@@ -135,14 +135,16 @@ def exercise_span(cells: list[dict], name: str) -> tuple[int, int]:
 
 
 def checked_names(cell: dict) -> list[str]:
-    """The names a checker cell passes to its checkers: the exercise's answers."""
+    """The names a checker cell passes to its checkers: the exercise's answers.
+
+    A chapter's ``ex.check_x(answer)`` and a course's test cell
+    ``graded("<module>.check_x", answer)`` alike."""
     tree = parse(cell_text(cell))
     names = []
     for node in ast.walk(tree) if tree else []:
         func = getattr(node, "func", None)
-        if isinstance(node, ast.Call) and (
-            getattr(func, "attr", None) or getattr(func, "id", "")
-        ).startswith("check"):
+        called = getattr(func, "attr", None) or getattr(func, "id", "")
+        if isinstance(node, ast.Call) and (called.startswith("check") or called == "graded"):
             names += [a.id for a in node.args if isinstance(a, ast.Name)]
     return names
 

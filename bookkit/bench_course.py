@@ -4,7 +4,9 @@ Builds the course in a temporary folder, generates each chapter's release, submi
 chapter's solutions as ``--students`` students (each with their own numbers) and times
 one ``nbgrader autograde`` of them all. Prints wall and CPU seconds per student and the
 wall time for a class of ``--class-size``, graded one student after another (nbgrader's
-way). On a shared machine the wall time grows with the load; the CPU time does not.
+way). Then, for the first chapter, students per minute graded one at a time and with
+``--jobs`` processes at once (``python -m bookkit autograde``). On a shared machine the
+wall time grows with the load; the CPU time does not.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .autograde import autograde
 from .course import write_course
 
 
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=10)
     parser.add_argument("--class-size", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", help="one assignment (default: every chapter)")
     args = parser.parse_args(argv)
     nbgrader = str(Path(sys.executable).parent / "nbgrader")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
@@ -54,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'assignment':20} {'checks':>6} {'s/student':>10} {'CPU s':>8} "
               f"{'class of ' + str(args.class_size):>14}")
         for stem, ids in grades.items():
+            if args.only and stem != args.only:
+                continue
             run = [nbgrader, "generate_assignment", stem, "--force"]
             subprocess.run(run, cwd=course, env=env, check=True, capture_output=True)
             release = json.loads((course / "release" / stem / f"{stem}.ipynb").read_text())
@@ -70,5 +77,13 @@ def main(argv: list[str] | None = None) -> int:
             minutes = per * args.class_size / 60
             print(f"{stem:20} {len(ids):6d} {per:10.2f} {per_cpu:8.2f} {minutes:11.1f} min",
                   flush=True)
+        stem = args.only or next(iter(grades))
+        print(f"\n{stem}, {args.students} students: students per minute")
+        for jobs in sorted({1, args.jobs}):
+            start = time.perf_counter()
+            code = autograde(course, stem, jobs, ["--force"], quiet=True)
+            rate = args.students / (time.perf_counter() - start) * 60
+            print(f"  {jobs} process{'es' if jobs > 1 else ''} at once: {rate:5.1f} students/min"
+                  f"{'' if code == 0 else ' (some failed)'}", flush=True)
     return 0
 

@@ -10,9 +10,11 @@ student release from it. The assignment holds:
   cells use, found by reading the code (:func:`needed_cells`), not the demonstrations;
 * each exercise's statement and given numbers (locked), its solution cell (nbgrader's
   ``### BEGIN SOLUTION`` markers, already in the chapter) and, for every checker call, a
-  locked, graded test cell worth one point that *displays* the checker's verdict; a code
-  exercise whose checker lists ``parts`` (the arrays its function returns) gets one such
-  cell per array, ``check(answer, part="dW1")``: credit per right array.
+  locked, graded test cell worth one point, ``graded("<module>.check_x", answer)``, that shows
+  the checker's verdict and records the answer for the grader to check again
+  (:mod:`backprop_book.grading`); a code exercise whose checker lists ``parts`` (the arrays
+  its function returns) gets one such cell per array, ``graded(..., answer, part="dW1")``:
+  credit per right array.
 
 Written solutions (the Markdown between ``{solution-start}`` and ``{solution-end}``) are left
 out. The exercise text lives once, in the chapter notebook and its checker module.
@@ -31,10 +33,9 @@ import copy
 import importlib
 import json
 import re
-import shutil
 from pathlib import Path
 
-from . import toc
+from . import course_folder, plain_markdown, toc
 from .anatomy import (
     EXERCISE,
     EXERCISE_IMPORT,
@@ -50,7 +51,7 @@ from .anatomy import (
     parse,
     require_placeholders,
 )
-from .paths import BUILD
+from .paths import ROOT
 
 INTRO = """\
 **This assignment** holds the exercises of the chapter (read the chapter itself in the
@@ -62,6 +63,7 @@ login on the class hub, and the grader checks your answers against the same numb
 IDENTITY = """\
 # Your exercise numbers come from your login; the grader uses the same ones.
 from backprop_book.classroom import use_class_identity
+from backprop_book.grading import graded
 
 use_class_identity()
 """
@@ -140,28 +142,65 @@ def locked(cell: dict) -> dict:
     return _meta(cell, locked=True, grade_id=f"locked-{cell['id']}")
 
 
-def test_cells(cell: dict, label: str, points: int = 1, parts_of=None) -> list[dict]:
+def _checker_call(stmt: ast.stmt, modules: dict[str, str]) -> tuple[str, ast.Call] | None:
+    """``("<module>.check_x", call)`` for a statement ``ex.check_x(...)`` (or ``display``
+    of it), when ``ex`` is a chapter's exercise module (``modules``: alias -> module)."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "display" and len(call.args) == 1):
+        call = call.args[0]
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name) and call.func.value.id in modules
+            and all(k.arg not in (None, "part") for k in call.keywords)):
+        return None
+    return f"{modules[call.func.value.id]}.{call.func.attr}", call
+
+
+def graded_call(stmt: ast.stmt, modules: dict[str, str], part: str | None = None) -> str | None:
+    """``ex.check_x(a, engine=Value)`` as ``graded("<module>.check_x", a, engine=Value)``,
+    when ``ex`` is a chapter's exercise module (``modules``: alias -> module); with
+    ``part``, the call judges that one array: ``graded("<module>.check_x", a, part="dW1")``.
+    ``None`` for any other statement."""
+    found = _checker_call(stmt, modules)
+    if found is None:
+        return None
+    path, call = found
+    keywords = call.keywords + ([] if part is None else [ast.keyword("part", ast.Constant(part))])
+    return ast.unparse(ast.Call(ast.Name("graded"), [ast.Constant(path), *call.args], keywords))
+
+
+def parts_of(path: str) -> list[str]:
+    """The ``parts`` of the checker ``"<module>.check_x"`` (the arrays a code exercise's
+    function returns, each graded on its own); ``[]`` for a checker without parts."""
+    module, name = path.rsplit(".", 1)
+    found = getattr(importlib.import_module(f"backprop_book.exercises.{module}"), name, None)
+    return list(getattr(found, "parts", None) or [])
+
+
+def test_cells(cell: dict, label: str, points: int = 1,
+               modules: dict[str, str] | None = None) -> list[dict]:
     """One locked, graded test cell per checker call in ``cell``; each shows its verdict.
 
-    ``ex.check_x(answer)`` becomes ``display(ex.check_x(answer))``: a displayed verdict is
-    full credit to nbgrader, a raised one (wrong, or not done while grading) is none. When
-    ``parts_of("check_x")`` names parts (the arrays a code exercise returns), the call
-    becomes one cell per part, ``display(ex.check_x(answer, part="dW1"))``.
+    ``ex.check_x(answer)`` becomes ``graded("<module>.check_x", answer)``
+    (:func:`backprop_book.grading.graded`): it shows the verdict and records the answer,
+    which the course's grader checks again in its own process. When the checker names
+    ``parts`` (the arrays a code exercise returns), the call becomes one cell per part,
+    ``graded("<module>.check_x", answer, part="dW1")``: credit per right array. Any other
+    statement is displayed: a displayed verdict is full credit to nbgrader, a raised one none.
     """
     tree = parse(cell_text(cell))
     if tree is None or not tree.body:
         raise HandoutError(f"{label}: the checker cell {cell['id']} is not Python")
+    modules = modules or {}
     out = []
     for k, stmt in enumerate(tree.body):
-        code = ast.unparse(stmt)
         suffix = f"-{k + 1}" if k else ""
-        split = [(code, suffix)]
-        func = getattr(getattr(stmt, "value", None), "func", None)
-        if isinstance(stmt, ast.Expr) and isinstance(func, ast.Attribute) and parts_of:
-            split = [(f"{code[:-1]}, part={part!r})", f"{suffix}-{re.sub(r'[^A-Za-z0-9]+', '-', part)}")
-                     for part in parts_of(func.attr)] or split
-        for code, tail in split:
-            if isinstance(stmt, ast.Expr) and not code.startswith("display("):
+        found = _checker_call(stmt, modules)
+        split = [(graded_call(stmt, modules, part),
+                  f"{suffix}-{re.sub(r'[^A-Za-z0-9]+', '-', part)}")
+                 for part in (parts_of(found[0]) if found else [])]
+        for code, tail in split or [(graded_call(stmt, modules) or ast.unparse(stmt), suffix)]:
+            if isinstance(stmt, ast.Expr) and not code.startswith(("display(", "graded(")):
                 code = f"display({code})"
             new = _meta(dict(cell, source=code), grade=True, locked=True, points=points,
                         grade_id=f"check-{label}{tail}")
@@ -170,15 +209,14 @@ def test_cells(cell: dict, label: str, points: int = 1, parts_of=None) -> list[d
     return out
 
 
-def parts_of_checkers(notebook: dict):
-    """``parts_of(name)``: the ``parts`` of the chapter's checker ``name`` (none: [])."""
-    code = "\n".join(cell_text(c) for c in notebook["cells"] if c["cell_type"] == "code")
-    found = EXERCISE_IMPORT.search(code)
-    module = importlib.import_module(f"backprop_book.exercises.{found.group(1)}") if found else None
-    return lambda name: list(getattr(getattr(module, name, None), "parts", None) or [])
+def exercise_modules(cells: list[dict]) -> dict[str, str]:
+    """The chapter's exercise modules, by the alias its code imports them as."""
+    return {alias: module for c in cells if c["cell_type"] == "code"
+            for module, alias in EXERCISE_IMPORT.findall(cell_text(c))}
 
 
-def exercises(cells: list[dict], name: str, parts_of=None) -> tuple[list[dict], list[str]]:
+def exercises(cells: list[dict], name: str,
+              modules: dict[str, str] | None = None) -> tuple[list[dict], list[str]]:
     """The exercise section as assignment cells; also the grade ids of the test cells."""
     out, grade_ids, label, in_gate, own = [], [], None, False, []
     for cell in cells:
@@ -197,7 +235,7 @@ def exercises(cells: list[dict], name: str, parts_of=None) -> tuple[list[dict], 
             own.append(cell)
         elif label and cell["cell_type"] == "code":
             require_placeholders(checked_names(cell), own, f"{name}, {label}")
-            tests = test_cells(cell, label, parts_of=parts_of)
+            tests = test_cells(cell, label, modules=modules)
             out += tests
             grade_ids += [t["metadata"]["nbgrader"]["grade_id"] for t in tests]
             label, own = None, []
@@ -214,7 +252,7 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
     """The nbgrader source notebook of one chapter, and the grade ids of its test cells."""
     cells = notebook["cells"]
     start, end = exercise_span(cells, name)
-    section, grade_ids = exercises(cells[start:end], name, parts_of_checkers(notebook))
+    section, grade_ids = exercises(cells[start:end], name, exercise_modules(cells))
     code = [cell_text(c) for c in cells[start:end] if c["cell_type"] == "code"]
     own = set().union(*(names_bound(c)[0] for c in code))
     wanted = set().union(*(names_used(c) for c in code)) - own
@@ -235,6 +273,9 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
             cell["source"] = without_unused_imports(cell_text(cell), needed)
     nb = copy.deepcopy({k: v for k, v in notebook.items() if k != "cells"})
     nb["cells"] = head + setup + section
+    for cell in nb["cells"]:  # what the classic notebook, nbconvert and the formgrader show
+        if cell["cell_type"] == "markdown":
+            cell["source"] = plain_markdown.plain(cell_text(cell))
     return nb, grade_ids
 
 
@@ -245,16 +286,21 @@ def images(notebook: dict) -> list[str]:
 
 
 # ------------------------------------------------------------------ `make course`
-# `make course`: an nbgrader course with one lean assignment per chapter, in _build/course.
+# `make course`: the nbgrader course, one lean assignment per chapter, in the teacher's
+# course folder (``course/`` at the repository's root unless ``--out`` names another).
 #
-# Writes ``_build/course/nbgrader_config.py`` and ``_build/course/source/<chapter>/
-# <chapter>.ipynb`` (with the images it shows), built by :mod:`bookkit.course` from the
-# chapter notebooks. Then, in ``_build/course``: ``nbgrader generate_assignment <chapter>``
-# makes the student release, ``nbgrader autograde <chapter>`` grades the submissions.
+# Writes ``nbgrader_config.py``, ``README.md`` and ``source/<chapter>/<chapter>.ipynb``
+# (with the images it shows), built from the chapter notebooks, through
+# :func:`bookkit.course_folder.update`: a file the teacher edited is never overwritten.
+# Then, in the folder: ``nbgrader generate_assignment <chapter>`` makes the student
+# release, ``nbgrader autograde <chapter>`` grades the submissions.
 
-OUT = BUILD / "course"
+OUT = ROOT / "course"
 CONFIG = '''\
-"""nbgrader configuration of the backprop book's course (written by `make course`)."""
+"""nbgrader configuration of the backprop book's course (written by `make course`).
+
+Edit it freely: rebuilding the course never overwrites a file you changed.
+"""
 
 import os
 
@@ -264,43 +310,101 @@ c = get_config()  # noqa: F821 (nbgrader provides it)
 here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = here
 c.CourseDirectory.course_id = "backprop-book"
-# Tell each grading kernel whose submission it runs: the per-student numbers depend on it.
+# Tell each grading kernel whose submission it runs (the numbers depend on it), and check
+# every answer again in nbgrader's own process, where a student's code cannot reach.
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.Execute.timeout = 120
 # Where releases and submissions meet; a hub points every server at the same folder.
-c.Exchange.root = os.environ.get(
-    "BACKPROP_BOOK_EXCHANGE", os.path.join(os.path.dirname(here), "exchange")
-)
+c.Exchange.root = os.environ.get("BACKPROP_BOOK_EXCHANGE", os.path.join(here, "exchange"))
+# Late work: uncomment to take one point per started hour after the due date, or write
+# your own LateSubmissionPlugin (https://nbgrader.readthedocs.io/en/stable/plugins/).
+# c.AssignLatePenalties.plugin_class = "nbgrader.plugins.LateSubmissionPlugin"
+# c.LateSubmissionPlugin.penalty_method = "zero"
 '''
 
 
-def write_course(out: Path = OUT) -> dict[str, list[str]]:
-    """Write the course into ``out``; return each assignment's test-cell grade ids."""
-    shutil.rmtree(out / "source", ignore_errors=True)
-    (out / "source").mkdir(parents=True)
-    (out / "nbgrader_config.py").write_text(CONFIG)
-    grades = {}
+def chapters() -> list[tuple[Path, dict]]:
+    """The chapters with exercises, in the book's order, each with its notebook."""
+    found = []
     for path in toc.notebooks():
-        notebook = json.loads(path.read_text())
-        if "{solution-start}" not in path.read_text():
-            continue
+        text = path.read_text()
+        if "{solution-start}" in text:
+            found.append((path, json.loads(text)))
+    return found
+
+
+def assignment_name(number: int, stem: str) -> str:
+    """The assignment of the ``number``-th chapter with exercises: ``01-one-neuron-chain``
+    (nbgrader and its formgrader list assignments by name: this is the book's order)."""
+    return f"{number:02d}-{stem}"
+
+
+def assignment_names() -> dict[str, str]:
+    """Each chapter's assignment name, by the chapter notebook's stem."""
+    return {path.stem: assignment_name(k, path.stem)
+            for k, (path, _) in enumerate(chapters(), start=1)}
+
+
+def course_files() -> tuple[dict[str, bytes], dict[str, list[str]]]:
+    """Every file of a fresh course (path in the folder -> contents), and each assignment's
+    test-cell grade ids, by assignment name (``source/<name>/<name>.ipynb``)."""
+    files: dict[str, bytes] = {"nbgrader_config.py": CONFIG.encode()}
+    grades: dict[str, list[str]] = {}
+    rows = []
+    for k, (path, notebook) in enumerate(chapters(), start=1):
+        name = assignment_name(k, path.stem)
         nb, grade_ids = assignment(notebook, path.name)
-        folder = out / "source" / path.stem
-        folder.mkdir()
-        (folder / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        folder = f"source/{name}"
+        files[f"{folder}/{name}.ipynb"] = (json.dumps(nb, indent=1, ensure_ascii=False)
+                                           + "\n").encode()
         for image in images(nb):
-            (folder / image).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path.parent / image, folder / image)
-        grades[path.stem] = grade_ids
-        print(f"{path.stem}: {len(nb['cells'])} cells, {len(grade_ids)} graded checks")
+            files[f"{folder}/{image}"] = (path.parent / image).read_bytes()
+        grades[name] = grade_ids
+        points = sum(c["metadata"]["nbgrader"].get("points", 0) for c in nb["cells"]
+                     if c["metadata"].get("nbgrader", {}).get("grade"))
+        rows.append(f"| {k} | `{name}` | {len(grade_ids)} | {points:g} |")
+    files["README.md"] = (README + "\n".join(rows) + "\n").encode()
+    return files, grades
+
+
+README = """\
+# The backprop book's nbgrader course
+
+Written by `python -m bookkit course` from the book's chapters. Yours to edit: rebuilding
+never overwrites a file you changed (it writes the new version under `updates/` and says
+what differs), and `make clean` never touches this folder.
+
+- `source/<assignment>/`: the assignments **with their solutions** (never give these out);
+  `nbgrader generate_assignment <assignment>` makes the students' version in `release/`.
+- `nbgrader_config.py`: grade with it (run nbgrader in this folder). It adds the book's
+  two grading steps: the student id handed to the grading kernel, and every answer checked
+  again by the grader itself.
+- The page *For instructors* of the book has the whole round: roster, release, collect,
+  autograde, feedback, late work, regrading, exporting grades.
+
+| # | assignment | graded checks | points |
+|---|---|---|---|
+"""
+
+
+def write_course(out: Path = OUT) -> dict[str, list[str]]:
+    """Write or update the course in ``out``; return each assignment's test-cell grade ids.
+
+    Files the teacher edited are kept (:func:`bookkit.course_folder.update`)."""
+    files, grades = course_files()
+    report = course_folder.update(out, files)
+    for stem, ids in grades.items():
+        print(f"{stem}: {len(ids)} graded checks, {len(ids)} points")
+    for line in report.lines():
+        print(line)
     return grades
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help="the course folder")
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="the course folder (default: course/ at the repository's root)")
     args = parser.parse_args(argv)
     write_course(args.out)
     print(f"course in {args.out}")
     return 0
-

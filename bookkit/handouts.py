@@ -218,7 +218,9 @@ def leaked_lines(
 #
 # Writes ``_build/handouts/student/*.ipynb`` (solutions replaced by placeholders, outputs
 # cleared), ``_build/handouts/instructor/*.ipynb`` (the book's notebooks as they are) and
-# ``_build/handouts/backprop-book-handouts.zip`` with both folders and a short README.
+# two zips: ``backprop-book-students.zip`` (``student/`` and a short README, no solution:
+# the one to upload where students download) and ``backprop-book-instructor.zip``
+# (``instructor/``, with the solutions: for teachers only).
 # Refuses to write a handout that still contains a line of a solution.
 #
 # ``--students roster.txt`` (one id per line) also writes ``student/<id>/*.ipynb`` with each
@@ -272,13 +274,27 @@ def main(argv: list[str] | None = None) -> int:
     for folder in folders:  # the figures the notebooks show, beside every notebook
         shutil.copytree(BOOK / "images", OUT / folder / "images")
     (OUT / "README.txt").write_text(README)
-    archive = OUT / "backprop-book-handouts.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-        for file in sorted(OUT.rglob("*")):
-            if file.is_file() and file != archive:
-                z.write(file, file.relative_to(OUT))
-    print(
-        f"{total} exercises; handouts in {OUT.relative_to(ROOT)}, zip: {archive.relative_to(ROOT)}"
-    )
+    students, instructor = write_zips(OUT)
+    print(f"{total} exercises; handouts in {OUT.relative_to(ROOT)}; for students: "
+          f"{students.relative_to(ROOT)}; for teachers only (solutions): "
+          f"{instructor.relative_to(ROOT)}")
     return 0
+
+
+STUDENT_README = (README.split("instructor/")[0].rstrip() + "\n\n"
+                  + README.rsplit("\n\n", 1)[1])
+
+
+def write_zips(out: Path) -> tuple[Path, Path]:
+    """The students' zip (``student/`` only: no solution) and the instructor's, in ``out``."""
+    students = out / "backprop-book-students.zip"
+    instructor = out / "backprop-book-instructor.zip"
+    for archive, folder, readme in ((students, "student", STUDENT_README),
+                                    (instructor, "instructor", README)):
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("README.txt", readme)
+            for file in sorted((out / folder).rglob("*")):
+                if file.is_file():
+                    z.write(file, file.relative_to(out))
+    return students, instructor
 

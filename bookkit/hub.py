@@ -30,8 +30,18 @@ STUDENT_CONFIG = PEOPLE_CONFIG + (
 )
 
 
+# JupyterHub's singleuser server forbids every page to be framed (frame-ancestors 'none'),
+# which leaves Lab's Nbgrader -> Formgrader tab blank (jupyter/nbgrader#1870); pages of the
+# same server may frame each other, as Jupyter Server itself allows.
+SERVER_CONFIG = """\
+c = get_config()  # noqa: F821
+c.ServerApp.tornado_settings = {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}
+"""
+
+
 def prepare(state: Path) -> None:
-    """Exchange, homes with their nbgrader config, the course in the teacher's home."""
+    """Exchange, homes with their nbgrader config, the course in the teacher's home
+    (updated, never overwriting the teacher's edits: :func:`bookkit.course.write_course`)."""
     exchange = state / "exchange"
     exchange.mkdir(parents=True, exist_ok=True)
     exchange.chmod(0o777)  # everyone's server writes into it (nbgrader's requirement)
@@ -42,6 +52,7 @@ def prepare(state: Path) -> None:
         text = (TEACHER_CONFIG if person == "teacher" else STUDENT_CONFIG).format(
             exchange=str(exchange), course=str(course))
         (jupyter / "nbgrader_config.py").write_text(text)
+        (jupyter / "jupyter_server_config.py").write_text(SERVER_CONFIG)
         # Lab's terminal is a login shell, which resets PATH: put the book's tools first.
         (state / "home" / person / ".profile").write_text(
             f'export PATH="{Path(sys.executable).parent}:$PATH"\n')

@@ -1,20 +1,52 @@
-"""The course's one addition to nbgrader: tell the grading kernel whose work it grades.
+"""The course's additions to nbgrader's autograde: whose work it is, and a verdict of its own.
 
-``nbgrader autograde`` knows the student id of each submission but does not pass it to the
-kernel that runs the notebook. :class:`StudentIdentity` runs first among the autograde
-preprocessors and puts it in the environment the kernel inherits, where
-:func:`backprop_book.classroom.class_student` reads it; the course's ``nbgrader_config.py``
-installs it with :func:`autograde_preprocessors`.
+* :class:`StudentIdentity` (before the notebook runs) puts nbgrader's student id for the
+  submission in the environment the grading kernel inherits, where
+  :func:`backprop_book.classroom.class_student` reads it: the student sees, and is graded
+  on, the numbers of their own id.
+* :class:`VerifyAnswers` (after the notebook ran) decides every graded check itself, in
+  nbgrader's process, which no cell of the student's runs in. Each test cell
+  (``graded("<module>.<checker>", answer)``, restored from nbgrader's checksums) left a
+  record of the answer; the same checker runs again on it, with the student id nbgrader
+  grades under, and the cell's outputs become that verdict (a code exercise's record holds
+  its function's results on the inputs this process draws again: see
+  :mod:`backprop_book.grading`). A checker redefined in the
+  notebook, a patched NumPy, ``set_student`` or a changed environment in the kernel change
+  nothing. Before that, every cell the student wrote or added is read: one that reaches
+  into the checkers, the identity or the interpreter's internals (:func:`audit`) scores 0
+  on every check after it, with a message that says why.
+
+The course's ``nbgrader_config.py`` installs both with :func:`autograde_preprocessors`.
+nbgrader is still not a sandbox: a student's code runs in the grading kernel as the grader's
+operating-system user (see the instructors' page).
 """
 
 from __future__ import annotations
 
+import ast
+import io
 import os
+import re
+import tokenize
 
+from nbformat import from_dict
 from nbgrader.converters.autograde import Autograde
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from backprop_book import checkers
 from backprop_book.classroom import STUDENT_ENV
+from backprop_book.grading import RECORD_MIME, checker, decode
+
+#: Names an answer never needs, and a cheat does: the checkers and their answer key, the
+#: student's identity, the interpreter's and the operating system's back doors.
+FORBIDDEN = frozenset("""
+    exercises checkers classroom grading set_student use_class_identity _STUDENT
+    importlib __import__ __globals__ __closure__ __code__ __builtins__ __dict__ __file__
+    __getattribute__ __subclasses__ builtins getattr setattr delattr globals vars locals
+    exec eval compile sys os environ putenv subprocess ctypes gc inspect open pathlib
+    Path read_text read_bytes gradebook RECORD_MIME Recorder Replay codecheck recording
+""".split())
+EXERCISE_IMPORT = re.compile(r"^from backprop_book\.exercises import (\w+) as (\w+)", re.M)
 
 
 class StudentIdentity(NbGraderPreprocessor):
@@ -28,7 +60,185 @@ class StudentIdentity(NbGraderPreprocessor):
         return nb, resources
 
 
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _tokens(code: str) -> list[tokenize.TokenInfo]:
+    try:
+        return [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
+                if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE,
+                                  tokenize.INDENT, tokenize.DEDENT)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return []
+
+
+def audit(code: str, modules: set[str]) -> str | None:
+    """Why ``code`` (a cell a student wrote) reaches where no answer needs to, or ``None``.
+
+    ``modules``: the names the assignment's exercise module and the book's package are
+    imported as (``ex``, ``bb``). Of those, only public attributes may be used
+    (``ex.chain_numbers()``), never a checker (``ex.check_...``) or the module itself.
+    """
+    tokens = _tokens(code)
+    if not tokens and code.strip():
+        words = set(re.findall(r"[A-Za-z_]\w*", code))
+        bad = sorted(words & FORBIDDEN)
+        return f"it uses {bad[0]}" if bad else None
+    for k, tok in enumerate(tokens):
+        if tok.type != tokenize.NAME:
+            continue
+        after_dot = k > 0 and tokens[k - 1].string == "."
+        if tok.string in FORBIDDEN:
+            return f"it uses {tok.string}"
+        if after_dot and tok.string.startswith("__"):
+            return f"it uses the attribute {tok.string}"
+        if tok.string in modules and not after_dot:
+            nxt = tokens[k + 1:k + 3]
+            if not (len(nxt) == 2 and nxt[0].string == "." and nxt[1].type == tokenize.NAME
+                    and not nxt[1].string.startswith(("check_", "_"))):
+                shown = (f"{tok.string}.{nxt[1].string}" if len(nxt) == 2 and nxt[0].string == "."
+                         else f"{tok.string} itself")
+                return f"it uses {shown} (of {tok.string}, only the given numbers are yours)"
+    return None
+
+
+#: A keyword of a test cell whose value is not a literal (``engine=Value``): from the record.
+FROM_RECORD = object()
+
+
+def graded_call(code: str) -> tuple[str, dict] | None:
+    """The checker a test cell ``graded("<module>.<checker>", ..., part="dW1")`` names, and
+    its keywords: a literal's value, or :data:`FROM_RECORD`; ``None`` for any other cell."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+        return None
+    call = tree.body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "graded" and call.args
+            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+        return None
+    keywords = {}
+    for k in call.keywords:
+        if k.arg is None:
+            return None  # graded(..., **options): not a cell the course writes
+        try:
+            keywords[k.arg] = ast.literal_eval(k.value)
+        except ValueError:
+            keywords[k.arg] = FROM_RECORD
+    return call.args[0].value, keywords
+
+
+def graded_path(code: str) -> str | None:
+    """The checker a test cell ``graded("<module>.<checker>", ...)`` names, or ``None``."""
+    found = graded_call(code)
+    return found[0] if found else None
+
+
+def error_output(ename: str, message: str) -> dict:
+    colour = "1;33" if ename == "NotDoneYet" else "1;31"
+    head = {"NotDoneYet": "Not done yet.", "NotQuiteRight": "Not quite right."}.get(ename, ename)
+    return {"output_type": "error", "ename": ename, "evalue": message,
+            "traceback": checkers.wrapped(f"\x1b[{colour}m{head}\x1b[0m", message)}
+
+
+def judge(path: str, answers: list[dict], student: str, keywords: dict | None = None,
+          recorded: dict | None = None) -> list[dict]:
+    """The outputs of a test cell: ``path``'s verdict on the recorded ``answers``, for
+    ``student``, decided here (the checkers' own numbers, NBGRADER_EXECUTION set).
+
+    ``keywords``: the test cell's own (:func:`graded_call`); a literal is used as the cell
+    says, a :data:`FROM_RECORD` one is read from ``recorded`` (the record's keywords)."""
+    saved_student, saved_mode = checkers.student(), os.environ.get("NBGRADER_EXECUTION")
+    checkers.set_student(student)
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    try:
+        options = {k: (decode(recorded[k]) if v is FROM_RECORD else v)
+                   for k, v in (keywords or {}).items()
+                   if v is not FROM_RECORD or k in (recorded or {})}
+        verdict = checker(path)(*[decode(a) for a in answers], **options)
+    except checkers.NotQuiteRight as wrong:
+        return [error_output(type(wrong).__name__, str(wrong))]
+    except Exception as error:  # a checker that cannot read the answer: no credit, one line
+        return [error_output("NotQuiteRight", f"the answer could not be checked "
+                                              f"({type(error).__name__}: {error})")]
+    finally:
+        checkers.set_student(saved_student)
+        if saved_mode is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = saved_mode
+    data = {"text/plain": str(verdict)}
+    if hasattr(verdict, "_repr_html_"):
+        data["text/html"] = verdict._repr_html_()
+    score = getattr(verdict, "score", None)  # partial credit, where a checker gives it
+    if isinstance(score, int | float) and not isinstance(score, bool):
+        return [{"output_type": "execute_result", "data": {"text/plain": repr(float(score))},
+                 "metadata": {}, "execution_count": None},
+                {"output_type": "display_data", "data": data, "metadata": {}}]
+    return [{"output_type": "display_data", "data": data, "metadata": {}}]
+
+
+def _records(cell) -> list[dict]:
+    return [o["data"][RECORD_MIME] for o in cell.get("outputs", [])
+            if o.get("output_type") == "display_data" and RECORD_MIME in o.get("data", {})]
+
+
+class VerifyAnswers(NbGraderPreprocessor):
+    """Decide each graded check in nbgrader's process, from the answer the kernel recorded."""
+
+    def preprocess(self, nb, resources):
+        student = str(resources["nbgrader"]["student"])
+        code = "\n".join(_source(c) for c in nb.cells if c.cell_type == "code")
+        modules = {alias for _, alias in EXERCISE_IMPORT.findall(code)} | {"bb", "backprop_book"}
+        tainted = None
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type != "code":
+                continue
+            if not meta.get("locked") and not meta.get("grade") and tainted is None:
+                why = audit(_source(cell), modules)
+                if why:
+                    tainted = why
+                    self.log.warning("%s: a cell reaches into the checkers (%s); every "
+                                     "check after it scores 0", student, why)
+            found = graded_call(_source(cell)) if meta.get("grade") else None
+            if found is None:
+                continue
+            path, keywords = found
+            kept = [o for o in cell.outputs if not (o.get("output_type") == "display_data"
+                                                    and RECORD_MIME in o.get("data", {}))]
+            records = [r for r in _records(cell) if r.get("checker") == path]
+            if tainted:
+                cell.outputs = [from_dict(error_output(
+                    "NotQuiteRight", f"not graded: a cell above this check is not allowed in "
+                    f"an answer, because {tainted}. Ask your teacher."))]
+            elif not records:  # the cell failed before recording (NameError...), or was gamed
+                errors = [o for o in kept if o.get("output_type") == "error"]
+                cell.outputs = errors or [from_dict(error_output(
+                    "NotQuiteRight", "no answer reached the grader: run the cells above, then "
+                    "this check, unchanged"))]
+            else:
+                record = records[-1]
+                # the verdict only: the record has served (and no viewer could show it)
+                cell.outputs = [from_dict(o) for o in judge(
+                    path, record["answers"], student, keywords, record.get("keywords"))]
+        return nb, resources
+
+
 def autograde_preprocessors() -> list:
-    """nbgrader's own autograde preprocessors, with :class:`StudentIdentity` first."""
+    """nbgrader's own autograde preprocessors, with :class:`StudentIdentity` first and
+    :class:`VerifyAnswers` right after the notebook is executed."""
+    from nbgrader.preprocessors import Execute
+
     default = Autograde.class_traits()["autograde_preprocessors"].default()
-    return [StudentIdentity, *default]
+    steps = [StudentIdentity]
+    for step in default:
+        steps.append(step)
+        if step is Execute:
+            steps.append(VerifyAnswers)
+    return steps

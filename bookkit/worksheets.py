@@ -6,7 +6,10 @@ the code cells after it that print the given numbers, and its checker in
 id set (:func:`backprop_book.checkers.set_student`), so it shows exactly the numbers that
 student's notebook shows. The key's answers are what the checker itself compares against:
 the checker is called with its answer engines (``check_array``, ``check_expr``,
-``check_function``) swapped for recorders, so the key cannot drift from the checkers.
+``check_function``, ``check_derivation``) swapped for recorders, so the key cannot drift
+from the checkers. Numbers and letters go on paper; a formula answer (a derivation, a SymPy
+expression) is typed in the notebook, and the key lists it under its chapter's table. Math
+is rendered by the book's KaTeX (:mod:`bookkit.katex`), as in the book.
 """
 
 from __future__ import annotations
@@ -252,42 +255,38 @@ def sheets(notebook: dict, student_id: str | None) -> list[Sheet]:
         checkers.set_student(previous)
 
 
-def format_answer(answer: Answer) -> str:
-    """An answer as text (numbers to 8 significant digits), or LaTeX between \\( \\)."""
-    if answer.kind == "expression":
-        return r"\(" + answer_tex(answer) + r"\)"
-    if answer.kind == "choice":
-        return str(answer.value)
-    if answer.kind == "function":
-        return "a function: the checker calls it at its test points (see the solution)"
-    value = np.asarray(answer.value, dtype=float)
-    if np.all(value == np.round(value)) and np.all(np.abs(value) < 1e15):
-        return str(value.astype(int).tolist()) if value.ndim else str(int(value))
-    if value.ndim == 0:
-        return f"{float(value):.12g}"
-    return np.array2string(value, precision=10, separator=", ", floatmode="maxprec")
-
-
 # ------------------------------------------------------------------ the printed pages
 
 CSS = """
 @page { size: A4; margin: 16mm 16mm 18mm; }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; line-height: 1.45;
-       color: #222; margin: 0; }
-h1 { font-size: 18pt; margin: 0 0 2mm; }
-h2 { font-size: 13pt; margin: 7mm 0 2mm; border-bottom: 1px solid #bbb; break-after: avoid; }
+       color: #222; margin: 0; padding: 0 1.5mm; }
+h1 { font-size: 16pt; margin: 0 0 2mm; }
+h2 { font-size: 13pt; margin: 5mm 0 2mm; border-bottom: 1px solid #bbb; break-after: avoid; }
+.chapter { break-before: page; } .chapter:first-of-type { break-before: auto; }
 .exercise { break-inside: avoid; margin: 0 0 5mm; }
 .exercise h3 { font-size: 11pt; margin: 3mm 0 1mm; }
 .label { color: #666; font-weight: normal; font-size: 9pt; }
 pre { background: #f3f3f3; border-left: 3px solid #888; padding: 2mm 3mm; margin: 2mm 0;
-      white-space: pre-wrap; font-size: 9pt; }
-.answer { border: 1px solid #999; min-height: 28mm; margin-top: 2mm; padding: 1mm 2mm;
-          color: #777; font-size: 9pt; }
-.key { margin: 1mm 0; } .key b { font-weight: 600; }
+      white-space: pre-wrap; overflow-wrap: anywhere; font-size: 9pt; max-width: 100%; }
+.ask { margin: 2mm 0 1mm; font-size: 9.5pt; }
+.line { border: 1px solid #999; height: 12mm; width: 70mm; padding: 1mm 2mm; color: #777;
+        font-size: 9pt; }
+table.grid { border-collapse: collapse; margin: 1mm 0; }
+table.grid td { border: 1px solid #999; width: 24mm; height: 10mm; }
+.work { border: 1px dashed #bbb; height: 30mm; margin-top: 2mm; padding: 1mm 2mm; color: #999;
+        font-size: 8.5pt; }
+.off { color: #555; font-size: 9.5pt; }
 .student { break-before: page; } .student:first-of-type { break-before: auto; }
 .intro { color: #444; }
+table.key { border-collapse: collapse; font-size: 8.5pt; margin: 2mm 0 4mm; width: 100%; }
+table.key th, table.key td { border: 1px solid #bbb; padding: 0.6mm 1.2mm; text-align: left;
+                             vertical-align: top; }
+table.key th { background: #eee; }
+table.key tr { break-inside: avoid; }
 .math .katex-display { text-align: left; margin: 1mm 0; }
+.formulas { font-size: 9.5pt; margin: 1mm 0 4mm; } .formulas li { margin: 1mm 0; }
 """
 
 
@@ -321,71 +320,212 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _exercise_html(number: str, sheet: Sheet, key: bool) -> str:
+#: Significant digits a paper answer is asked for; the key accepts one unit in the last.
+DIGITS = 4
+
+
+def on_paper(sheet: Sheet) -> bool:
+    """An exercise a pen can answer: numbers or a letter (no function, no SymPy)."""
+    return bool(sheet.answers) and all(a.kind in ("number", "choice") for a in sheet.answers)
+
+
+def paper_prompt(markdown: str) -> str:
+    """The statement without the sentences that speak to the notebook (a sentence with
+    code in backticks: "Store it in `slope`", "(not `forward_backward`)")."""
+    paragraphs = []
+    for paragraph in markdown.split("\n\n"):
+        sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z(])", paragraph.strip())
+        kept = [x for x in sentences if "`" not in x]
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs)
+
+
+def _is_integer(value) -> bool:
+    v = np.asarray(value, dtype=float)
+    return bool(np.all(v == np.round(v)) and np.all(np.abs(v) < 1e15))
+
+
+def tolerance(answer: Answer) -> float:
+    """What the key accepts around a number asked to :data:`DIGITS` significant digits: one
+    unit in the last digit of the largest entry (0 for whole numbers and letters)."""
+    if answer.kind != "number" or _is_integer(answer.value):
+        return 0.0
+    big = float(np.max(np.abs(np.asarray(answer.value, dtype=float))))
+    return 10.0 ** (np.floor(np.log10(big)) - (DIGITS - 1)) if big > 0 else 10.0 ** -DIGITS
+
+
+def rounded(answer: Answer) -> str:
+    """The answer as the key prints it: to :data:`DIGITS` significant digits."""
+    if answer.kind == "choice":
+        return str(answer.value)
+    value = np.asarray(answer.value, dtype=float)
+    if _is_integer(value):
+        return str(value.astype(int).tolist()) if value.ndim else str(int(value))
+    fmt = lambda x: f"{x:.{DIGITS}g}"  # noqa: E731
+    if value.ndim == 0:
+        return fmt(float(value))
+    rows = value.reshape(1, -1) if value.ndim == 1 else value.reshape(value.shape[0], -1)
+    return "[" + "; ".join(", ".join(fmt(x) for x in row) for row in rows) + "]"
+
+
+def _ask(answer: Answer) -> str:
+    from html import escape
+
+    what = escape(answer.what)
+    if answer.kind == "choice":
+        return f'<p class="ask">{what}: the letter of the right one.</p><div class="line"></div>'
+    value = np.asarray(answer.value, dtype=float)
+    digits = ("a whole number" if _is_integer(value)
+              else f"{DIGITS} significant digits")
+    if value.ndim == 0:
+        return f'<p class="ask">{what} = ? ({digits})</p><div class="line"></div>'
+    rows, cols = (1, value.shape[0]) if value.ndim == 1 else value.shape[:2]
+    grid = "".join("<tr>" + "<td></td>" * cols + "</tr>" for _ in range(rows))
+    shape = f"{rows} by {cols}" if value.ndim == 2 else f"{cols} entries"
+    return (f'<p class="ask">{what}: {shape} ({digits} each)</p>'
+            f'<table class="grid">{grid}</table>')
+
+
+def _exercise_html(number: str, sheet: Sheet) -> str:
     from html import escape
 
     ex = sheet.exercise
     parts = [f'<div class="exercise"><h3>Exercise {number}: {escape(ex.title)} '
-             f'<span class="label">({escape(ex.label)})</span></h3>']
-    if not key:
-        parts.append(markdown_html(ex.prompt))
+             f'<span class="label">({escape(ex.label)})</span></h3>',
+             markdown_html(paper_prompt(ex.prompt))]
     if sheet.given_text:
         parts.append(f"<pre>{escape(sheet.given_text)}</pre>")
-    if key:
-        for a in sheet.answers:
-            parts.append(f'<p class="key"><b>{escape(a.what)}</b> = {_answer_html(a)}</p>')
-        if not sheet.answers:
-            parts.append('<p class="key">The same for every student: see the solution in '
-                         "the instructor's notebook.</p>")
-    else:
-        parts.append('<div class="answer">Your answer:</div>')
+    parts += [_ask(a) for a in sheet.answers]
+    parts.append('<div class="work">Working:</div>')
     return "".join(parts + ["</div>"])
 
 
-def _answer_html(answer: Answer) -> str:
+def _chapter_html(c: int, chapter: str, found: list[Sheet]) -> str:
     from html import escape
 
-    if answer.kind == "expression":
-        return katex.render(answer_tex(answer))
-    return f"<code>{escape(format_answer(answer))}</code>"
+    parts = [f'<div class="chapter"><h2>{c}. {escape(chapter)}</h2>']
+    parts += [_exercise_html(f"{c}.{i}", s) for i, s in enumerate(found, start=1)
+              if on_paper(s)]
+    off = [f"{c}.{i} {escape(s.exercise.title)}" for i, s in enumerate(found, start=1)
+           if not on_paper(s)]
+    if off:
+        parts.append(f'<p class="off">In the notebook only (a function or a formula '
+                     f'to write): {"; ".join(off)}.</p>')
+    return "".join(parts + ["</div>"])
 
 
-def sheet_body(student_id: str, chapters: list[tuple[str, list[Sheet]]], key: bool) -> str:
-    """One student's exercises, chapter by chapter: prompts and space to answer, or the key."""
+def sheet_body(student_id: str, chapters: list[tuple[str, list[Sheet]]],
+               numbers: list[int] | None = None) -> str:
+    """One student's paper exercises, a chapter a page: the numbers, the quantity asked,
+    boxes that fit the answer, room to work. ``numbers``: the chapters' numbers in the book."""
     from html import escape
 
-    head = "Answers for" if key else "Worksheet for"
-    parts = [f'<section class="student"><h1>{head} {escape(student_id)}</h1>']
-    if not key:
-        parts.append('<p class="intro">These are your own numbers: in the notebooks, set '
-                     f"<code>STUDENT_ID = {escape(repr(student_id))}</code> to check your "
-                     "answers with the same numbers.</p>")
-    for c, (chapter, found) in enumerate(chapters, start=1):
-        parts.append(f"<h2>{c}. {escape(chapter)}</h2>")
-        parts += [_exercise_html(f"{c}.{i}", s, key) for i, s in enumerate(found, start=1)]
+    parts = [f'<section class="student"><h1>Worksheet for {escape(student_id)}</h1>',
+             '<p class="intro">These numbers are yours: the same as in your notebooks when you '
+             f"log in as <code>{escape(student_id)}</code>.</p>"]
+    numbers = numbers or list(range(1, len(chapters) + 1))
+    parts += [_chapter_html(n, chapter, found)
+              for n, (chapter, found) in zip(numbers, chapters, strict=True)]
     return "".join(parts + ["</section>"])
 
 
-def worksheet_html(student_id: str, chapters: list[tuple[str, list[Sheet]]]) -> str:
+def worksheet_html(student_id: str, chapters: list[tuple[str, list[Sheet]]],
+                   numbers: list[int] | None = None) -> str:
     """A student's worksheet as a page, its math rendered (KaTeX's stylesheet in ``katex/``)."""
-    return _page(f"Worksheet: {student_id}", sheet_body(student_id, chapters, False))
+    return _page(f"Worksheet: {student_id}", sheet_body(student_id, chapters, numbers))
+
+
+def key_rows(students: dict[str, list[tuple[str, list[Sheet]]]]) -> list[dict]:
+    """The key, one row per student and paper answer: chapter, exercise, what, the answer to
+    :data:`DIGITS` significant digits, and the tolerance."""
+    rows = []
+    for sid, chapters in students.items():
+        for c, (_, found) in enumerate(chapters, start=1):
+            for i, sheet in enumerate(found, start=1):
+                if not on_paper(sheet):
+                    continue
+                for k, a in enumerate(sheet.answers):
+                    rows.append({"chapter": c, "exercise": f"{c}.{i}", "part": k,
+                                 "title": sheet.exercise.title,
+                                 "label": sheet.exercise.label, "what": a.what,
+                                 "student": sid, "answer": rounded(a),
+                                 "tolerance": f"{tolerance(a):g}"})
+    return rows
+
+
+def key_formulas(students: dict[str, list[tuple[str, list[Sheet]]]], c: int) -> list[tuple]:
+    """Chapter ``c``'s formula answers (a derivation typed as a formula, a SymPy expression):
+    (exercise, title, what, LaTeX, the students it is for: ``None`` for all of them)."""
+    found: dict[tuple, dict[str, list[str]]] = {}
+    for sid, chapters in students.items():
+        for i, sheet in enumerate(chapters[c - 1][1], start=1):
+            for a in sheet.answers:
+                if a.kind == "expression":
+                    key = (f"{c}.{i}", sheet.exercise.title, a.what)
+                    found.setdefault(key, {}).setdefault(answer_tex(a), []).append(sid)
+    return [(*key, tex, None if len(by_tex) == 1 else sids)
+            for key, by_tex in found.items() for tex, sids in by_tex.items()]
+
+
+def _formulas_html(formulas: list[tuple]) -> str:
+    from html import escape
+
+    if not formulas:
+        return ""
+    items = "".join(
+        f"<li>{escape(number)} {escape(title)}: {escape(what)} = {katex.render(tex)}"
+        + (f" ({escape(', '.join(sids))})" if sids else "") + "</li>"
+        for number, title, what, tex, sids in formulas)
+    return ('<p class="intro">Formulas (typed in the notebook, checked there by SymPy; '
+            f'the same for every student unless named):</p><ul class="formulas">{items}</ul>')
 
 
 def key_html(students: dict[str, list[tuple[str, list[Sheet]]]]) -> str:
-    """The instructor's key: every student's numbers and the checkers' answers."""
-    body = "".join(sheet_body(sid, chapters, True) for sid, chapters in students.items())
-    return _page("Instructor's key", body)
+    """The instructor's key: a table per chapter, a row per student, a column per answer
+    (to the digits asked), and the tolerance each column allows; then the chapter's
+    formula answers (the derivation exercises'), rendered by KaTeX."""
+    from html import escape
+
+    rows = key_rows(students)
+    titles = {c: t for chapters in students.values()
+              for c, (t, _) in enumerate(chapters, start=1)}
+    parts = ["<h1>Key</h1>", f'<p class="intro">Answers to {DIGITS} significant digits, '
+             "whole numbers and letters exactly. Tolerance: accept one unit in the last digit "
+             "shown (0.01602 accepts 0.01601 to 0.01603; for an array, one unit in the last "
+             "digit of its largest entry). key.csv has the same rows with each tolerance.</p>"]
+    for c, title in titles.items():
+        here = [r for r in rows if r["chapter"] == c]
+        formulas = _formulas_html(key_formulas(students, c))
+        if not here:
+            if formulas:
+                parts.append(f"<h2>{c}. {escape(title)}</h2>{formulas}")
+            continue
+        columns = list(dict.fromkeys((r["exercise"], r["part"]) for r in here))
+        heads = {(r["exercise"], r["part"]): f'{r["exercise"]} {r["title"]}'
+                 + (f' ({r["part"] + 1})' if r["part"] else "") for r in here}
+        parts.append(f"<h2>{c}. {escape(title)}</h2><table class=key><tr><th>student</th>"
+                     + "".join(f"<th>{escape(heads[k])}</th>" for k in columns) + "</tr>")
+        for sid in students:
+            got = {(r["exercise"], r["part"]): r["answer"] for r in here if r["student"] == sid}
+            parts.append(f"<tr><td>{escape(sid)}</td>"
+                         + "".join(f"<td>{escape(got.get(k, ''))}</td>" for k in columns)
+                         + "</tr>")
+        parts.append("</table>" + formulas)
+    return _page("Key", "".join(parts))
 
 
 # ------------------------------------------------------------------ `make worksheets`
 # `make worksheets`: one PDF per student with their own exercise numbers, and the key.
 #
-# ``--students roster.txt`` (one id per line, as for ``make_handouts.py``) writes
-# ``_build/worksheets/<id>.pdf`` (every exercise of the book with that student's given
-# numbers and space to answer) and ``_build/worksheets/key.pdf`` (every student's numbers
-# and the right answers, as the exercise checkers compute them). Printed by Debian's
+# ``--students roster.txt`` (one id per line, as for the handouts) writes into
+# ``_build/worksheets/``: ``<id>.pdf`` (every exercise a pen can answer, with that student's
+# given numbers, a chapter a page), ``chapter-<NN>-<chapter>.pdf`` (one chapter's sheets for
+# the whole class, to print for a week), ``key.pdf`` (a table per chapter: student, answer
+# to the digits asked, tolerance) and ``key.csv`` (the same rows). Printed by Debian's
 # Chromium, offline; math is rendered before printing by the book's KaTeX (bookkit/katex.py),
-# styled by the stylesheet and fonts ``make assets`` ships.
+# styled by the stylesheet and fonts ``make assets`` ships; the key lists each chapter's
+# formula answers (the derivation exercises') after its table.
 
 OUT = BUILD / "worksheets"
 KATEX_ASSETS = VENDOR / "katex"
@@ -423,6 +563,7 @@ def print_all(pages: dict[str, str], out: Path) -> None:
             page.goto(f"{base}/{name}.html", wait_until="load", timeout=120_000)
             pe.wait_ready(page, timeout_s=90)
             page.emulate_media(media="print")
+            page.evaluate("() => document.fonts.ready.then(() => true)")  # KaTeX's fonts
             page.pdf(path=str(out / f"{name}.pdf"), format="A4", print_background=True,
                      prefer_css_page_size=True, tagged=True)
             page.close()
@@ -445,9 +586,34 @@ def main(argv: list[str] | None = None) -> int:
     students = {sid: student_chapters(notebooks, sid) for sid in roster}
     shutil.rmtree(args.out, ignore_errors=True)
     pages = {sid: worksheet_html(sid, chapters) for sid, chapters in students.items()}
+    first = next(iter(students.values()))
+    stems = [p.stem for p in toc.notebooks() if sheets_of(p)]
+    for c, stem in enumerate(stems, start=1):  # a chapter's sheets for the whole class
+        body = "".join(sheet_body(sid, [chapters[c - 1]], [c])
+                       for sid, chapters in students.items())
+        pages[f"chapter-{c:02d}-{stem}"] = _page(f"Worksheets: {first[c - 1][0]}", body)
     pages["key"] = key_html(students)
     print_all(pages, args.out)
-    count = sum(len(s) for _, s in next(iter(students.values())))
-    print(f"{len(roster)} worksheets of {count} exercises and key.pdf in {args.out}")
+    write_key_csv(key_rows(students), args.out / "key.csv")
+    count = sum(on_paper(s) for _, found in first for s in found)
+    total = sum(len(found) for _, found in first)
+    print(f"{len(roster)} worksheets ({count} of {total} exercises on paper), "
+          f"{len(stems)} chapter files, key.pdf and key.csv in {args.out}")
     return 0
 
+
+def sheets_of(path: Path) -> bool:
+    """Whether the notebook at ``path`` has exercises with a checker module (a chapter of
+    the worksheets)."""
+    notebook = json.loads(path.read_text())
+    return bool(exercise_module(notebook) and exercises(notebook))
+
+
+def write_key_csv(rows: list[dict], path: Path) -> None:
+    import csv
+
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, ["chapter", "exercise", "part", "title", "label", "what",
+                                    "student", "answer", "tolerance"])
+        writer.writeheader()
+        writer.writerows(rows)

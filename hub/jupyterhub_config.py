@@ -4,7 +4,7 @@ One instructor (``teacher``) and two students (``ada``, ``bea``) log in through 
 login page with one shared password. Each gets a JupyterLab server of their own
 (``SimpleLocalProcessSpawner``: a process per person, home folder under the hub's state
 folder), with nbgrader's extensions and jupyterlab-myst. They meet in an nbgrader exchange
-folder under ``_build/``. ``scripts/hub.py`` prepares the homes and the course and then
+folder in the hub's state folder. ``bookkit/hub.py`` prepares the homes and the course and then
 starts JupyterHub with this file.
 
 Not for a real class: the password is shared and printed; see the instructors' page.
@@ -33,6 +33,12 @@ c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+
+# The same origin may frame the hub's pages (the singleuser servers allow it too, in each
+# home's jupyter_server_config.py): Lab shows nbgrader's formgrader in a frame.
+c.JupyterHub.tornado_settings = {
+    "headers": {"Content-Security-Policy": "frame-ancestors 'self'"},
+}
 
 # Log in with the shared password; only the class's names are let in.
 c.JupyterHub.authenticator_class = "dummy"

@@ -42,13 +42,17 @@ from course_mistakes import MISTAKES
 from nbclient import NotebookClient
 
 from backprop_book.classroom import STUDENT_ENV
+from bookkit.autograde import autograde, shares
 from bookkit.course import (  # noqa: E402
+    assignment_names,
     checked_names,
     names_bound,
     write_course,  # noqa: E402
 )
 
 CHAPTERS = list(MISTAKES)
+#: each chapter's assignment (01-one-neuron-chain): its folders and notebook are named so
+NAMES = assignment_names()
 #: nbgrader's gradebook trips SQLAlchemy's autoflush warning on every submission it adds; on
 #: the command line that went to its stderr, in this process it would fill the summary.
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
@@ -74,6 +78,7 @@ SAME_FOR_ALL = {
     "ex-general-backward": ["dW1", "db1", "dW2", "db2", "dW3", "db3", "dW4", "db4"],
     "ex-batch-backward": ["dW1", "db1", "dW2", "db2", "dW3", "db3"],
     "ex-deep-adam-code": ["w-new", "m-new", "s-new"],
+    "ex-attn-rms-norm": ["dX", "dgamma"],
 }.items() for part in parts}
 @contextlib.contextmanager
 def environment(**changes: str):
@@ -308,9 +313,10 @@ def course(tmp_path_factory) -> Path:
 def graded(request, course):
     """Generate, submit for the whole simulated class, autograde, generate feedback."""
     stem = request.param
-    nbgrader(course, "generate_assignment", stem, "--force")
-    release = read(course / "release" / stem / f"{stem}.ipynb")
-    source = read(course / "source" / stem / f"{stem}.ipynb")
+    name = NAMES[stem]
+    nbgrader(course, "generate_assignment", name, "--force")
+    release = read(course / "release" / name / f"{name}.ipynb")
+    source = read(course / "source" / name / f"{name}.ipynb")
     solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
                  for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
     submissions = {"ada": with_solutions(release, solutions)}
@@ -324,7 +330,7 @@ def graded(request, course):
         test_id, code[cell_id], says = mistakes[0]
         slips.append((test_id, says))
     submissions["slip"] = with_solutions(release, code)
-    diagnoses, cy_notebook, copied = every_mistake_in_one_kernel(course, stem, source,
+    diagnoses, cy_notebook, copied = every_mistake_in_one_kernel(course, name, source,
                                                                  solutions, by_cell)
     if stem == CHAPTERS[0]:  # nbgrader restores the locked cells Cy edited (graded once)
         tampered = json.loads(json.dumps(cy_notebook))
@@ -336,19 +342,19 @@ def graded(request, course):
                 cell["source"] = 'print("Right!")'
         submissions["cy"] = tampered
     for student, nb in submissions.items():
-        folder = course / "submitted" / student / stem
+        folder = course / "submitted" / student / name
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{stem}.ipynb").write_text(json.dumps(nb))
-    nbgrader(course, "autograde", stem, "--force")
-    nbgrader(course, "generate_feedback", stem, "--force")
-    scores = gradebook(course, stem, list(submissions))
-    feedback = {s: (course / "feedback" / s / stem / f"{stem}.html").read_text()
+        (folder / f"{name}.ipynb").write_text(json.dumps(nb))
+    nbgrader(course, "autograde", name, "--force")
+    nbgrader(course, "generate_feedback", name, "--force")
+    scores = gradebook(course, name, list(submissions))
+    feedback = {s: (course / "feedback" / s / name / f"{name}.html").read_text()
                 for s in submissions}
     tests = grade_ids(release, "grade")
     return {"stem": stem, "scores": scores, "feedback": feedback, "slips": slips,
             "diagnoses": diagnoses, "mistakes": by_cell, "copied": copied,
-            "tests": tests, "release": course / "release" / stem / f"{stem}.ipynb",
-            "course": course, "ada": course / "submitted" / "ada" / stem / f"{stem}.ipynb"}
+            "tests": tests, "release": course / "release" / name / f"{name}.ipynb",
+            "course": course, "ada": course / "submitted" / "ada" / name / f"{name}.ipynb"}
 
 
 def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
@@ -358,7 +364,7 @@ def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
     for cell in tests:
         meta = cell["metadata"]["nbgrader"]
         assert meta["locked"] and meta["points"] == 1 and not meta["solution"]
-        assert "".join(cell["source"]).startswith("display(")
+        assert "".join(cell["source"]).startswith("graded(")
 
 
 def test_the_solutions_score_full_points(graded):
@@ -385,8 +391,9 @@ def test_a_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(graded)
     wrong = {test_id for test_id, _ in graded["slips"]}
     got = {t: s for t, (s, _) in graded["scores"]["slip"].items()}
     assert got == {t: 0 if t in wrong else 1 for t in graded["tests"]}, graded["slips"]
-    html = graded["feedback"]["slip"]
+    html = " ".join(graded["feedback"]["slip"].split())  # a diagnosis wraps at any space
     for _, says in graded["slips"]:
+        says = " ".join(says.split())
         assert says.replace("'", "&#39;") in html or says in html, (
             f"{graded['stem']}: the feedback lacks the diagnosis {says!r}")
     assert "Traceback (most recent call last)" not in html
@@ -455,3 +462,219 @@ def test_validate_passes_the_solutions_and_refuses_an_untouched_release(graded):
     assert "Success!" in verdicts[solved] and "FAILED" not in verdicts[solved], verdicts[solved]
     for untouched in notebooks[:-1]:
         assert "VALIDATION FAILED" in verdicts[untouched], verdicts[untouched]
+
+
+# ------------------------------------------------------------------ a class of cheats
+#
+# One chapter, graded by nbgrader with the course's config, for students who try every way
+# around the grade that a student's notebook allows. Each must score what the work deserves:
+# the grader re-checks every answer in its own process (bookkit.nbgrader_hooks.VerifyAnswers)
+# with nbgrader's student id, and a cell that reaches into the checkers or the identity
+# scores 0 on every check after it.
+
+FIRST = NAMES[CHAPTERS[0]]  # the first chapter's assignment
+#: one_neuron_chain: which answer cell each check reads, in order
+SLOPE, GRAD, SENS, TANH, CHAIN = ("ex-111-sigmoid-slope", "ex-111-grad-w1", "ex-111-sensitivity",
+                                  "ex-111-tanh-slope", "ex-111-tanh-chain")
+OWN_SLOPE = ('slope = None  # your answer replaces None\n'
+             'e = np.exp(-nums["z"])\nslope = e / (1 + e) ** 2\n')
+
+
+def book_numbers() -> dict[str, dict]:
+    """The numbers the book prints (no student id): its published answers use them."""
+    from backprop_book import checkers
+    from backprop_book.exercises import one_neuron_chain as e
+
+    saved = checkers.student()
+    checkers.set_student(None)
+    try:
+        return {SLOPE: e.sigmoid_slope_numbers(), GRAD: e.chain_numbers(),
+                SENS: e.chain_numbers(e.SENSITIVITY)}
+    finally:
+        checkers.set_student(saved)
+
+
+@pytest.fixture(scope="module")
+def cheats(tmp_path_factory):
+    course = tmp_path_factory.mktemp("cheats")
+    write_course(course)
+    # the page's round: a roster with names, a due date, then generate
+    names = ["hon", "nick", "paula", "mal", "nina", "bookish", "otto", "forger", "quinn"]
+    (course / "roster.csv").write_text("id,first_name,last_name,email\n" + "".join(
+        f"{n},{n.title()},Student,{n}@example.org\n" for n in names))
+    nbgrader(course, "db", "student", "import", str(course / "roster.csv"))
+    nbgrader(course, "db", "assignment", "add", FIRST, "--duedate=2099-01-01 00:00:00 UTC")
+    nbgrader(course, "generate_assignment", FIRST, "--force")
+    release = read(course / "release" / FIRST / f"{FIRST}.ipynb")
+    source = read(course / "source" / FIRST / f"{FIRST}.ipynb")
+    book = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+            for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
+    # (the chapter's later exercises, a function and typed formulas, follow these five)
+    assert list(book)[:5] == [SLOPE, GRAD, SENS, TANH, CHAIN], list(book)
+    published = book_numbers()
+    redefine = "".join(f"ex.{name} = lambda *a: 'Right!'\n" for name in
+                       ("check_sigmoid_slope", "check_grad_w1", "check_sensitivity",
+                        "check_tanh_derivative", "check_tanh_chain"))
+    students = {
+        # her own code for the first answer, the book's way for the others
+        "hon": dict(book, **{SLOPE: OWN_SLOPE}),
+        # a neighbour's code, copied
+        "nick": dict(book, **{SLOPE: OWN_SLOPE}),
+        # the book's published solutions, pasted
+        "paula": dict(book),
+        # redefines every checker (the trial's stu29), then answers with garbage
+        "mal": {SLOPE: redefine + "slope = 3.0\n"},
+        # resets the identity to the book's (the trial's stu30), then the book's solutions
+        "nina": dict(book, **{SLOPE: "from backprop_book.checkers import set_student\n"
+                                    "set_student(None)\n" + book[SLOPE]}),
+        # the book's published numbers, put where the given ones were, then the solutions
+        "bookish": {k: (f"nums = {published[k]!r}\n" + v if k in published else v)
+                    for k, v in book.items()},
+        # patches NumPy so every comparison is equal, then a wrong first answer
+        "otto": dict(book, **{SLOPE: "np.allclose = lambda *a, **k: True\n"
+                                    "np.isclose = lambda *a, **k: True\nslope = 3.0\n"}),
+        # replaces the test cells' own function so they print Right! and record nothing
+        "forger": dict(book, **{SLOPE: "def graded(*a):\n    print('Right!')\n"
+                                      "slope = 3.0\n"}),
+        # reads the answer key out of the installed package
+        "quinn": dict(book, **{SLOPE: "import backprop_book.exercises.one_neuron_chain as k\n"
+                                     "slope = None\n" + book[SLOPE]}),
+    }
+    for student, code in students.items():
+        folder = course / "submitted" / student / FIRST
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{FIRST}.ipynb").write_text(json.dumps(with_solutions(release, code)))
+    # two nbgrader processes at once, each on its share (python -m bookkit autograde --jobs 2)
+    assert autograde(course, FIRST, jobs=2, quiet=True) == 0
+    scores = gradebook(course, FIRST, list(students))
+    order = [f"check-{SLOPE}", f"check-{GRAD}", f"check-{SENS}", "check-ex-111-tanh",
+             "check-ex-111-tanh-2"]
+    return {"course": course, "scores": {s: [scores[s][t][0] for t in order] for s in scores},
+            "points": len(grade_ids(release, "grade"))}
+
+
+@pytest.mark.parametrize("student, deserved", [
+    ("hon", [1, 1, 1, 1, 1]),
+    ("nick", [1, 1, 1, 1, 1]),  # code copied from a neighbour: right for her numbers, listed
+    ("paula", [1, 1, 1, 1, 1]),  # the book's solution pasted: the same, listed (below)
+    ("mal", [0, 0, 0, 0, 0]),
+    ("nina", [0, 0, 0, 0, 0]),
+    ("bookish", [0, 0, 0, 1, 1]),  # a SymPy expression and a function are the same for all
+    ("otto", [0, 1, 1, 1, 1]),
+    ("forger", [0, 0, 0, 0, 0]),  # no answer reached the grader: the checks are forfeit
+    ("quinn", [0, 0, 0, 0, 0]),
+])
+def test_each_cheat_scores_what_the_work_deserves(cheats, student, deserved):
+    assert cheats["scores"][student] == deserved, cheats["scores"]
+
+
+def test_copied_code_and_the_books_solution_are_listed_for_the_teacher(cheats):
+    from bookkit.grades import similar
+
+    lines = similar(cheats["course"], FIRST)
+    assert f"{SLOPE}: hon, nick: identical" in lines, lines
+    assert any(ln.startswith(f"{SLOPE}: ") and "paula" in ln and "book's solution" in ln
+               for ln in lines), lines
+
+
+def test_the_grades_export_has_a_row_per_student(cheats, tmp_path):
+    import csv
+
+    from bookkit.grades import export
+
+    with as_on_the_command_line(cheats["course"]):
+        assert export(cheats["course"], tmp_path / "wide.csv") == len(cheats["scores"])
+    rows = {r["student_id"]: r for r in csv.DictReader((tmp_path / "wide.csv").open())}
+    points = str(cheats["points"])  # a point per test cell: Hon answered every one
+    assert rows["hon"][FIRST] == points and rows["mal"][FIRST] == "0", rows
+    assert rows["hon"]["first_name"] == "Hon" and rows["hon"]["email"] == "hon@example.org"
+    assert rows["(max)"]["total"] == points
+
+
+def test_grading_without_the_courses_config_refuses(tmp_path, capfd):
+    """A teacher who drops ``source/`` into a course of their own, whose config lacks the
+    book's hooks: nbgrader fails each submission with the reason on the terminal, instead of
+    grading everyone against the book's numbers."""
+    course = tmp_path / "plain"
+    write_course(course)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'backprop-book'\n"
+        f"c.Exchange.root = {str(tmp_path / 'exchange')!r}\n")
+    nbgrader(course, "generate_assignment", FIRST, "--force")
+    release = read(course / "release" / FIRST / f"{FIRST}.ipynb")
+    folder = course / "submitted" / "ada" / FIRST
+    folder.mkdir(parents=True)
+    (folder / f"{FIRST}.ipynb").write_text(json.dumps(release))
+    said = nbgrader(course, "autograde", FIRST, "--force", check=False)
+    assert "There was an error processing assignment" in said, said
+    assert not (course / "autograded" / "ada" / FIRST).exists()
+    assert "refusing to grade" in capfd.readouterr().err
+
+
+def test_parallel_grading_deals_every_student_to_exactly_one_process():
+    students = [f"s{k:02d}" for k in range(7)]
+    dealt = shares(students, 3)
+    assert len(dealt) == 3 and sorted(sum(dealt, [])) == students
+    assert shares(students[:1], 4) == [["s00"]]
+
+
+# ------------------------------------------------------------------ a code exercise, per array
+#
+# The 2-2-2 chapter's backward_222, graded by nbgrader with the course's config: one test
+# cell per returned array, each decided in nbgrader's process from the record the kernel
+# made on the grader's own inputs (backprop_book.grading, codecheck.fresh_rngs).
+
+TWO = NAMES["two-two-two"]
+NO_TRANSPOSE = ("W2.T @ delta2", "W2 @ delta2")
+PARTS = [f"check-ex-222-backward-{p}" for p in ("dW1", "db1", "dW2", "db2")]
+
+
+@pytest.fixture(scope="module")
+def code_graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("code")
+    write_course(course)
+    nbgrader(course, "generate_assignment", TWO, "--force")
+    release = read(course / "release" / TWO / f"{TWO}.ipynb")
+    source = read(course / "source" / TWO / f"{TWO}.ipynb")
+    book = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+            for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
+    cell = next(k for k, v in book.items() if "def backward_222" in v)
+    assert NO_TRANSPOSE[0] in book[cell]
+    buggy = book[cell].replace(*NO_TRANSPOSE)
+    students = {
+        "ada": book,  # the chapter's solutions
+        "slip": dict(book, **{cell: buggy}),  # the transpose dropped: dW1, db1 wrong
+        # the same bug, and NumPy patched so the kernel's every comparison is equal
+        "otto": dict(book, **{cell: "np.allclose = lambda *a, **k: True\n" + buggy}),
+        # the same bug, and the checker redefined to say Right!
+        "mal": dict(book, **{cell: buggy + "\nex.check_backward_222 = "
+                                           "lambda *a, **k: 'Right!'\n"}),
+    }
+    for student, code in students.items():
+        folder = course / "submitted" / student / TWO
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{TWO}.ipynb").write_text(json.dumps(with_solutions(release, code)))
+    nbgrader(course, "autograde", TWO, "--force")
+    nbgrader(course, "generate_feedback", TWO, "--force")
+    scores = gradebook(course, TWO, list(students))
+    return {"scores": {s: [scores[s][t][0] for t in PARTS] for s in students},
+            "feedback": {s: " ".join((course / "feedback" / s / TWO / f"{TWO}.html")
+                                     .read_text().split()) for s in students},
+            "autograded": {s: read(course / "autograded" / s / TWO / f"{TWO}.ipynb")
+                           for s in students}}
+
+
+def test_a_code_exercise_is_graded_per_array_by_the_graders_own_run(code_graded):
+    scores, feedback = code_graded["scores"], code_graded["feedback"]
+    assert scores["ada"] == [1, 1, 1, 1], scores
+    assert scores["slip"] == [0, 0, 1, 1], scores  # the output layer's arrays are right
+    assert "the transpose is missing" in feedback["slip"]
+    assert "fresh inputs of your own" in feedback["ada"]
+    # the kernel said right to Otto (its NumPy patched); the grader's own run did not
+    assert scores["otto"] == scores["slip"], scores
+    assert "the transpose is missing" in feedback["otto"]
+    # a redefined checker earns nothing: the grader checks again, and names why
+    assert scores["mal"] == [0, 0, 0, 0], scores
+    assert "not graded: a cell above this check" in feedback["mal"]
+    for nb in code_graded["autograded"].values():  # the records served; none is kept
+        assert "application/vnd.backprop-book.answer+json" not in json.dumps(nb)

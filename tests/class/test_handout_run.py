@@ -140,7 +140,7 @@ def test_handout_runs_with_placeholders(entry):
           f"{shared} code cells are the book's")
 
 
-def test_make_handouts_writes_the_zip_without_leaks():
+def test_make_handouts_writes_a_students_zip_without_solutions():
     import subprocess
     import sys
     import zipfile
@@ -152,11 +152,13 @@ def test_make_handouts_writes_the_zip_without_leaks():
                              "--students", str(roster)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    archive = ROOT / "_build" / "handouts" / "backprop-book-handouts.zip"
-    names = zipfile.ZipFile(archive).namelist()
+    out = ROOT / "_build" / "handouts"
+    names = zipfile.ZipFile(out / "backprop-book-students.zip").namelist()
+    teachers = zipfile.ZipFile(out / "backprop-book-instructor.zip").namelist()
+    assert not [n for n in names if not n.startswith("student/") and n != "README.txt"], names
     for entry in CHAPTERS:
         stem = entry.split("/")[-1]
-        assert f"student/{stem}.ipynb" in names and f"instructor/{stem}.ipynb" in names
+        assert f"student/{stem}.ipynb" in names and f"instructor/{stem}.ipynb" in teachers
     assert "README.txt" in names
     figures = [n.split("/", 1)[1] for n in names if n.startswith("student/images/")]
     assert figures, "the student folder has no images/"

@@ -126,3 +126,197 @@ def test_no_assignment_imports_matplotlib_it_never_draws_with():
         code = "\n".join("".join(c["source"]) for c in lean["cells"] if c["cell_type"] == "code")
         if "plt." not in code:
             assert "matplotlib" not in code, f"{path.stem}: the assignment imports matplotlib"
+
+
+# ------------------------------------------------------------------ the teacher's course folder
+
+
+def test_the_course_folder_is_outside_the_build_and_ignored_by_git():
+    from bookkit.course import OUT
+    from bookkit.paths import BUILD
+
+    assert BUILD not in OUT.parents and OUT == ROOT / "course"
+    assert "/course/" in (ROOT / ".gitignore").read_text().split()
+    clean = [ln for ln in (ROOT / "Makefile").read_text().splitlines() if "rm -rf" in ln]
+    assert clean and all("course" not in ln for ln in clean), clean
+
+
+def test_rebuilding_never_overwrites_what_the_teacher_edited(tmp_path):
+    from bookkit.course_folder import MANIFEST, update
+
+    first = {"a.txt": b"one\n", "b.txt": b"two\n", "c.txt": b"three\n", "s/n.ipynb": b"{}"}
+    update(tmp_path, first)
+    (tmp_path / "a.txt").write_text("one, as the teacher put it\n")  # edited
+    (tmp_path / "c.txt").unlink()  # deleted: an assignment the teacher dropped
+    (tmp_path / "notes.md").write_text("mine")  # the teacher's own file
+    (tmp_path / "gradebook.db").write_bytes(b"grades")
+    report = update(tmp_path, {"a.txt": b"uno\n", "b.txt": b"dos\n", "c.txt": b"tres\n",
+                               "s/n.ipynb": b"{}"})
+    assert (tmp_path / "a.txt").read_text() == "one, as the teacher put it\n"
+    assert (tmp_path / "updates" / "a.txt").read_text() == "uno\n"
+    assert (tmp_path / "b.txt").read_text() == "dos\n", "untouched files take the new version"
+    assert not (tmp_path / "c.txt").exists() and report.deleted == ["c.txt"]
+    assert (tmp_path / "notes.md").read_text() == "mine"
+    assert (tmp_path / "gradebook.db").read_bytes() == b"grades"
+    assert "a.txt" in report.kept and "1 lines of yours differ" in report.kept["a.txt"]
+    assert any("kept your version of a.txt" in line for line in report.lines())
+    # and again: still the teacher's, still said
+    assert "a.txt" in update(tmp_path, {"a.txt": b"uno\n"}).kept
+    assert (tmp_path / MANIFEST).exists()
+
+
+def test_make_course_twice_keeps_an_edited_assignment_and_says_what_differs(tmp_path, capsys):
+    from bookkit.course import write_course
+
+    write_course(tmp_path)
+    nb_path = tmp_path / "source" / "01-one-neuron-chain" / "01-one-neuron-chain.ipynb"
+    nb = json.loads(nb_path.read_text())
+    test = next(c for c in nb["cells"] if c["metadata"]["nbgrader"].get("grade"))
+    test["metadata"]["nbgrader"]["points"] = 3  # the teacher weights an exercise
+    nb_path.write_text(json.dumps(nb))
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text(config.read_text() + "c.LateSubmissionPlugin.penalty_method = 'zero'\n")
+    capsys.readouterr()
+    write_course(tmp_path)
+    said = capsys.readouterr().out
+    assert json.loads(nb_path.read_text()) == nb and "penalty_method = 'zero'" in config.read_text()
+    rel = "source/01-one-neuron-chain/01-one-neuron-chain.ipynb"
+    assert f"kept your version of {rel}: cells {test['id']}" in said, said
+    assert (tmp_path / "updates" / rel).exists()
+    assert not list((tmp_path / "source").rglob("*.new")), "nothing extra for nbgrader to release"
+
+
+def test_a_hub_restart_keeps_the_teachers_course(tmp_path, monkeypatch):
+    from bookkit import hub
+
+    hub.prepare(tmp_path)
+    readme = tmp_path / "home" / "teacher" / "course" / "README.md"
+    readme.write_text("the teacher's plan")
+    hub.prepare(tmp_path)
+    assert readme.read_text() == "the teacher's plan"
+
+
+# ------------------------------------------------------------------ graded checks
+
+
+def test_a_student_outside_the_hub_is_told_whose_numbers_they_have(monkeypatch, capsys):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    assert use_class_identity() is None
+    assert "the book's numbers" in capsys.readouterr().out
+    monkeypatch.setenv("JUPYTERHUB_USER", "ada")
+    assert use_class_identity() == "ada"
+    assert "drawn for 'ada'" in capsys.readouterr().out
+    checkers.set_student(None)
+
+
+def test_an_answer_record_round_trips_every_kind_of_answer():
+    import numpy as np
+    import sympy as sp
+
+    from backprop_book.grading import Opaque, Recorder, decode, encode
+
+    z = sp.Symbol("z")
+    for value in [None, 1.5, 3, True, "p1 * p2", (2, 3), np.arange(6.0).reshape(2, 3),
+                  np.array([np.nan, 1.0]), sp.tanh(z) ** 2, sp.Matrix([[z, 1]])]:
+        back = decode(json.loads(json.dumps(encode(value))))
+        if isinstance(value, np.ndarray):
+            assert back.shape == value.shape and np.array_equal(back, value, equal_nan=True)
+        else:
+            assert back == value, (value, back)
+    assert isinstance(decode(encode(object())), Opaque)
+    recorded = Recorder(lambda x, w: [x * w, x + w])
+    recorded(2.0, 3.0)
+    replay = decode(json.loads(json.dumps(encode(recorded))))
+    assert replay(2.0, 3.0) == [6.0, 5.0]
+    with pytest.raises(RuntimeError, match="not called with the grader's inputs"):
+        replay(1.0, 1.0)
+
+
+def test_the_grader_reads_every_cell_a_student_wrote_for_a_way_into_the_checkers():
+    from bookkit.nbgrader_hooks import audit
+
+    mods = {"ex", "bb", "backprop_book"}
+    for cheat in ['ex.check_grad_w1 = lambda *a: "Right!"', "k = ex", "getattr(ex, 'check_x')",
+                  "from backprop_book.checkers import set_student", "import os",
+                  "import backprop_book.exercises.one_neuron_chain as k", "bb.__dict__",
+                  "import sys; sys.modules", "x = vars(ex)", "__import__('backprop_book')"]:
+        assert audit(cheat, mods), cheat
+    for honest in ['nums = ex.chain_numbers()', "s = bb.sigmoid(z)\nslope = s * (1 - s)",
+                   "# ex.check_x in a comment is fine\nx = 1", "rules = ex.update_rules()"]:
+        assert audit(honest, mods) is None, honest
+
+
+def test_no_solution_of_the_book_trips_the_graders_reading():
+    from bookkit.course import chapters, exercise_modules
+    from bookkit.nbgrader_hooks import audit
+
+    for path, notebook in chapters():
+        nb, _ = assignment(notebook, path.name)
+        mods = set(exercise_modules(notebook["cells"])) | {"bb", "backprop_book"}
+        for cell in nb["cells"]:
+            meta = cell["metadata"]["nbgrader"]
+            if cell["cell_type"] == "code" and meta.get("solution"):
+                assert audit("".join(cell["source"]), mods) is None, (path.stem, cell["source"])
+
+
+# ------------------------------------------------------------------ readable everywhere
+
+
+def test_myst_becomes_plain_markdown_that_every_viewer_shows():
+    from bookkit.plain_markdown import plain
+
+    src = ("(sec-x)=\n# Title\n\n```{figure} images/a.svg\n:name: fig-a\n:alt: A chain.\n\n"
+           "The caption.\n```\n\n```{exercise} Slope\n:label: ex-a\n\nCompute $\\frac{d}{dz}"
+           "\\sigma$, see {ref}`the chain <sec-x>` and {doc}`notation`.\n```\n\n"
+           "$$ a = b $$ (eq-a)\n\n:::{note}\nMind the sign.\n:::\n")
+    assert plain(src) == (
+        "# Title\n\n![A chain.](images/a.svg)\n\n*The caption.*\n\n**Exercise: Slope**\n\n"
+        "Compute $\\frac{d}{dz}\\sigma$, see the chain and notation.\n\n$$ a = b $$\n\n"
+        "> **Note.**\n>\n> Mind the sign.\n")
+
+
+def test_no_assignment_keeps_myst_a_viewer_would_show_raw():
+    import re
+
+    from bookkit.course import chapters
+
+    left = re.compile(r"\{[\w:-]+\}`|^\s*\([\w:.-]+\)=\s*$|^\s*[`:]{3,}\{", re.M)
+    for path, notebook in chapters():
+        nb, _ = assignment(notebook, path.name)
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "markdown":
+                text = "".join(cell["source"])
+                assert not left.search(text), (path.stem, left.search(text).group(0))
+                for image in re.findall(r"images/[\w./-]+", text):
+                    assert f"]({image})" in text, (path.stem, image)  # shown as an image
+
+
+def test_a_diagnosis_wraps_instead_of_running_off_the_edge():
+    from backprop_book.checkers import NotQuiteRight
+
+    message = "dC/dw1 has the opposite sign. " * 6
+    lines = NotQuiteRight(message)._render_traceback_()
+    assert len(lines) > 1 and all(len(line) <= 88 + 11 for line in lines)
+    assert " ".join(" ".join(lines).split()).endswith(" ".join(message.split()))
+
+
+def test_assignments_are_named_in_the_books_order():
+    from bookkit.course import assignment_names, course_files
+
+    names = list(assignment_names().values())
+    assert names[0] == "01-one-neuron-chain" and names == sorted(names), names
+    files, grades = course_files()
+    assert list(grades) == names
+    assert all(f"source/{n}/{n}.ipynb" in files for n in names)
+
+
+def test_the_grades_commands_mean_the_course_folder_they_run_in(tmp_path, monkeypatch):
+    from bookkit.course import OUT
+    from bookkit.grades import default_course
+
+    monkeypatch.chdir(tmp_path)
+    assert default_course() == OUT
+    (tmp_path / "source").mkdir()
+    (tmp_path / "nbgrader_config.py").write_text("")
+    assert default_course() == tmp_path

@@ -213,3 +213,21 @@ def test_chapter_placeholders_name_only_the_answers_the_checkers_read():
             if cell["cell_type"] == "code" and "# YOUR CODE HERE" in text:
                 shown = set(assigned_names(text))
                 assert shown <= answers, f"{path.name}: {shown - answers} reveal the solution"
+
+
+def test_the_students_zip_holds_no_solution_and_the_instructors_is_separate(tmp_path):
+    import zipfile
+
+    from bookkit.handouts import write_zips
+
+    (tmp_path / "student" / "ada").mkdir(parents=True)
+    (tmp_path / "student" / "ch.ipynb").write_text("{}")
+    (tmp_path / "student" / "ada" / "ch.ipynb").write_text("{}")
+    (tmp_path / "instructor").mkdir()
+    (tmp_path / "instructor" / "ch.ipynb").write_text("### BEGIN SOLUTION")
+    students, instructor = write_zips(tmp_path)
+    names = zipfile.ZipFile(students).namelist()
+    assert sorted(names) == ["README.txt", "student/ada/ch.ipynb", "student/ch.ipynb"]
+    readme = zipfile.ZipFile(students).read("README.txt").decode()
+    assert "instructor/" not in readme and "student/" in readme
+    assert "instructor/ch.ipynb" in zipfile.ZipFile(instructor).namelist()
