@@ -645,7 +645,7 @@ def _whole_mutant(arrays: dict, rtol, atol) -> str | None:
     forgotten at layer 2 makes layers 2 and 1 wrong: both are named by it)."""
     first = next(iter(arrays.values()), None)
     for text in (first.mutants if first else {}):
-        if all(_all_close(a.gots, a.mutants.get(text, []), rtol, atol)
+        if all(text in a.mutants and _all_close(a.gots, a.mutants[text], rtol, atol)
                for a in arrays.values()) and not all(
                 _all_close(a.mutants[text], a.wants, rtol, atol) for a in arrays.values()):
             return text
