@@ -54,17 +54,19 @@ Mistakes = Mapping[str, Any]
 
 #: The width of the page's column: a message is wrapped to it when shown.
 WIDTH = 77
-_CODE = re.compile(r"`[^`]{1,40}`")
+#: What a line is never broken inside: short code in backticks, a short group in
+#: parentheses such as (1 - a) or (x, y).
+_KEEP = re.compile(r"`[^`]{1,40}`|\([^()\n]{1,14}\)")
 
 
 def wrap(text: str, width: int = WIDTH) -> str:
     """``text`` wrapped to ``width`` columns, line by line: an indented line (one array's
     verdict) keeps its indent, and its continuation lines are indented two more; short
-    code in backticks is never split."""
+    code in backticks and a short group in parentheses are never split."""
     out = []
     for line in text.split("\n"):
         indent = line[: len(line) - len(line.lstrip(" "))]
-        body = _CODE.sub(lambda m: m.group(0).replace(" ", "\x00"), line.strip())
+        body = _KEEP.sub(lambda m: m.group(0).replace(" ", "\x00"), line.strip())
         filled = textwrap.fill(body, width=width, initial_indent=indent,
                                subsequent_indent=indent + ("  " if indent else ""),
                                break_long_words=False, break_on_hyphens=False)

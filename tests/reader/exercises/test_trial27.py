@@ -176,9 +176,12 @@ def test_the_graders_kernel_keeps_a_diagnosis_on_one_line(monkeypatch):
     assert "\n" not in text and len(text) > checkers.WIDTH
 
 
-def test_short_code_in_backticks_is_never_split():
+def test_short_code_in_backticks_and_short_groups_are_never_split():
     text = checkers.wrap("x" * 60 + " `x *= ...` and more words after it")
     assert "`x *= ...`" in text.replace("\n", " ") and "`x *=\n" not in text
+    for k in range(50, 75):
+        text = checkers.wrap("x" * k + " slope s_1(1 - s_1), which is already inside")
+        assert "s_1(1 - s_1)" in text, text
 
 
 def test_numpy_gufunc_jargon_becomes_the_shapes():
