@@ -38,6 +38,8 @@ import html
 import math
 import numbers
 import os
+import re
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +51,33 @@ Mistakes = Mapping[str, Any]
 
 
 # ------------------------------------------------------------------ outcomes
+
+#: The width of the page's column: a message is wrapped to it when shown.
+WIDTH = 77
+#: What a line is never broken inside: short code in backticks, a short group in
+#: parentheses such as (1 - a) or (x, y).
+_KEEP = re.compile(r"`[^`]{1,40}`|\([^()\n]{1,14}\)")
+
+
+def wrap(text: str, width: int = WIDTH) -> str:
+    """``text`` wrapped to ``width`` columns, line by line: an indented line (one array's
+    verdict) keeps its indent, and its continuation lines are indented two more; short
+    code in backticks and a short group in parentheses are never split."""
+    out = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        body = _KEEP.sub(lambda m: m.group(0).replace(" ", "\x00"), line.strip())
+        filled = textwrap.fill(body, width=width, initial_indent=indent,
+                               subsequent_indent=indent + ("  " if indent else ""),
+                               break_long_words=False, break_on_hyphens=False)
+        out.append(filled.replace("\x00", " ") if body else line)
+    return "\n".join(out)
+
+
+def a_kind(value: object) -> str:
+    """"a list", "an int": what kind of thing ``value`` is, with its article."""
+    kind = type(value).__name__
+    return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
 
 
 def wrapped(head: str, message: str, width: int = 88) -> list[str]:
@@ -64,10 +93,24 @@ def wrapped(head: str, message: str, width: int = 88) -> list[str]:
 
 
 class NotQuiteRight(Exception):
-    """A wrong answer. IPython shows the message alone (no traceback)."""
+    """A wrong answer. IPython shows the message alone (no traceback), wrapped to the
+    page's column."""
 
     def _render_traceback_(self) -> list[str]:
-        return wrapped("\x1b[1;31mNot quite right.\x1b[0m", str(self))
+        return [_shown("Not quite right.", str(self), "1;31")]
+
+
+def _shown(head: str, message: str, colour: str) -> str:
+    """``head`` in colour, then the message, wrapped as one text (IPython joins the lines
+    of a traceback with newlines; one string with its own keeps them either way).
+
+    Under nbgrader (``NBGRADER_EXECUTION``) the message is not wrapped: the
+    grader's kernel writes it into the HTML feedback, where the page wraps it and the
+    course's tests find a diagnosis's words together.
+    """
+    text = f"{head} {message}" if os.environ.get("NBGRADER_EXECUTION") else wrap(
+        f"{head} {message}")
+    return f"\x1b[{colour}m{head}\x1b[0m{text[len(head):]}"
 
 
 @dataclass(frozen=True)
@@ -85,7 +128,8 @@ class Verdict:
         head = "Right!" if self.ok else "Not done yet."
         return f"{head} {self.message}"
 
-    __repr__ = __str__
+    def __repr__(self) -> str:  # what a console shows: wrapped to the page's column
+        return wrap(str(self))
 
     def _repr_html_(self) -> str:
         kind = "bp-right" if self.ok else "bp-todo"
@@ -108,7 +152,7 @@ class NotDoneYet(NotQuiteRight):
     """An answer still at its placeholder, while nbgrader grades or validates (no credit)."""
 
     def _render_traceback_(self) -> list[str]:
-        return wrapped("\x1b[1;33mNot done yet.\x1b[0m", str(self))
+        return [_shown("Not done yet.", str(self), "1;33")]
 
 
 def not_done(what: str, detail: str = "") -> Verdict:
@@ -172,7 +216,7 @@ def _as_array(answer: object, what: str) -> np.ndarray:
     """The answer as a float array, or NotQuiteRight saying what kind of thing was expected."""
     if isinstance(answer, bool | str | bytes) or callable(answer) or isinstance(answer, Mapping):
         raise NotQuiteRight(
-            f"{what} should be a number or a NumPy array; you gave a {type(answer).__name__}."
+            f"{what} should be a number or a NumPy array; you gave {a_kind(answer)}."
         )
     try:
         import sympy as sp
@@ -196,7 +240,7 @@ def _as_array(answer: object, what: str) -> np.ndarray:
     except (TypeError, ValueError):
         raise NotQuiteRight(
             f"{what} should be a number or an array of numbers; "
-            f"could not read a {type(answer).__name__} as numbers."
+            f"could not read {a_kind(answer)} as numbers."
         ) from None
     if arr.size and not np.all(np.isfinite(arr)):
         raise NotQuiteRight(
@@ -220,7 +264,8 @@ def _shape_message(got: tuple, want: tuple, what: str, m: int | None = None) -> 
             " You have a 1-D array where a column is expected: use .reshape(-1, 1). A 1-D array "
             "broadcast against a column silently makes an (n, n) matrix."
         )
-    elif column and m and m > 1 and got == (want[0], m):
+    elif column and len(got) == 2 and got[0] == want[0] and got[1] > 1 and (
+            got[1] == m if m else got[1] != want[0]):
         msg += (
             " One column per sample: a bias gradient is summed over the batch (its samples' "
             "columns added up), and stays a column."
@@ -364,7 +409,7 @@ def check_expr(
         answer = sp.sympify(answer, strict=True)
     except (sp.SympifyError, TypeError):
         raise NotQuiteRight(
-            f"{what} should be a SymPy expression; you gave a {type(answer).__name__}."
+            f"{what} should be a SymPy expression; you gave {a_kind(answer)}."
         ) from None
     expected = sp.sympify(expected)
     if expected.free_symbols and not answer.free_symbols:
@@ -436,7 +481,7 @@ def check_function(
         return not_done(what)
     if not callable(answer):
         raise NotQuiteRight(
-            f"{what} should be a function (def ...); you gave a {type(answer).__name__}."
+            f"{what} should be a function (def ...); you gave {a_kind(answer)}."
         )
     inputs = [tuple(args) for args in inputs]
     got = []

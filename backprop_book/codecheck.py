@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import os
+import re
 import signal
 import sys
 import threading
@@ -46,7 +48,15 @@ from typing import Any
 
 import numpy as np
 
-from .checkers import NotQuiteRight, Verdict, is_placeholder, not_done, right, student
+from .checkers import (
+    NotQuiteRight,
+    Verdict,
+    a_kind,
+    is_placeholder,
+    not_done,
+    right,
+    student,
+)
 from .grading import REPLAYABLE, Recorder, Replay, encode, tape_in_use
 
 #: Seconds one call of the reader's function may take before it is stopped.
@@ -159,7 +169,7 @@ def _run(answer: Callable, inputs: dict, what: str, source: Callable):
     """The reader's result on ``inputs``; NotQuiteRight (or not done) for what went wrong."""
     try:
         return _call(answer, inputs, TIME_LIMIT)
-    except NotImplementedError:
+    except (NotImplementedError, NotQuiteRight):
         raise
     except _TimedOut:
         raise NotQuiteRight(
@@ -169,13 +179,31 @@ def _run(answer: Callable, inputs: dict, what: str, source: Callable):
         ) from None
     except Exception as err:  # the reader's code: one line, theirs
         first = str(err).splitlines()[0] if str(err) else ""
-        if "matmul" in first or "shapes" in first and "not aligned" in first:
-            first += (" (the shapes of a matrix product do not fit: print each operand's "
-                      ".shape. Is a transpose missing, or one too many? Or did a 1-D (n,) "
-                      "array meet an (n, 1) column, which broadcasts to an (n, n) matrix?)")
+        first = _product_in_words(first)
         raise NotQuiteRight(
             f"{what} raised {type(err).__name__}{_where(err, source)}: {first}"
         ) from None
+
+
+_MATMUL = re.compile(r"matmul: Input operand (\d) has a mismatch in its core dimension (\d), "
+                     r"with gufunc signature .*?\(size (\d+) is different from (\d+)\)")
+_DOT = re.compile(r"shapes (\([\d, ]*\)) and (\([\d, ]*\)) not aligned")
+
+
+def _product_in_words(first: str) -> str:
+    """NumPy's message for a matrix product whose shapes do not fit, in the reader's words."""
+    why = ("Print each factor's .shape. Is a transpose missing, or one too many? Or did a "
+           "1-D (n,) array meet an (n, 1) column, which broadcasts to an (n, n) matrix?")
+    found = _MATMUL.search(first)
+    if found:
+        size, other = found.group(3), found.group(4)
+        return (f"the shapes of a matrix product A @ B do not fit: A has {other} "
+                f"column{'s' * (other != '1')}, B has {size} row{'s' * (size != '1')}. {why}")
+    found = _DOT.search(first)
+    if found:
+        return (f"the shapes of a matrix product do not fit: {found.group(1)} times "
+                f"{found.group(2)}. {why}")
+    return first
 
 
 # ------------------------------------------------------------------ the returned arrays
@@ -195,8 +223,7 @@ def _structure(value: Any, depth: int = 0) -> str:
         inner = ", ".join(_structure(v, depth + 1) for v in value[:4])
         more = ", ..." if len(value) > 4 else ""
         return f"a {type(value).__name__} of {len(value)} ({inner}{more})"
-    kind = type(value).__name__
-    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    return a_kind(value)
 
 
 def _align(got: Any, like: Any) -> list | None:
@@ -218,7 +245,8 @@ def _as_floats(value: Any, name: str, what: str) -> np.ndarray:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise NotQuiteRight(
-            f"{what}: {name} should be a NumPy array; it is a {type(value).__name__}."
+            f"{what}: {name} should be a NumPy array (or a number); it is "
+            f"{a_kind(value)}."
         ) from None
     if arr.size and not np.all(np.isfinite(arr)):
         raise NotQuiteRight(
@@ -272,31 +300,46 @@ def _all_close(gots, wants, rtol, atol) -> bool:
     return all(_close(g, w, rtol, atol) for g, w in zip(gots, wants, strict=True))
 
 
-def _shape_text(got: tuple, want: tuple, why: str, m: int | None) -> str:
+def _shape_text(got: tuple, want: tuple, why: str, m: int | None,
+                same_numbers: bool = False) -> str:
+    """A wrong shape, and what it suggests. ``same_numbers``: the reader's entries are the
+    right ones, only arranged in another shape."""
     text = f"wrong shape {got}; it should be {want}{', ' + why if why else ''}."
     column = len(want) == 2 and want[1] == 1
+    right = " It holds the right numbers:" if same_numbers else ""
     if column and got == (want[0],):
-        text += " It is 1-D: keep it a column (keepdims=True, or .reshape(-1, 1))."
-        if m and m == want[0]:
-            text += " And check the axis: a bias gradient sums over the samples, axis 1."
-    elif column and m and got in ((1, m), (m,)):
-        text += (" It was summed over axis 0, the neurons; a bias gradient sums over the "
-                 "samples, axis 1, and stays a column.")
+        text += (f" It is 1-D.{right} keep it a column (keepdims=True, or "
+                 ".reshape(-1, 1)).")
+    elif column and len(got) == 2 and got == want[::-1] and same_numbers:
+        text += (" It looks transposed: it holds the right numbers as a row; keep it a "
+                 "column (keepdims=True when you sum, no .T).")
     elif column and m and m > 1 and got == (want[0], m):
         text += (" One column per sample: a bias gradient adds its samples' columns up "
                  "(a sum over axis 1, keeping the column).")
     elif len(got) == 2 and got[::-1] == want:
-        text += " It looks transposed: rows are the 'to' neurons, columns the 'from' ones."
+        text += " It looks transposed" + (
+            ": rows are the 'to' neurons, columns the 'from' ones." if "'to'" in why else
+            ": check which index is the row and which the column.")
     elif column and got == (want[0], want[0]):
         text += (" An (n,) vector broadcast against an (n, 1) column makes an (n, n) matrix, "
                  "and so does an outer product where an entry-by-entry product belongs.")
+    elif same_numbers and not want:
+        text += " It holds the right number: return it as a plain number (float(x), or x.item())."
+    elif same_numbers:
+        text += f"{right} only their shape is off (.reshape({', '.join(map(str, want))}))."
     return text
 
 
-def _generic(gots, wants, ms: list | None, rtol, atol) -> str | None:
+#: What the sign diagnosis says when the exercise gives no words of its own.
+SIGN = "the sign is flipped (check every minus sign on the way back)."
+#: The sign diagnosis of a backward pass that starts from a - y.
+SIGN_A_MINUS_Y = ("the sign is flipped (check the order in a - y, and every minus sign on "
+                  "the way back).")
+
+
+def _generic(gots, wants, ms: list | None, rtol, atol, sign: str = SIGN) -> str | None:
     """The diagnoses every array can have: sign, transpose, 1/m, a factor 2."""
-    tries = [([-w for w in wants], "the sign is flipped (check the order in a - y, and every "
-              "minus sign on the way back).")]
+    tries = [([-w for w in wants], sign)]
     if all(w.ndim == 2 and w.shape[0] == w.shape[1] > 1 for w in wants):
         tries.append(([w.T for w in wants], "it is the transpose of the right matrix: rows "
                       "are 'to', columns are 'from' (the delta comes first in the product)."))
@@ -345,7 +388,17 @@ class _Array:
     cases: list = field(default_factory=list)  # which cases have this array
 
 
-def _judge(arr: _Array, why: Callable[[int], str], ms: list | None, rtol, atol) -> Finding:
+def _same_entries(gots, wants, rtol, atol) -> bool:
+    """The same numbers in another shape (a row for a column, 1-D for a column, a
+    transpose), on every input."""
+    return all(g.size == w.size and (
+        np.allclose(g.ravel(), w.ravel(), rtol=rtol, atol=atol)
+        or (g.ndim == 2 and np.allclose(g.T.ravel(), w.ravel(), rtol=rtol, atol=atol)))
+        for g, w in zip(gots, wants, strict=True))
+
+
+def _judge(arr: _Array, why: Callable[[int], str], ms: list | None, rtol, atol,
+           sign: str = SIGN) -> Finding:
     gots, wants = arr.gots, arr.wants
     err = None
     if arr.fds is not None and all(g.shape == f.shape for g, f in zip(gots, arr.fds, strict=True)):
@@ -358,9 +411,15 @@ def _judge(arr: _Array, why: Callable[[int], str], ms: list | None, rtol, atol) 
     bad = next((c for c, (g, w) in enumerate(zip(gots, wants, strict=True))
                 if g.shape != w.shape), None)
     if bad is not None:
-        return Finding(arr.name, False, _shape_text(gots[bad].shape, wants[bad].shape,
-                                                    why(bad), ms[bad] if ms else None))
-    text = _generic(gots, wants, ms, rtol, atol)
+        same = _same_entries(gots, wants, rtol, atol)
+        shape = _shape_text(gots[bad].shape, wants[bad].shape, why(bad),
+                            ms[bad] if ms else None, same)
+        for text, wrongs in ({} if same else arr.mutants).items():  # a classic mistake,
+            if (not _all_close(wrongs, wants, rtol, atol)  # in another shape too
+                    and _same_entries(gots, wrongs, rtol, atol)):
+                return Finding(arr.name, False, f"{shape} And {text}")
+        return Finding(arr.name, False, shape)
+    text = _generic(gots, wants, ms, rtol, atol, sign)
     if text:
         return Finding(arr.name, False, f"wrong: {text}", err)
     return Finding(arr.name, False, "wrong, and not a mistake we recognise." +
@@ -391,6 +450,8 @@ def check_code(
     batch: Callable[[dict], int] | None = None,
     part: str | None = None,
     source: Callable | None = None,
+    sign: str = SIGN,
+    arguments: Sequence[str] | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-9,
 ) -> Verdict:
@@ -416,14 +477,20 @@ def check_code(
             exception, a stub, a wrong structure) still stops it.
         source: the reader's own function, when ``answer`` wraps it (an engine's node run
             inside graphs the checker builds): its lines are the ones an exception quotes.
+        sign: the diagnosis of an array whose sign is flipped (:data:`SIGN_A_MINUS_Y` for a
+            backward pass).
+        arguments: the names of the arguments as the exercise states them (default: the
+            cases' keys), for the message on a function that takes others.
     """
     if is_placeholder(answer):
         return not_done(what)
     if not callable(answer):
         raise NotQuiteRight(
-            f"{what} should be a function (def ...); you gave a {type(answer).__name__}."
+            f"{what} should be a function (def ...); you gave {a_kind(answer)}."
         )
     replay = next((f for f in (source, answer) if isinstance(f, Replay)), None)
+    if replay is None and source is None:  # the reader's own function, before any wrapping
+        _check_signature(answer, list(arguments or cases[0]), what)
     tape = tape_in_use() if replay is None else None
     if replay is not None:  # the grader: what the kernel's run of this very call returned
         answer, source = replay, None
@@ -431,6 +498,7 @@ def check_code(
         answer = Recorder(answer, where=lambda err, fn=source or answer: _where(err, fn))
         tape.calls = answer.calls
     arrays: dict[str, _Array] = {}
+    backwards: list[bool] = []  # per case: the right items, the last one first
     ms = [batch(case) for case in cases] if batch else None
     for c, case in enumerate(cases):
         pristine = copy.deepcopy(case)
@@ -452,12 +520,16 @@ def check_code(
             )
         labels = list(names(case) if callable(names) else names)
         wants = [np.asarray(w, dtype=float) for w in _leaves(want)]
+        if isinstance(got, Mapping) and set(got) == set(labels):  # read a dict by its keys
+            got = [got[k] for k in labels]
+            want = _leaves(want)
         flat = _align(got, want)
         if flat is None:
             raise NotQuiteRight(
                 f"{what} should return {returns}; yours returned {_structure(got)}."
             )
         gots = [_as_floats(g, n, what) for g, n in zip(flat, labels, strict=True)]
+        backwards.append(_reversed_right(got, want, wants, rtol, atol))
         fds = _leaves(numeric(*copy.deepcopy(case).values())) if numeric else None
         wrongs = {text: _mutant(fn, case) for text, fn in (mistakes or {}).items()}
         if tape is not None:
@@ -482,7 +554,27 @@ def check_code(
             for text, wrong in wrongs.items():
                 arr.mutants.setdefault(text, []).append(
                     _NEVER if wrong is None else np.asarray(wrong[i], dtype=float))
-    return _verdict(arrays, cases, what, why, ms, part, rtol, atol)
+    if backwards and all(backwards) and part is None:
+        raise NotQuiteRight(
+            f"{what} computes the right values but returns them in reverse order, the "
+            f"last first. Return {returns}."
+        )
+    return _verdict(arrays, cases, what, why, ms, part, rtol, atol, sign, returns)
+
+
+def _reversed_right(got, want, wants: list, rtol, atol) -> bool:
+    """The result is the right one with its top-level items in reverse order (and is not
+    the right one itself)."""
+    if not isinstance(got, list | tuple) or len(got) < 2:
+        return False
+    flipped = _align(list(got)[::-1], want)
+    try:
+        flipped = [np.asarray(g, dtype=float) for g in flipped or []]
+        straight = [np.asarray(g, dtype=float) for g in _align(got, want) or []]
+    except (TypeError, ValueError):
+        return False
+    return (len(flipped) == len(wants) and _all_close(flipped, wants, rtol, atol)
+            and not _all_close(straight, wants, rtol, atol))
 
 
 _NEVER = np.full((), np.nan)  # what a buggy version that cannot run on a case gives
@@ -508,7 +600,103 @@ def _same_for_every_input(arrays: dict) -> bool:
     )
 
 
-def _verdict(arrays, cases, what, why, ms, part, rtol, atol) -> Verdict:
+def _check_signature(fn: Callable, names: list[str], what: str) -> None:
+    """A function that cannot take the checker's arguments, or takes the same ones in
+    another order: say how the checker calls it, before calling."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin, or a callable without a signature
+        return
+    params = [p for p in sig.parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    name = what.split()[-1] if what.split()[-1].isidentifier() else getattr(fn, "__name__", "")
+    call = f"{name if name.isidentifier() else 'it'}({', '.join(names)})"
+    theirs = str(sig)
+    try:
+        sig.bind(*names)
+    except TypeError:
+        raise NotQuiteRight(
+            f"{what} takes {theirs}; the checker calls it as {call}: "
+            f"{len(names)} arguments, by position, in that order."
+        ) from None
+    mine = [p.name for p in params[:len(names)]]
+    if (len(mine) == len(names) and mine != names
+            and sorted(m.lower() for m in mine) == sorted(n.lower() for n in names)
+            and [m.lower() for m in mine] != [n.lower() for n in names]):
+        gets = ", ".join(f"your {m} receives {n}"
+                         for m, n in zip(mine, names, strict=True) if m.lower() != n.lower())
+        raise NotQuiteRight(
+            f"{what} takes its arguments in another order, {theirs}; the checker calls it "
+            f"as {call}, so {gets}. Put the parameters in the order of the call."
+        )
+
+
+def _displaced(arrays: dict, rtol, atol) -> dict[str, tuple[str, ...]]:
+    """{name: names of the arrays it holds} for each wrong array that holds, on every input,
+    another returned array's right value (arrays in the wrong order). With networks of
+    different depths the other array can differ from input to input (layers reversed)."""
+    out = {}
+    for name, arr in arrays.items():
+        if _all_close(arr.gots, arr.wants, rtol, atol):
+            continue
+        found = []
+        for k, c in enumerate(arr.cases):
+            if _close(arr.gots[k], arr.wants[k], rtol, atol):
+                continue  # right on this input (a middle layer of a reversed list)
+            match = next((other for other, b in arrays.items()
+                          if other != name and c in b.cases
+                          and _close(arr.gots[k], b.wants[b.cases.index(c)], rtol, atol)
+                          and not _close(arr.wants[k], b.wants[b.cases.index(c)], rtol, atol)
+                          and np.abs(b.wants[b.cases.index(c)]).max(initial=0) > 1e-9),
+                         None)
+            if match is None:
+                break
+            found.append(match)
+        else:
+            out[name] = tuple(dict.fromkeys(found))
+    return out
+
+
+def _order_message(moved: dict[str, tuple[str, ...]], what: str, returns: str) -> str:
+    pairs, done = [], set()
+    for a, (b, *more) in moved.items():
+        if a in done:
+            continue
+        if not more and moved.get(b) == (a,):
+            pairs.append(f"{a} and {b} are swapped")
+            done |= {a, b}
+        elif not more:
+            pairs.append(f"{a} holds what {b} should be")
+        else:
+            pairs.append(f"{a} holds what {' or '.join((b, *more))} should be, "
+                         "depending on the input")
+        done.add(a)
+    dw_db = all(a[:2] in ("dW", "db") and len(b) == 1 and b[0][2:] == a[2:]
+                for a, b in moved.items())
+    hint = " Each pair is (dW, db), in that order." if dw_db else ""
+    return (f"{what} computes the right values but returns them in the wrong order: "
+            f"{'; '.join(pairs)}.{hint} Return {returns}.")
+
+
+def _whole_mutant(arrays: dict, rtol, atol) -> str | None:
+    """The first classic mistake that explains every returned array at once (a slope
+    forgotten at layer 2 makes layers 2 and 1 wrong: both are named by it)."""
+    first = next(iter(arrays.values()), None)
+    for text in (first.mutants if first else {}):
+        if all(text in a.mutants and _all_close(a.gots, a.mutants[text], rtol, atol)
+               for a in arrays.values()) and not all(
+                _all_close(a.mutants[text], a.wants, rtol, atol) for a in arrays.values()):
+            return text
+    return None
+
+
+def _verdict(arrays, cases, what, why, ms, part, rtol, atol, sign=SIGN,
+             returns="") -> Verdict:
+    whole = _whole_mutant(arrays, rtol, atol)
+    moved = {} if whole else _displaced(arrays, rtol, atol)
+    if any(name not in moved and not _all_close(a.gots, a.wants, rtol, atol)
+           for name, a in arrays.items()):
+        moved = {}  # only when every wrong array is another's right one: the order
     findings = []
     for arr in arrays.values():
         keep = [ms[c] for c in arr.cases] if ms else None
@@ -516,8 +704,17 @@ def _verdict(arrays, cases, what, why, ms, part, rtol, atol) -> Verdict:
         def reason(k, arr=arr):
             return why(arr.name, cases[arr.cases[k]]) if why else ""
 
-        findings.append(_judge(arr, reason, keep, rtol, atol))
+        if whole and not _all_close(arr.gots, arr.wants, rtol, atol):
+            findings.append(Finding(arr.name, False, f"wrong: {whole}"))
+        elif arr.name in moved:
+            findings.append(Finding(arr.name, False, f"wrong place: it holds what "
+                                    f"{' or '.join(moved[arr.name])} should be (return "
+                                    f"{returns})."))
+        else:
+            findings.append(_judge(arr, reason, keep, rtol, atol, sign))
     n_right = sum(f.ok for f in findings)
+    if moved and part is None and all(f.ok or f.name in moved for f in findings):
+        raise NotQuiteRight(_order_message(moved, what, returns))
     named = any(f.text.startswith("wrong: ") for f in findings)
     if n_right < len(findings) and not named and _same_for_every_input(arrays):
         raise NotQuiteRight(
@@ -526,14 +723,16 @@ def _verdict(arrays, cases, what, why, ms, part, rtol, atol) -> Verdict:
         )
     if n_right == len(findings) and part is not None:
         return _one_part(findings, part, what, len(cases))
+    kind = "numbers" if all(w.ndim == 0 for a in arrays.values() for w in a.wants) else (
+        "arrays")
     if n_right == len(findings):
         errs = [f.error_vs_fd for f in findings if f.error_vs_fd is not None]
         fd = (f"; relative error against centered differences at most {max(errs):.0e}"
               if errs else "")
-        return right(what, f"(all {len(findings)} arrays, on {len(cases)} fresh inputs of "
+        return right(what, f"(all {len(findings)} {kind}, on {len(cases)} fresh inputs of "
                            f"your own{fd}.)")
     lines = [f"{what}, on {len(cases)} fresh inputs of your own: {n_right} of "
-             f"{len(findings)} arrays right."]
+             f"{len(findings)} {kind} right."]
     groups: dict[str, list[str]] = {}
     for f in findings:
         groups.setdefault(f.text, []).append(f.name)

@@ -18,18 +18,21 @@ formulas at random points, as :func:`backprop_book.checkers.check_expr` does.
 from __future__ import annotations
 
 import itertools
+import keyword
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.parsing.sympy_parser import (
     convert_xor,
     parse_expr,
     standard_transformations,
 )
 
-from .checkers import NotQuiteRight, Verdict, is_placeholder, not_done, right
+from .checkers import NotQuiteRight, Verdict, a_kind, is_placeholder, not_done, right
 
 #: Functions a formula may call, besides the exercise's own.
 FUNCTIONS = {"exp": sp.exp, "log": sp.log, "tanh": sp.tanh, "sqrt": sp.sqrt,
@@ -46,12 +49,12 @@ def read_formula(answer: object, symbols: Mapping[str, sp.Symbol], what: str) ->
     """The reader's formula as a SymPy expression in ``symbols``, or NotQuiteRight."""
     if isinstance(answer, str):
         return _parse(answer, symbols, what)
-    if isinstance(answer, int | float) and not isinstance(answer, bool):
-        return sp.sympify(answer)
+    if isinstance(answer, int | float | np.number) and not isinstance(answer, bool | np.bool_):
+        return sp.sympify(float(answer) if isinstance(answer, np.floating) else answer)
     if not isinstance(answer, sp.Basic):
         raise NotQuiteRight(
             f"{what} should be a formula, a string such as \"(a2 - y)*a1\" or a SymPy "
-            f"expression; you gave a {type(answer).__name__}."
+            f"expression; you gave {a_kind(answer)}."
         )
     names = {s.name: symbols[s.name] for s in answer.free_symbols if s.name in symbols}
     answer = answer.subs({s: names[s.name] for s in answer.free_symbols if s.name in names})
@@ -64,6 +67,7 @@ def _parse(text: str, symbols: Mapping[str, sp.Symbol], what: str) -> sp.Expr:
         raise NotQuiteRight(f"{what} is an empty string. {_HOW}")
     if "__" in text:  # no formula has it; a way out of parse_expr's eval always does
         raise NotQuiteRight(f"{what}: could not read {text!r}: a formula has no __ in it. {_HOW}")
+    _no_keywords(text, symbols, what)
     local = {**FUNCTIONS, **symbols}
     try:
         expr = parse_expr(text, local_dict=local, global_dict=dict(_GLOBALS),
@@ -76,9 +80,14 @@ def _parse(text: str, symbols: Mapping[str, sp.Symbol], what: str) -> sp.Expr:
             ) from None
         raise NotQuiteRight(f"{what}: could not read {text!r} ({err}). {_HOW}") from None
     except (SyntaxError, sp.SympifyError, TokenError_, ValueError, AttributeError) as err:
-        detail = ("are the parentheses balanced? (a Python word such as lambda is no name)"
-                  if isinstance(err, TokenError_)
-                  else getattr(err, "msg", None) or type(err).__name__)
+        opening, closing = text.count("("), text.count(")")
+        if opening != closing:
+            detail = (f"it opens {opening} parenthes{'i' if opening == 1 else 'e'}s and "
+                      f"closes {closing}")
+        elif isinstance(err, TokenError_):
+            detail = "is a quote or a bracket left open?"
+        else:
+            detail = getattr(err, "msg", None) or type(err).__name__
         raise NotQuiteRight(f"{what}: could not read {text!r} as a formula ({detail}). "
                             f"{_HOW}") from None
     if not isinstance(expr, sp.Expr):
@@ -87,13 +96,58 @@ def _parse(text: str, symbols: Mapping[str, sp.Symbol], what: str) -> sp.Expr:
     return expr
 
 
+def _no_keywords(text: str, symbols: Mapping[str, sp.Symbol], what: str) -> None:
+    """A Python keyword (lambda, in, is, ...) typed as a name: say so, before Python's
+    "invalid syntax" does."""
+    words = [w for w in re.findall(r"[^\W\d]\w*", text)
+             if keyword.iskeyword(w) and w not in ("True", "False", "None")]
+    if not words:
+        return
+    word = words[0]
+    near = [n for n in symbols if n.lower().startswith(word.lower()[:3])]
+    instead = (f"this exercise calls the quantity {near[0]}" if near else
+               f"its quantities are: {', '.join(symbols)}")
+    raise NotQuiteRight(f"{what}: `{word}` is a Python keyword, so a formula cannot use it "
+                        f"as a name; {instead}.")
+
+
 try:  # the tokenizer's error, raised for unbalanced parentheses
     from tokenize import TokenError as TokenError_
 except ImportError:  # pragma: no cover
     TokenError_ = SyntaxError
 
 
+#: What to say of a function the formula calls that the exercise does not know.
+_CALLS = {
+    "sigmoid": "the sigmoid is called sigma here",
+    "sig": "the sigmoid is called sigma here",
+    "σ": "the sigmoid is called sigma here",
+    "diff": "diff asks SymPy for the derivative; type the derivative itself, worked out by "
+            "hand",
+    "Derivative": "type the derivative itself, worked out by hand",
+}
+
+
+def _known_calls(expr: sp.Expr, symbols: Mapping[str, sp.Symbol], what: str) -> None:
+    """A call of a function no exercise defines (sigmoid(a2), f(a2), tanh_prime(t)):
+    named, instead of SymPy failing on it later."""
+    calls = sorted({type(f).__name__ for f in expr.atoms(AppliedUndef)})
+    if not calls:
+        return
+    name = calls[0]
+    why = _CALLS.get(name)
+    if why is None and ("prime" in name.lower() or name.lower().startswith("d")):
+        why = "a slope has no function of its own here: write it out with the quantities"
+    allowed = ", ".join(list(FUNCTIONS)[:-1]) + " and " + list(FUNCTIONS)[-1]
+    raise NotQuiteRight(
+        f"{what} calls {name}(...), a function this exercise does not know"
+        f"{' (' + why + ')' if why else ''}. A formula may call {allowed}, and use the "
+        f"quantities {', '.join(symbols)}."
+    )
+
+
 def _only_known(expr: sp.Expr, symbols: Mapping[str, sp.Symbol], what: str) -> None:
+    _known_calls(expr, symbols, what)
     unknown = sorted(s.name for s in expr.free_symbols if s.name not in symbols)
     if unknown:
         raise NotQuiteRight(
@@ -191,8 +245,15 @@ def check_derivation(
     if is_placeholder(answer):
         return not_done(what)
     got = read_formula(answer, symbols, what)
+    typed = (answer.strip() if isinstance(answer, str) else
+             f"{float(answer):g}" if isinstance(answer, int | float | np.number) else str(got))
     subs = dict(given or {})
     want = sp.sympify(expected).subs(subs)
+    if not got.free_symbols and want.free_symbols:
+        raise NotQuiteRight(
+            f"{what}: {typed} is a number; type the formula itself, in the quantities "
+            f"{', '.join(symbols)} (the checker compares formulas, not values at one point)."
+        )
     got = got.subs(subs)
     free = [s for s in symbols.values() if s not in subs]
     points = _points(free, 5, seed)
@@ -212,7 +273,15 @@ def check_derivation(
     where = ", ".join(f"{s} = {float(v):.3g}" for s, v in at.items() if got.has(s) or
                       want.has(s))
     raise NotQuiteRight(
-        f"{what} = {got} is not the derivative, and not a form we recognise. At {where} "
-        f"yours is {float(sp.re(got.evalf(subs=at))):.6g}, the derivative "
-        f"{float(sp.re(want.evalf(subs=at))):.6g}: recompute it one factor at a time."
+        f"{what} = {typed} is not the derivative, and not a form we recognise. At {where} "
+        f"yours is {_number(got, at)}, the derivative {_number(want, at)}: recompute it "
+        "one factor at a time."
     )
+
+
+def _number(expr: sp.Expr, at: dict) -> str:
+    """The formula's value at a point, as text (never an exception)."""
+    try:
+        return f"{float(sp.re(expr.evalf(subs=at))):.6g}"
+    except (TypeError, ValueError):
+        return "not a number"

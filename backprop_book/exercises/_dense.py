@@ -44,7 +44,8 @@ def numeric(params, cache, Y, activations, cost) -> list:
 
 
 def buggy_backward(params, cache, Y, activations, cost, *, slope_at_a=(), no_slope=(),
-                   no_transpose=False, prev=1, output="right", slope_of=None):
+                   no_transpose=False, prev=1, output="right", slope_of=None,
+                   z_for_a=False):
     """The backward pass, with the bugs asked for:
 
     slope_at_a: layers whose f' is evaluated at A^(l) instead of Z^(l);
@@ -53,7 +54,10 @@ def buggy_backward(params, cache, Y, activations, cost, *, slope_at_a=(), no_slo
     prev: dW^(l) = Delta^(l) A^(l - prev)^T (prev = 0 is the wrong layer's activation);
     output: "right"; "no-slope" (squared error without f'(z^(L))); "softmax-slope"
         ((S - Y) * s(1 - s) for softmax + cross-entropy);
-    slope_of: "next": layer l uses layer l + 1's f' (the output layer keeps its own).
+    slope_of: "next": layer l uses layer l + 1's f' (the output layer keeps its own);
+        "prev": layer l uses layer l - 1's (layer 1 keeps its own); "sigmoid": every
+        layer uses the sigmoid's, whatever ``activations`` says;
+    z_for_a: the sigmoid's slope written a(1 - a) with z put in for a: z(1 - z).
     """
     L, m = len(params), Y.shape[1]
     A = cache.as_[L]
@@ -64,7 +68,7 @@ def buggy_backward(params, cache, Y, activations, cost, *, slope_at_a=(), no_slo
     else:
         g = (A - Y) / m
         delta = g if output == "no-slope" else _back(activations, L, cache, g, slope_at_a,
-                                                     slope_of)
+                                                     slope_of, z_for_a)
     grads = [None] * L
     for layer in range(L, 0, -1):
         W = params[layer - 1][0]
@@ -72,17 +76,20 @@ def buggy_backward(params, cache, Y, activations, cost, *, slope_at_a=(), no_slo
         if layer > 1:
             g = (W if no_transpose else W.T) @ delta
             delta = g if layer - 1 in no_slope else _back(activations, layer - 1, cache, g,
-                                                          slope_at_a, slope_of)
+                                                          slope_at_a, slope_of, z_for_a)
     return grads
 
 
-def _back(activations, layer, cache, g, slope_at_a, slope_of):
+def _back(activations, layer, cache, g, slope_at_a, slope_of, z_for_a=False):
     """g * f'(.) at ``layer``, as asked: at Z or at A, with this layer's f' or another's."""
-    of = min(layer + 1, len(activations)) if slope_of == "next" else layer
-    name = activations[of - 1]
+    of = {"next": min(layer + 1, len(activations)), "prev": max(layer - 1, 1)}.get(
+        slope_of, layer)
+    name = "sigmoid" if slope_of == "sigmoid" else activations[of - 1]
     at = cache.as_[layer] if layer in slope_at_a else cache.zs[layer]
     if name == "softmax":
         return ref.softmax_vjp(at, g)
+    if z_for_a and name == "sigmoid":
+        return g * at * (1 - at)
     return g * PRIME[name](at)
 
 
@@ -170,6 +177,14 @@ def mistakes(activations: Sequence[str] | None, cost: str, batch: bool = False) 
         "that go INTO layer l; you used a^(l).": bug(prev=0),
         "the slope of the wrong layer's activation: layer l's f' is activations[l - 1] (the "
         "list starts at layer 1), not the next layer's.": bug(slope_of="next"),
+        "the slope of the wrong layer's activation: layer l's f' is activations[l - 1] (the "
+        "list starts at layer 1), not the previous layer's.": bug(slope_of="prev"),
+        "every layer's slope is the sigmoid's: layer l's activation is activations[l - 1] "
+        "(tanh, relu, identity, ...), and its slope is that function's.":
+            bug(slope_of="sigmoid"),
+        "the sigmoid's slope was computed as z(1 - z), from z; the formula a(1 - a) needs "
+        "the activation a = sigma(z).": bug(z_for_a=True),
+        **_one_layer(bug),
     }
     if cost == "squared_error":
         out["the output layer's slope f'(z^(L)) is missing: a - y is dC/da^(L); delta^(L) "
@@ -189,10 +204,27 @@ def mistakes(activations: Sequence[str] | None, cost: str, batch: bool = False) 
     return out
 
 
+def _one_layer(bug, deepest: int = 4) -> dict:
+    """The slope mistakes made at one layer l only. The layers below l inherit its wrong
+    delta, so every array from layer l down is wrong: the message names layer l."""
+    out = {}
+    for layer in range(1, deepest + 1):
+        below = (f" The layers below inherit delta^({layer}): fix layer {layer} first."
+                 if layer > 1 else "")
+        out[f"at layer {layer} the slope was taken at the activation, f'(a^({layer})); it "
+            f"belongs at z^({layer}) (for the sigmoid, a(1 - a) IS sigma'(z)).{below}"] = (
+            bug(slope_at_a={layer}))
+        out[f"the factor f'(z^({layer})) of layer {layer} is missing: "
+            f"(W^({layer + 1}))^T delta^({layer + 1}) is dC/da^({layer}); one more step, "
+            f"through the activation, reaches z^({layer}).{below}"] = bug(no_slope={layer})
+    return out
+
+
 def check_backward(answer, *, what: str, cases: list[dict], activations, cost: str,
-                   batch: bool = False, part: str | None = None, extra: dict | None = None):
+                   batch: bool = False, part: str | None = None, extra: dict | None = None,
+                   arguments: list[str] | None = None):
     """The code checker of a reader's ``backward(params, cache, Y[, activations])``."""
-    from ..codecheck import check_code
+    from ..codecheck import SIGN_A_MINUS_Y, check_code
 
     def reference(*args):
         return ref.backward(*_unpack(args, activations, cost))
@@ -205,7 +237,7 @@ def check_backward(answer, *, what: str, cases: list[dict], activations, cost: s
         returns=describe(cases[0]), mistakes={**(extra or {}), **mistakes(activations, cost,
                                                                           batch)},
         numeric=fd, why=why, batch=(lambda case: case["cache"].as_[0].shape[1]) if batch else None,
-        part=part,
+        part=part, sign=SIGN_A_MINUS_Y, arguments=arguments,
     )
 
 
@@ -242,11 +274,11 @@ def read_array_name(answer: object, what: str, layers: int):
     """("dW" or "db", layer) from an answer such as "dW3", "db1", "dC/dW^(2)"."""
     import re
 
-    from ..checkers import NotQuiteRight
+    from ..checkers import NotQuiteRight, a_kind
 
     if not isinstance(answer, str):
         raise NotQuiteRight(f"{what} should be a string naming one array, like \"dW2\" or "
-                            f"\"db1\"; you gave a {type(answer).__name__}.")
+                            f"\"db1\"; you gave {a_kind(answer)}.")
     found = re.fullmatch(r"\s*(?:dC\s*/\s*)?d?\s*([Wb])\s*\^?\s*\(?\s*(\d+)\s*\)?\s*",
                          answer, flags=re.I)
     if not found:
@@ -263,7 +295,7 @@ def read_array_name(answer: object, what: str, layers: int):
 def check_found_bug(answer, *, what, params, X, Y, activations, cost, bug):
     """Whether the reader named the one array the planted ``bug`` makes wrong, and if not,
     what a gradient check of the array they named shows."""
-    from ..checkers import NotQuiteRight, is_placeholder, not_done, right
+    from ..checkers import NotQuiteRight, Verdict, is_placeholder, not_done
 
     if is_placeholder(answer):
         return not_done(what)
@@ -275,12 +307,13 @@ def check_found_bug(answer, *, what, params, X, Y, activations, cost, bug):
     if (kind, layer) == bug[:2]:
         others = max(gradcheck.relative_error(grads[k][p], fd[k][p]) for k in range(len(params))
                      for p in (0, 1) if (k, p) != (layer - 1, part))
-        return right(what, f"(a gradient check of {kind}{layer} gives a relative error of "
-                           f"{err:.2g}; every other array agrees to {others:.0e} or better.)")
-    same_layer = " The layer is right; look at its other array." if layer == bug[1] else ""
+        # the verdict stays on the built page, under the exercise: it names no array
+        return Verdict(True, what, f"you found the wrong array: its gradient check gives a "
+                                   f"relative error of {err:.2g}, while every other array "
+                                   f"agrees to {others:.0e} or better.")
     raise NotQuiteRight(
-        f"{what}: {kind}{layer} is not it. A gradient check of {kind}{layer} (the suspect "
-        f"pass against centered differences) gives a relative error of {err:.1e}: it agrees. "
-        "Exactly one array disagrees; check them all the same way, dW and db of every "
-        f"layer.{same_layer}"
+        f"{what}: {kind}{layer} is not it. Exactly one array disagrees with centered "
+        "differences of the cost: compute bb.relative_error between each array of the "
+        "suspect pass and its centered differences, dW and db of every layer; the wrong one "
+        "stands far above 1e-6."
     )

@@ -171,7 +171,8 @@ def check_backward_any(backward_any: object, part: str | None = None) -> Verdict
         case = _dense.network(rng, sizes, acts, 1, "squared_error")
         cases.append({**case, "activations": list(acts)})
     return _dense.check_backward(backward_any, what="your backward_any", cases=cases,
-                                 activations=None, cost="squared_error", part=part)
+                                 activations=None, cost="squared_error", part=part,
+                                 arguments=["params", "cache", "y", "activations"])
 
 
 check_backward_any.parts = _dense.parts(max(len(acts) for _, acts in ARCHITECTURES))
@@ -200,6 +201,9 @@ def check_derive_hidden_delta(formula: object) -> Verdict:
                 (W11 * d1 + W12 * d2) * (1 - t1**2),
             "1 - t_1 is missing its square: tanh'(z) = 1 - tanh(z)^2.":
                 (W11 * d1 + W21 * d2) * (1 - t1),
+            "the slope was taken at the activation: 1 - tanh(t_1)^2 is tanh'(t_1), but "
+            "t_1 is already tanh(z_1); the slope belongs at z_1, and there it is written "
+            "with t_1 itself.": (W11 * d1 + W21 * d2) * (1 - sp.tanh(t1) ** 2),
         },
     )
 

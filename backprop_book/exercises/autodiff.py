@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import codecheck
 from .. import reference as ref
-from ..checkers import Verdict, check_array, check_function, given
+from ..checkers import NotQuiteRight, Verdict, a_kind, check_array, check_function, given
 from ..codecheck import check_code, fresh_rngs
 from ..gradcheck import numerical_gradient
 
@@ -35,45 +36,131 @@ def tanh_node_numbers() -> dict:
     return given(TANH_NODE, {"points": [(0.8, -1.3), (-0.45, 0.9), (1.2, 0.6)]}, draw)
 
 
-def _tanh_grads(slope):
-    """[dC/dx, dC/dw] for C = tanh(x w)^2, with ``slope(u, t)`` standing in for tanh'(u)."""
+def _tanh_grads(slope, *, upstream=True, assign=False, reuse=False):
+    """[dC/dx, dC/dw] for C = tanh(x w)^2, with ``slope(u, t)`` standing in for tanh'(u);
+    ``reuse``: then [dC/dx, dC/dw] for C = (tanh(u) + u)^2 too, u = x w, where u reaches
+    C along a second path. ``upstream`` False: the node forgets out.grad; ``assign``: it
+    overwrites its input's gradient (`=`), losing the other path's share."""
 
-    def grads(x, w, *, upstream=True):
+    def grads(x, w):
         u = x * w
         t = float(ref.tanh(u))
         g = (2.0 * t if upstream else 1.0) * slope(u, t)  # dC/du
-        return [g * w, g * x]
+        out = [g * w, g * x]
+        if reuse:
+            direct = 2.0 * (t + u)
+            through = (direct if upstream else 1.0) * slope(u, t)
+            g2 = through if assign else through + direct
+            out += [g2 * w, g2 * x]
+        return out
 
     return grads
 
 
-def check_tanh_node(grad_fn: object) -> Verdict:
-    """``grad_fn(x, w) -> [dC/dx, dC/dw]`` for C = tanh(x w)^2, computed with the engine."""
-    right = _tanh_grads(lambda u, t: float(ref.tanh_prime(u)))
-    no_square = _tanh_grads(lambda u, t: 1.0 - t)
-    sigmoid_slope = _tanh_grads(lambda u, t: t * (1.0 - t))
-    input_not_output = _tanh_grads(lambda u, t: 1.0 - u**2)
+def _engine_of(fn: object) -> type | None:
+    """The chapter's Value class, from the namespace the reader's function was written in."""
+    engine = getattr(fn, "__globals__", {}).get("Value")
+    return engine if isinstance(engine, type) else None
 
-    def no_upstream(x, w):
-        return _tanh_grads(lambda u, t: float(ref.tanh_prime(u)))(x, w, upstream=False)
 
+def _probe_node(engine: type, build, what: str, inputs: tuple) -> None:
+    """Run the reader's node once on Values: a node that returns None or a plain number,
+    records other inputs, never sets _backward, or makes a gradient a Value is named."""
+    leaves = [engine(v) for v in inputs]
+    try:  # the reader's errors, a stub and a loop are reported by the check itself
+        out = codecheck._call(lambda: build(*leaves), {}, codecheck.TIME_LIMIT)
+    except (Exception, codecheck._TimedOut):
+        return
+    if out is None:
+        raise NotQuiteRight(f"{what} returned None: is `return out` missing?")
+    if not isinstance(out, engine):
+        raise NotQuiteRight(
+            f"{what} returned {a_kind(out)}, not a Value: the node is a new Value (with its "
+            "inputs and its _backward), returned so that backward() can walk through it."
+        )
+    ids = {id(v) for v in leaves}
+    prev = list(getattr(out, "_prev", ()))
+    if not prev or not {id(v) for v in prev} <= ids:
+        several = prev and any(isinstance(v, engine) for v in prev)
+        raise NotQuiteRight(
+            f"{what}: the new Value's inputs (its _prev) are not "
+            f"{' and '.join(n for n in ('x', 'y')[:len(leaves)])} themselves"
+            + (": it is built from several nodes; write it as one node, whose inputs are "
+               "the Values it was called with." if several else
+               ": without them backward() never reaches its inputs. Pass them when you "
+               "create the node.")
+        )
+    for v in leaves:
+        v.grad = 0.0
+    out.grad = 1.0
+    try:
+        codecheck._call(out._backward, {}, codecheck.TIME_LIMIT)
+    except (Exception, codecheck._TimedOut):
+        return
+    grads = [v.grad for v in leaves]
+    if any(isinstance(g, engine) for g in grads):
+        raise NotQuiteRight(
+            f"{what}: after _backward an input's .grad is a Value, not a number: inside "
+            "_backward use the inputs' .data (numbers), as in other.data, not the Values "
+            "themselves."
+        )
+    if all(g == 0 for g in grads):
+        raise NotQuiteRight(
+            f"{what}: its _backward passes nothing to the inputs (their .grad stays 0 with "
+            "out.grad = 1): is `out._backward = _backward` set before the node is returned?"
+        )
+
+
+def check_tanh_node(grad_fn: object, engine: type | None = None) -> Verdict:
+    """``grad_fn(x, w) -> [dC/dx, dC/dw]`` for C = tanh(x w)^2, computed with the engine.
+
+    ``engine``, the chapter's ``Value`` class (found in ``grad_fn``'s namespace when not
+    given), lets the checker build a second graph, C = (tanh(u) + u)^2 with u = x w, where
+    the node's input u also reaches C directly: a node that overwrites u's gradient (`=`)
+    instead of adding to it loses that share.
+    """
+    what = "the engine's gradient through tanh"
+    engine = engine or _engine_of(grad_fn)
+    reuse = engine is not None and callable(grad_fn)
+    if reuse:
+        _probe_node(engine, lambda v: v.tanh(), "your tanh node", (0.4,))
+
+        def both(x, w):
+            xv, wv = engine(x, name="x"), engine(w, name="w")
+            u = xv * wv
+            ((u.tanh() + u) ** 2).backward()
+            return [*grad_fn(x, w), xv.grad, wv.grad]
+
+        answer = both
+    else:
+        answer = grad_fn
+
+    def grads(slope, **kw):
+        return _tanh_grads(slope, reuse=reuse, **kw)
+
+    right = grads(lambda u, t: float(ref.tanh_prime(u)))
+    mistakes = {
+        "the local derivative is 1 - tanh(x), without the square; "
+        "tanh'(x) = 1 - tanh(x)^2 (use the output: 1 - t**2).": grads(lambda u, t: 1.0 - t),
+        "the local derivative was not multiplied by out.grad, the gradient arriving from "
+        "above the tanh node, so that gradient is lost.": grads(
+            lambda u, t: float(ref.tanh_prime(u)), upstream=False),
+        "you used 1 - x^2 with x the node's INPUT; the formula 1 - t^2 needs t = tanh(x), "
+        "the node's output.": grads(lambda u, t: 1.0 - u**2),
+        "that is the sigmoid's slope, t(1 - t); tanh's is 1 - t^2 (with t = tanh(x)).":
+            grads(lambda u, t: t * (1.0 - t)),
+    }
+    if reuse:
+        mistakes["the node overwrites its input's gradient (`=`) instead of adding to it "
+                 "(`+=`): in (tanh(u) + u)^2 the input u also reaches the output directly, "
+                 "and that share is lost."] = grads(lambda u, t: float(ref.tanh_prime(u)),
+                                                  assign=True)
     return check_function(
-        grad_fn,
+        answer,
         right,
-        what="the engine's gradient through tanh",
+        what=what,
         inputs=tanh_node_numbers()["points"],
-        mistakes={
-            "the local derivative is 1 - tanh(x), without the square; "
-            "tanh'(x) = 1 - tanh(x)^2 (use the output: 1 - t**2).": no_square,
-            "the local derivative was not multiplied by out.grad, so the gradient arriving "
-            "from the square above the tanh node is lost: self.grad += (1 - t**2) * out.grad.": (
-                no_upstream
-            ),
-            "you used 1 - x^2 with x the node's INPUT; the formula 1 - t^2 needs t = tanh(x), "
-            "the node's output.": input_not_output,
-            "that is the sigmoid's slope, t(1 - t); tanh's is 1 - t^2 (with t = tanh(x)).":
-                sigmoid_slope,
-        },
+        mistakes=mistakes,
     )
 
 
@@ -250,11 +337,26 @@ def _div_cases() -> list[dict]:
     return cases
 
 
+def _needs_engine(engine: type | None, fn: object, call: str) -> type:
+    """The chapter's Value class: given, or found where the reader's function was written."""
+    engine = engine or _engine_of(fn)
+    if engine is None:
+        raise NotQuiteRight(
+            f"the checker needs the chapter's Value class to build its graphs: run "
+            f"{call}, engine=Value) after the cells that define Value."
+        )
+    return engine
+
+
 def check_div_node(div: object, engine: type | None = None) -> Verdict:
     """A method ``div(self, other)`` of the chapter's ``Value``: x / y as one node.
 
     ``engine`` is the chapter's ``Value`` class; the checker builds its graphs with it.
     """
+    if callable(div):
+        engine = _needs_engine(engine, div, "ex.check_div_node(div")
+        _probe_node(engine, div, "your div node", (1.3, 0.7))
+
     def through(fn):
         return lambda x, y: _through_div(fn, engine, x, y)
 
@@ -263,7 +365,7 @@ def check_div_node(div: object, engine: type | None = None) -> Verdict:
         "reaches the output along another path too, or sits in both slots (x / x), one "
         "contribution is lost.": "assign",
         "the local derivatives were not multiplied by out.grad, the gradient arriving from "
-        "above the node: self.grad += (1 / y) * out.grad.": "no-upstream",
+        "above the node, so that gradient is lost.": "no-upstream",
         "d(x / y)/dy has the wrong sign: it is -x / y^2.": "sign",
         "the two local derivatives are swapped: d(x/y)/dx = 1/y goes to self (x), "
         "d(x/y)/dy = -x/y^2 to other (y).": "swapped",
@@ -309,10 +411,30 @@ def _topo_reference(x, y, z, h=1e-6):
     return [d(0), d(1), d(2)]
 
 
-def _by(backward, engine):
+def _by(backward, engine, *, theirs: bool = False):
+    """``backward`` run on the graphs; ``theirs``: the reader's, with the chapter's own
+    backward() out of reach while it runs (the exercise is to write it)."""
     def run(x, y, z):
         root, leaves = _topo_graphs(engine, x, y, z)
-        backward(root)
+        if not theirs:
+            backward(root)
+            return [v.grad for v in leaves]
+        chapters = engine.__dict__.get("backward")
+
+        def no_chapter_backward(self):
+            raise NotQuiteRight(
+                "your backward_topo calls the chapter's backward(); write the walk "
+                "yourself, with each node's _prev and _backward."
+            )
+
+        engine.backward = no_chapter_backward
+        try:
+            backward(root)
+        finally:
+            if chapters is None:
+                del engine.backward
+            else:
+                engine.backward = chapters
         return [v.grad for v in leaves]
 
     return run
@@ -358,6 +480,8 @@ def check_backward_topo(backward_topo: object, engine: type | None = None) -> Ve
 
     ``engine`` is the chapter's ``Value`` class; the checker builds its graphs with it.
     """
+    if callable(backward_topo):
+        engine = _needs_engine(engine, backward_topo, "ex.check_backward_topo(backward_topo")
     bugs = {
         "nodes are visited more than once (no `seen` set): a node reached along two paths "
         "runs its _backward twice and its inputs get its gradient twice.": "no-seen",
@@ -371,7 +495,8 @@ def check_backward_topo(backward_topo: object, engine: type | None = None) -> Ve
     }
     return check_code(
         None if backward_topo is None else (
-            _by(backward_topo, engine) if callable(backward_topo) else backward_topo),
+            _by(backward_topo, engine, theirs=True) if callable(backward_topo)
+            else backward_topo),
         _topo_reference,
         what="your backward_topo",
         cases=_topo_cases(),

@@ -258,16 +258,16 @@ def check_l2_grad(answer: object) -> Verdict:
             "the penalty's gradient is there but the data gradient dW_data is missing: "
             "the two add.": lam * W,
             "the penalty's term is twice too large: the 1/2 in (lambda/2) w^2 cancels the 2 "
-            "from differentiating the square, leaving lambda w.": G + 2 * lam * W,
-            "the penalty's term is half the right size: differentiating (lambda/2) w^2 gives "
-            "lambda w, not (lambda/2) w.": G + 0.5 * lam * W,
+            "from differentiating the square.": G + 2 * lam * W,
+            "the penalty's term is half the right size: differentiate (lambda/2) w^2 once "
+            "more, and let the 1/2 meet the 2 of the square.": G + 0.5 * lam * W,
             "the penalty's term has the wrong sign: it pulls every weight toward zero, so "
-            "its gradient points away from zero, +lambda w.": G - lam * W,
+            "its gradient has the sign of the weight.": G - lam * W,
             f"the penalty's term is divided by m = {m}; here the penalty is added once to "
-            "the mean cost, not to each sample's cost, so its gradient is lambda W.": G
+            "the mean cost, not to each sample's cost, so no 1/m reaches its gradient.": G
             + lam * W / m,
-            "that is the L1 penalty's gradient, lambda sign(w); the squared (L2) penalty "
-            "gives lambda w.": G + lam * np.sign(W),
+            "that is the L1 penalty's gradient, lambda sign(w); this penalty squares the "
+            "weights, so its gradient grows with them.": G + lam * np.sign(W),
         },
     )
 
@@ -327,6 +327,10 @@ def check_derive_batch_bias(formula: object) -> Verdict:
             "the samples' terms add (then 1/m).": d[0] / 2,
             "the sigmoid's slope is missing: (a_i - y_i) is dC/da_i; b moves z_i, and "
             "a_i = sigma(z_i).": ((a1 - y1) + (a2 - y2)) / 2,
+            "the slope was taken at the activation, sigma'(a_i) = sigma(a_i)(1 - "
+            "sigma(a_i)); it belongs at z_i, and there it is written with a_i itself.":
+                sum((a - y) * sg * (1 - sg) for a, y, sg in
+                    ((a1, y1, 1 / (1 + sp.exp(-a1))), (a2, y2, 1 / (1 + sp.exp(-a2))))) / 2,
         },
     )
 

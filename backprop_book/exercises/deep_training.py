@@ -309,15 +309,21 @@ def check_choose_lambda(answer: object) -> Verdict:
 
 
 def _adam(w, g, m, s, t, eta, beta1, beta2, eps, *, correct=True, eps_inside=False,
-          root=True, old=False, swap=False, sign=1.0):
-    """Adam's step (w_new, m_new, s_new), with the bug asked for."""
+          root=True, old=False, swap=False, sign=1.0, shift=0, correct_s=True,
+          hat_state=False):
+    """Adam's step (w_new, m_new, s_new), with the bug asked for (``shift``: the bias
+    correction at t + shift; ``correct_s`` False: m alone corrected; ``hat_state``: the
+    corrected means returned as the new state)."""
     b1, b2 = (beta2, beta1) if swap else (beta1, beta2)
     m_new = b1 * m + (1 - b1) * g
     s_new = b2 * s + (1 - b2) * g**2
     mm, ss = (m, s) if old else (m_new, s_new)
     if correct:
-        mm, ss = mm / (1 - beta1**t), ss / (1 - beta2**t)
+        tc = t + shift
+        mm, ss = mm / (1 - beta1**tc), (ss / (1 - beta2**tc) if correct_s else ss)
     scale = np.sqrt(ss + eps) if eps_inside else (np.sqrt(ss) if root else ss) + eps
+    if hat_state:
+        return w - sign * eta * mm / scale, mm, ss
     return w - sign * eta * mm / scale, m_new, s_new
 
 
@@ -357,8 +363,16 @@ def check_adam_update(adam_update: object, part: str | None = None) -> Verdict:
             "with the new means.": _adam_bug(old=True),
             "beta1 and beta2 are swapped: beta1 (0.9) is the gradient's mean, beta2 "
             "(0.999) the squared gradient's.": _adam_bug(swap=True),
-            "the step goes uphill: w_new = w - eta m_hat / (sqrt(s_hat) + eps).":
-                _adam_bug(sign=-1.0),
+            "the step goes uphill: Adam subtracts its step from w.": _adam_bug(sign=-1.0),
+            "the bias correction uses t - 1; this is step t (the first step is t = 1), so "
+            "divide by 1 - beta^t.": _adam_bug(shift=-1),
+            "the bias correction uses t + 1; this is step t, and t already counts this "
+            "step, so divide by 1 - beta^t.": _adam_bug(shift=1),
+            "only m is bias-corrected: s starts at 0 too, and needs its own correction, by "
+            "1 - beta2^t.": _adam_bug(correct_s=False),
+            "the new state holds the bias-corrected means; the state keeps the running "
+            "means themselves (the correction serves the step only, and is made again "
+            "at every step).": _adam_bug(hat_state=True),
         },
         part=part,
     )
@@ -389,10 +403,10 @@ def check_derive_l2(formula: object) -> Verdict:
         mistakes={
             "the penalty's term is twice too large: the 1/2 in (lam/2) w^2 cancels the 2 "
             "of the square.": g + 2 * lam * w,
-            "the penalty's term is half the right size: the derivative of (lam/2) w^2 is "
-            "lam w.": g + lam * w / 2,
-            "the penalty's term has the wrong sign: it pulls w toward 0, so its gradient "
-            "is +lam w (and the step -eta lam w shrinks w).": g - lam * w,
+            "the penalty's term is half the right size: differentiate (lam/2) w^2 once "
+            "more, and let the 1/2 meet the 2 of the square.": g + lam * w / 2,
+            "the penalty's term has the wrong sign: the penalty pulls w toward 0, so its "
+            "gradient has the sign of w (a step against it shrinks w).": g - lam * w,
             "the data gradient g is missing: the two terms of the cost add, so do their "
             "gradients.": lam * w,
             "that is the penalty itself, not its derivative.": g + lam * w**2 / 2,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import codecheck
 from .. import reference as ref
 from ..checkers import SIGN_A_MINUS_Y, Verdict, check_array, check_expr, check_function, given
 from ..codecheck import check_code, fresh_rngs
@@ -355,6 +356,7 @@ def check_backward_111(backward_111: object, part: str | None = None) -> Verdict
         numeric=_backward_111_fd,
         why=lambda name, case: "one number, like the parameter",
         part=part,
+        sign=codecheck.SIGN_A_MINUS_Y,
     )
 
 
@@ -406,10 +408,34 @@ def check_derive_dw1(formula: object) -> Verdict:
         mistakes={
             "you used a1 where x belongs: w1 multiplies the input x, so dz1/dw1 = x.":
                 right / x * a1,
-            "that is dC/dw2: its last factor is a1; dC/dw1 goes one layer further back, "
-            "through w2, sigma'(z1) and x.": 2 * (a2 - y) * a2 * (1 - a2) * a1,
+            "that is dC/dw2: its last factor is a1; dC/dw1 goes one layer further back, to "
+            "the hidden neuron and the weight w1.": 2 * (a2 - y) * a2 * (1 - a2) * a1,
+            **_slope_at_a_mistakes(right, {"1": a1, "2": a2}),
         },
     )
+
+
+def _slope_at_a_mistakes(right, activations: dict) -> dict:
+    """The right formula with sigma'(a) = sigma(a)(1 - sigma(a)) for a(1 - a), at one
+    neuron and at all of them, each named."""
+    import sympy as sp
+
+    def at_a(formula, names):
+        for k in names:
+            a = activations[k]
+            sig = 1 / (1 + sp.exp(-a))
+            formula = formula.subs(a * (1 - a), sig * (1 - sig))
+        return formula
+
+    out = {}
+    for k, a in activations.items():
+        out[f"the slope of neuron {k} was taken at its activation, sigma'({a}) = "
+            f"sigma({a})(1 - sigma({a})); it belongs at z{k}, and there it is written with "
+            f"{a} itself."] = at_a(right, [k])
+    out["the sigmoid's slopes were taken at the activations, sigma'(a) = "
+        "sigma(a)(1 - sigma(a)); they belong at z, and there each is written with its "
+        "neuron's a itself."] = at_a(right, list(activations))
+    return out
 
 
 __all__ = [

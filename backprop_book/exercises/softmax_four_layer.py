@@ -21,6 +21,7 @@ from ..checkers import (
     NotQuiteRight,
     Verdict,
     _same_expr,
+    a_kind,
     check_array,
     check_expr,
     given,
@@ -71,7 +72,7 @@ def _as_matrix(answer: object, what: str) -> sp.Matrix:
         M = sp.Matrix(answer)
     except (TypeError, ValueError, sp.SympifyError):
         raise NotQuiteRight(
-            f"{what} should be a 2 x 2 sp.Matrix; could not read a {type(answer).__name__} as one."
+            f"{what} should be a 2 x 2 sp.Matrix; could not read {a_kind(answer)} as one."
         ) from None
     if M.shape != (2, 2):
         raise NotQuiteRight(f"{what} should have shape (2, 2); yours has shape {M.shape}.")
@@ -285,7 +286,8 @@ def check_backward_4(backward_4: object, part: str | None = None) -> Verdict:
     cases = [_dense.network(rng, SIZES, ACTIVATIONS, 1, "cross_entropy")
              for rng in fresh_rngs(BACKWARD)]
     return _dense.check_backward(backward_4, what="your backward_4", cases=cases,
-                                 activations=ACTIVATIONS, cost="cross_entropy", part=part)
+                                 activations=ACTIVATIONS, cost="cross_entropy", part=part,
+                                 arguments=["params", "cache", "y"])
 
 
 check_backward_4.parts = _dense.parts(3)
@@ -307,8 +309,9 @@ def check_derive_ce_logit(formula: object) -> Verdict:
         mistakes={
             "that is dC/ds_1 = -y_1/s_1; one more step, through the softmax's Jacobian, "
             "takes it to the logit z_1.": -y1 / s1,
-            "(s_1 - y_1) is already dC/dz_1: the softmax's slope s_1(1 - s_1) is inside it "
-            "(the Jacobian and the log's 1/s cancel); do not multiply again.":
+            "it is multiplied by the softmax's slope s_1(1 - s_1), which is already inside "
+            "the Jacobian you went through (the Jacobian and the log's 1/s cancel): "
+            "multiplying by it again counts it twice.":
                 (s1 - y1) * s1 * (1 - s1),
             "that keeps only the Jacobian's diagonal, s_1(1 - s_1): z_1 moves s_2 and s_3 "
             "too, and their terms -s_1 s_k count.": -y1 * (1 - s1),

@@ -348,11 +348,19 @@ def test_the_div_node_stub_exception_and_loop(monkeypatch):
                            new="while self.data == self.data:\n            pass")
     refuse(check_div, looping, "did not finish")
 
-    def constant(self, other):  # a node that ignores its inputs
-        return ENGINE(0.5)
+    def constant(self, other):  # a node that ignores its inputs' values
+        out = ENGINE(0.5, (self, other), "/")
+
+        def _backward():
+            self.grad += 0.1 * out.grad
+            other.grad += 0.1 * out.grad
+
+        out._backward = _backward
+        return out
 
     refuse(check_div, constant, "not a mistake we recognise")
     refuse(check_div, constant, "centered differences say")
+    refuse(check_div, lambda self, other: ENGINE(self.data / other.data), "its _prev")
 
 
 def test_backward_topo():

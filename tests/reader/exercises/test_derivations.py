@@ -140,6 +140,10 @@ CASES = [
         ("2*(a2 - y)*w2*a1*(1 - a1)*x", "sigma'(z2) = a2*(1 - a2) is missing"),
         ("2*(a2 - y)*a2*(1 - a2)*w2*a1*(1 - a1)*a1", "you used a1 where x belongs"),
         ("2*(a2 - y)*a2*(1 - a2)*a1", "that is dC/dw2"),
+        ("2*(a2 - y)*a2*(1 - a2)*w2*sigma(a1)*(1 - sigma(a1))*x",
+         "the slope of neuron 1 was taken at its activation, sigma'(a1)"),
+        ("2*(a2 - y)*sigma(a2)*(1 - sigma(a2))*w2*sigma(a1)*(1 - sigma(a1))*x",
+         "slopes were taken at the activations"),
     ]),
     (ex_222.check_derive_dw1_12, "two-two-two", "ex222-derive-sol", "dW1_12_formula", [
         ("(a2_1 - y_1)*a2_1*(1 - a2_1)*W2_11*a1_1*(1 - a1_1)*x_2", "only the path through "
@@ -150,10 +154,12 @@ CASES = [
          "*a1_1*(1 - a1_1)*x_1", "you used x_1 where x_2 belongs"),
         ("((a2_1 - y_1)*a2_1*(1 - a2_1)*W2_11 + (a2_2 - y_2)*a2_2*(1 - a2_2)*W2_21)"
          "*a1_2*(1 - a1_2)*x_2", "you used a1_2 where a1_1 belongs"),
+        ("((a2_1 - y_1)*a2_1*(1 - a2_1)*W2_11 + (a2_2 - y_2)*a2_2*(1 - a2_2)*W2_21)"
+         "*sigma(a1_1)*(1 - sigma(a1_1))*x_2", "taken at its activation, sigma'(a1_1)"),
     ]),
     (ex_sm.check_derive_ce_logit, "softmax-four-layer", "exsm-derive-sol", "dC_dz1_formula", [
         ("-y_1/s_1", "that is dC/ds_1"),
-        ("(s_1 - y_1)*s_1*(1 - s_1)", "do not multiply again"),
+        ("(s_1 - y_1)*s_1*(1 - s_1)", "counts it twice"),
         ("-y_1*(1 - s_1)", "only the Jacobian's diagonal"),
         ("y_1 - s_1", "the sign is flipped"),
     ]),
@@ -164,12 +170,15 @@ CASES = [
         ("(W_11*d_1 + W_21*d_2)*t_1*(1 - t_1)", "the sigmoid's slope"),
         ("(W_11*d_1 + W_21*d_2)*(1 - t_1)", "missing its square"),
         ("(W_11*d_2 + W_21*d_1)*(1 - t_1**2)", "d_1 and d_2 are swapped"),
+        ("(1 - tanh(t_1)**2)*(W_11*d_1 + W_21*d_2)", "taken at the activation"),
     ]),
     (ex_batch.check_derive_batch_bias, "batched-backprop", "exbatch-derive-sol",
      "dC_db_formula", [
         ("(a_1 - y_1)*a_1*(1 - a_1) + (a_2 - y_2)*a_2*(1 - a_2)", "1/m = 1/2"),
         ("(a_1 - y_1)*a_1*(1 - a_1)/2", "the first sample's share only"),
         ("((a_1 - y_1) + (a_2 - y_2))/2", "the sigmoid's slope is missing"),
+        ("((a_1 - y_1)*sigma(a_1)*(1 - sigma(a_1)) + (a_2 - y_2)*sigma(a_2)*(1 - sigma(a_2)))"
+         "/2", "taken at the activation, sigma'(a_i)"),
     ]),
     (ex_deep.check_derive_l2, "making-deep-networks-train", "deep-ex-derive-sol",
      "penalized_formula", [
@@ -204,11 +213,11 @@ def test_each_classic_mistake_is_named(check, notebook, cell, name, mistakes):
 
 @pytest.mark.parametrize(("check", "notebook", "cell", "name", "mistakes"), CASES, ids=IDS)
 def test_what_cannot_be_read(check, notebook, cell, name, mistakes):
-    refuse(check, "2*(a - b", "are the parentheses balanced?")
+    refuse(check, "2*(a - b", "it opens 1 parenthesis and closes 0")
     refuse(check, "3 +* 4", "could not read")
     refuse(check, "", "empty string")
     refuse(check, "2*zeta", "uses zeta, which this exercise does not have")
-    refuse(check, 0.25, "not a form we recognise")
+    refuse(check, 0.25, "0.25 is a number; type the formula itself")
     refuse(check, [1, 2], "should be a formula")
 
 

@@ -15,6 +15,7 @@ import pytest
 from verdicts import refuse
 
 import backprop_book as bb
+from backprop_book.checkers import NotQuiteRight
 from backprop_book.exercises import any_width_any_depth as ex_any
 from backprop_book.exercises import batched_backprop as ex_batch
 from bookkit.paths import BOOK
@@ -62,13 +63,31 @@ def test_every_plantable_bug_is_found_and_is_one_array(name, monkeypatch):
 
 
 @pytest.mark.parametrize("name", EXERCISES)
-def test_a_wrong_array_is_answered_with_its_gradient_check(name, monkeypatch):
+def test_a_wrong_array_is_answered_with_how_to_check(name, monkeypatch):
+    """A wrong guess learns how to find the bug, not a number that rules arrays out one
+    guess at a time (trial 27, F22)."""
     ex = EXERCISES[name][0]
     monkeypatch.setattr(ex, "_suspect_bug", lambda: ("dW", 2, "transposed"))
-    refuse(ex.check_found_bug, "dW1", "A gradient check of dW1")
+    refuse(ex.check_found_bug, "dW1", "dW1 is not it")
     refuse(ex.check_found_bug, "dW1", "Exactly one array disagrees")
-    refuse(ex.check_found_bug, "db2", "The layer is right")
+    refuse(ex.check_found_bug, "dW1", "bb.relative_error")
+    for guess in ("dW1", "db2"):
+        with pytest.raises(NotQuiteRight) as info:
+            ex.check_found_bug(guess)
+        assert "relative error of" not in str(info.value)
+        assert "layer is right" not in str(info.value)
     assert ex.check_found_bug("dC/dW^(2)")
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_the_right_verdict_names_no_array(name):
+    """The verdict stays on the built page under the exercise (trial 27, F20)."""
+    ex = EXERCISES[name][0]
+    found = books_solution(name)
+    verdict = str(ex.check_found_bug(found))
+    assert "you found the wrong array" in verdict
+    assert found not in verdict and found[1:] not in verdict
+    assert "wrong array is correct" not in verdict  # F18
 
 
 @pytest.mark.parametrize("name", EXERCISES)
