@@ -70,8 +70,10 @@ def test_bias_not_summed_over_batch():
     db = np.array([[0.2], [-0.4]])
     per_sample = np.hstack([db / 3, db / 3, db / 3])
     assert "summed over the batch" in wrong(per_sample, db, m=3)
-    # an exercise without a batch never hears about one
-    assert "batch" not in wrong(per_sample, db)
+    # without the batch size: one column per sample is still the likeliest reading
+    assert "summed over the batch" in wrong(per_sample, db)
+    # a square array is not read as samples when the exercise has no batch
+    assert "batch" not in wrong(np.ones((2, 2)), db)
 
 
 def test_one_d_where_column_expected():
