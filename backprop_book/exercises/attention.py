@@ -482,7 +482,7 @@ def _rms_case(rng: np.random.Generator, eps: float) -> dict:
 
 
 def rms_norm_example() -> dict:
-    """The example the page prints: X (4, 3), gamma (3,), dY (4, 3), eps."""
+    """The example the page prints: X and dY (T, d), gamma (d,), eps."""
     return _rms_case(np.random.default_rng(2024), 1e-5)
 
 
