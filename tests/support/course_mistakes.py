@@ -267,7 +267,7 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          '1/m = 1/2'),
         ('ex-batch-find-bug', 'check-ex-batch-find-bug',
          'bug_at = "dW1"',
-         'A gradient check of dW1'),
+         'dW1 is not it'),
     ],
     "checking-gradients": [
         ("ex-checking-gradients-relative-error", "check-ex-checking-gradients-relative-error",
@@ -328,7 +328,7 @@ MISTAKES: dict[str, list[tuple[str, str, str, str]]] = {
          'the transpose'),
         ('ex-general-find-bug', 'check-ex-general-find-bug',
          'bug_at = "dW1"',
-         'A gradient check of dW1'),
+         'dW1 is not it'),
     ],
     "making-deep-networks-train": [
         ("ex-deep-init-scale", "check-ex-deep-init-scale",
