@@ -6,7 +6,8 @@ chapter's own kind of check, written without ``conv``'s backward code: centered
 differences of C = sum(G * forward) on small layers (strides 1 and 2, padding, overlapping
 pooling windows without ties), each pooling window passing back exactly its G on an image
 full of ties, and the first-maximum rule on one tie. A mutant no check catches survives.
-(Run by ``tests/test_conv_mutants.py``; the chapter's own hand-written network gets its
+(Run by ``tests/reader/test_conv_mutants.py`` and shown on the appendix *What our checks
+catch*; the chapter's own hand-written network gets its
 bugs through the notebook hook of :mod:`backprop_book.mutants`.)
 """
 
