@@ -64,4 +64,60 @@ function niceCeil(v) {
   return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * mag).find((s) => s >= v * 1.0000001);
 }
 
+// The end of a redraw that began at t0 (performance.now()): counts it in root.dataset.redraws
+// and writes how long it took, in ms, to root.dataset.lastUpdateMs (and to el's, if given),
+// for the tests and the benchmarks.
+function redrawn(root, t0, el) {
+  const ms = (performance.now() - t0).toFixed(3);
+  if (el) el.dataset.lastUpdateMs = ms;
+  root.dataset.lastUpdateMs = ms;
+  root.dataset.redraws = String(Number(root.dataset.redraws || 0) + 1);
+}
+
+// The function a widget sets its model with: commit(name, value) or commit({name: value}).
+// The change shows at once (the model fires "change"), and is saved to the kernel when there
+// is one; the static book's widget manager has none, so its first failed save ends the trying.
+function committer(model) {
+  let canSync = true;
+  return (...changes) => {
+    model.set(...changes);
+    if (!canSync) return;
+    try {
+      model.save_changes();
+    } catch (e) {
+      canSync = false;
+    }
+  };
+}
+
+// The page's half of the handshake with the kernel (the widget's Python answers a "ping"
+// with a "pong"). link.listening is false until a kernel has answered. link.connect(redraw,
+// events, stop) redraws now and on each of the model's events, and pings; a pong sets
+// listening and redraws, so the numbers can come from the kernel. In the static book nobody
+// answers, and the widget keeps computing here. connect returns the cleanup that render
+// returns: stop() (the widget's own), then every listener off.
+function kernelLink(model) {
+  const link = {
+    listening: false,
+    connect(redraw, events = ["change"], stop = () => {}) {
+      const onMessage = (msg) => {
+        if (msg && msg.type === "pong") {
+          link.listening = true;
+          redraw();
+        }
+      };
+      for (const e of events) model.on(e, redraw);
+      model.on("msg:custom", onMessage);
+      redraw();
+      model.send({ type: "ping" });
+      return () => {
+        stop();
+        for (const e of events) model.off(e, redraw);
+        model.off("msg:custom", onMessage);
+      };
+    },
+  };
+  return link;
+}
+
 // ---- the widget's own script follows ----

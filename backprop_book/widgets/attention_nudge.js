@@ -212,6 +212,7 @@ function render({ model, el }) {
   const uid = "bpan-" + Math.random().toString(36).slice(2, 9); // ids unique per view
   const keys = model.get("key_points");
   const root = html("div", { class: "bp-attention-nudge" }, el);
+  const commit = committer(model);
   html("p", { class: "bp-title" }, root, "Move the query, watch the weights and −dC/dq");
   const source = html("p", { class: "bp-source", "data-readout": "source" }, root);
   const controls = buildControls(root, uid, keys, commit);
@@ -224,25 +225,17 @@ function render({ model, el }) {
   const cells = buildTable(root, keys);
   const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
 
-  let kernelListening = false;
-  let canSync = true; // false in the static book: its widget manager has no kernel to talk to
-  function commit(changes) {
-    model.set(changes);
-    if (!canSync) return;
-    try {
-      model.save_changes();
-    } catch (e) {
-      canSync = false;
-    }
-  }
+  // Who computes: the kernel once it has answered our ping and its numbers are for the
+  // values on screen; otherwise this browser.
+  const handshake = kernelLink(model);
   const kernelNumbersFor = (q, target) => {
     const k = model.get("kernel");
-    if (!kernelListening || !k || !k.inputs) return null;
+    if (!handshake.listening || !k || !k.inputs) return null;
     const i = k.inputs;
     return i.q1 === q[0] && i.q2 === q[1] && i.target === target ? k : null;
   };
 
-  let redraws = 0, announce = null;
+  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const q = [model.get("q1"), model.get("q2")], target = model.get("target");
@@ -261,27 +254,10 @@ function render({ model, el }) {
       spoken.textContent = `weight of the target ${fmt(num.p[target])}, C = ${fmt(num.C)}, ` +
         `dC/dq = (${fmt(num.dC_dq[0])}, ${fmt(num.dC_dq[1])}).`;
     }, 500);
-    redraws += 1;
-    const ms = (performance.now() - t0).toFixed(3);
-    el.dataset.lastUpdateMs = root.dataset.lastUpdateMs = ms;
-    root.dataset.redraws = String(redraws);
+    redrawn(root, t0, el);
   }
 
-  const onMessage = (msg) => {
-    if (msg && msg.type === "pong") {
-      kernelListening = true;
-      redraw();
-    }
-  };
-  model.on("change", redraw);
-  model.on("msg:custom", onMessage);
-  redraw();
-  model.send({ type: "ping" }); // in the static book nobody answers, and we keep computing here
-  return () => {
-    clearTimeout(announce);
-    model.off("change", redraw);
-    model.off("msg:custom", onMessage);
-  };
+  return handshake.connect(redraw, ["change"], () => clearTimeout(announce));
 }
 
 export default { render };

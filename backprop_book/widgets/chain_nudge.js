@@ -327,6 +327,7 @@ function drawPlot(p, s, num) {
 function render({ model, el }) {
   const uid = "bpcn-" + Math.random().toString(36).slice(2, 9); // ids unique per view
   const root = html("div", { class: "bp-chain-nudge" }, el);
+  const commit = committer(model);
   const head = html("div", { class: "bp-head" }, root);
   html("p", { class: "bp-title" }, head, "Nudge a parameter, watch the cost");
   const source = html("p", { class: "bp-source", "data-readout": "source" }, head);
@@ -339,17 +340,7 @@ function render({ model, el }) {
 
   // Who computes: the kernel once it has answered our ping and its numbers are for the
   // values on screen; otherwise this browser.
-  let kernelListening = false;
-  let canSync = true; // false in the static book: its widget manager has no kernel to talk to
-  function commit(changes) {
-    model.set(changes); // fires "change": the redraw follows at once
-    if (!canSync) return;
-    try {
-      model.save_changes();
-    } catch (e) {
-      canSync = false;
-    }
-  }
+  const handshake = kernelLink(model);
   const state = () => {
     const s = { param: model.get("param"), step: model.get("step") };
     for (const n of INPUTS) s[n] = model.get(n);
@@ -357,12 +348,12 @@ function render({ model, el }) {
   };
   const kernelNumbersFor = (s) => {
     const k = model.get("kernel");
-    if (!kernelListening || !k || !k.inputs) return null;
+    if (!handshake.listening || !k || !k.inputs) return null;
     for (const n of [...INPUTS, "param", "step"]) if (k.inputs[n] !== s[n]) return null;
     return k;
   };
 
-  let redraws = 0, announce = null;
+  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const s = state();
@@ -372,7 +363,7 @@ function render({ model, el }) {
     source.textContent = kernel
       ? "Numbers computed by the kernel (NumPy)"
       : "Numbers computed in your browser (JavaScript)" +
-        (kernelListening && model.get("kernel").inputs ? " while the kernel catches up" : "");
+        (handshake.listening && model.get("kernel").inputs ? " while the kernel catches up" : "");
     updateDiagram(diagram, s, num);
     updateControls(controls, s);
     updateNumbers(numbers, s, num);
@@ -385,27 +376,10 @@ function render({ model, el }) {
         `${fmt(num.predicted_change)}, actual change ${fmt(num.actual_change)}.`;
     }, 500);
 
-    redraws += 1;
-    const ms = (performance.now() - t0).toFixed(3);
-    el.dataset.lastUpdateMs = root.dataset.lastUpdateMs = ms;
-    root.dataset.redraws = String(redraws);
+    redrawn(root, t0, el);
   }
 
-  const onMessage = (msg) => {
-    if (msg && msg.type === "pong") {
-      kernelListening = true;
-      redraw();
-    }
-  };
-  model.on("change", redraw);
-  model.on("msg:custom", onMessage);
-  redraw();
-  model.send({ type: "ping" }); // in the static book nobody answers, and we keep computing here
-  return () => {
-    clearTimeout(announce);
-    model.off("change", redraw);
-    model.off("msg:custom", onMessage);
-  };
+  return handshake.connect(redraw, ["change"], () => clearTimeout(announce));
 }
 
 export default { render };

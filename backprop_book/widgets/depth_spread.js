@@ -27,6 +27,7 @@ function render({ model, el }) {
   const grid = model.get("grid");
   const scales = grid.scales, depth = grid.depth;
   const root = html("div", { class: "bp-depth-spread" }, el);
+  const commit = committer(model);
   html("p", { class: "bp-title" }, root, `Spread per layer in a ${depth}-layer network, by initial scale`);
   const controls = html("div", { class: "bp-controls" }, root);
   const field = html("fieldset", {}, controls);
@@ -96,17 +97,7 @@ function render({ model, el }) {
   };
   const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
 
-  let canSync = true;
-  function commit(name, value) {
-    model.set(name, value);
-    if (!canSync) return;
-    try {
-      model.save_changes();
-    } catch (e) {
-      canSync = false;
-    }
-  }
-  let announce = null, redraws = 0;
+  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const act = model.get("activation"), i = model.get("scale_index");
@@ -130,9 +121,7 @@ function render({ model, el }) {
     chart.setAttribute("aria-label", "Spread per layer, log scale. " + words);
     clearTimeout(announce);
     announce = setTimeout(() => { spoken.textContent = words; }, 400);
-    redraws += 1;
-    root.dataset.redraws = String(redraws);
-    root.dataset.lastUpdateMs = (performance.now() - t0).toFixed(3);
+    redrawn(root, t0);
   }
   model.on("change:activation", redraw);
   model.on("change:scale_index", redraw);

@@ -113,6 +113,7 @@ function render({ model, el }) {
   const setup = model.get("setup");
   const maxDepth = setup.max_depth;
   const root = html("div", { class: "bp-gradient-flow" }, el);
+  const commit = committer(model);
   html("p", { class: "bp-title" }, root, `Gradient per block in a network of sigmoid blocks (width ${setup.width}, batch ${setup.batch})`);
   const controls = html("div", { class: "bp-controls" }, root);
   const row = html("div", { class: "bp-slider" }, controls);
@@ -149,17 +150,7 @@ function render({ model, el }) {
   const source = html("p", { class: "bp-source" }, root, "computed in your browser");
   const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
 
-  let canSync = true;
-  function commit(name, value) {
-    model.set(name, value);
-    if (!canSync) return;
-    try {
-      model.save_changes();
-    } catch (e) {
-      canSync = false;
-    }
-  }
-  let announce = null, redraws = 0;
+  let announce = null;
   function draw(norms) {
     const depth = norms.length;
     chart.replaceChildren();
@@ -209,9 +200,7 @@ function render({ model, el }) {
     chart.setAttribute("aria-label", "Gradient norm per block, log scale. " + words);
     clearTimeout(announce);
     announce = setTimeout(() => { spoken.textContent = words; }, 400);
-    redraws += 1;
-    root.dataset.redraws = String(redraws);
-    root.dataset.lastUpdateMs = (performance.now() - t0).toFixed(3);
+    redrawn(root, t0);
   }
   for (const name of ["depth", "residual", "norm"]) model.on(`change:${name}`, redraw);
   redraw();

@@ -545,6 +545,7 @@ const SYNCED = ["flat", "x", "y", "param", "step"]; // what the kernel's numbers
 function render({ model, el }) {
   const uid = "bpnn-" + Math.random().toString(36).slice(2, 9); // ids unique per view
   const root = html("div", { class: "bp-network-nudge" }, el);
+  const commit = committer(model);
   const head = html("div", { class: "bp-head" }, root);
   html("p", { class: "bp-title" }, head, "Nudge any weight or bias, watch every number move");
   const source = html("p", { class: "bp-source", "data-readout": "source" }, head);
@@ -555,16 +556,7 @@ function render({ model, el }) {
   };
   // Who computes: the kernel once it has answered our ping and its numbers are for the
   // values on screen; otherwise this browser.
-  let canSync = true, kernelListening = false;
-  const commit = (changes) => {
-    model.set(changes); // fires "change": the redraw follows at once
-    if (!canSync) return;
-    try {
-      model.save_changes();
-    } catch (e) {
-      canSync = false; // the static book's widget manager has no kernel to talk to
-    }
-  };
+  const handshake = kernelLink(model);
   const s0 = state();
   const diagram = buildDiagram(root, s0.sizes, (i) => commit({ param: i }));
   buildLegend(root);
@@ -579,12 +571,12 @@ function render({ model, el }) {
   const same = (p, q) => JSON.stringify(p) === JSON.stringify(q);
   const kernelNumbersFor = (s) => {
     const k = model.get("kernel");
-    if (!kernelListening || !k || !k.inputs) return null;
+    if (!handshake.listening || !k || !k.inputs) return null;
     for (const n of SYNCED) if (!same(k.inputs[n], s[n])) return null;
     return k;
   };
 
-  let redraws = 0, announce = null;
+  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const s = state();
@@ -594,7 +586,7 @@ function render({ model, el }) {
     source.textContent = kernel
       ? "Numbers computed by the kernel (NumPy)"
       : "Numbers computed in your browser (JavaScript)" +
-        (kernelListening && model.get("kernel").inputs ? " while the kernel catches up" : "");
+        (handshake.listening && model.get("kernel").inputs ? " while the kernel catches up" : "");
     updateDiagram(diagram, s, num);
     updateControls(controls, s);
     updateNumbers(numbers, s, num);
@@ -608,25 +600,9 @@ function render({ model, el }) {
         `change ${fmt(num.predicted_change)}, actual change ${fmt(num.actual_change)}.`;
     }, 500);
 
-    redraws += 1;
-    el.dataset.lastUpdateMs = root.dataset.lastUpdateMs = (performance.now() - t0).toFixed(3);
-    root.dataset.redraws = String(redraws);
+    redrawn(root, t0, el);
   }
-  const onMessage = (msg) => {
-    if (msg && msg.type === "pong") {
-      kernelListening = true;
-      redraw();
-    }
-  };
-  model.on("change", redraw);
-  model.on("msg:custom", onMessage);
-  redraw();
-  model.send({ type: "ping" }); // in the static book nobody answers, and we keep computing here
-  return () => {
-    clearTimeout(announce);
-    model.off("change", redraw);
-    model.off("msg:custom", onMessage);
-  };
+  return handshake.connect(redraw, ["change"], () => clearTimeout(announce));
 }
 
 export default { render };

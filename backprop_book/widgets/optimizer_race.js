@@ -76,6 +76,7 @@ function render({ model, el }) {
   const uid = "bpor-" + Math.random().toString(36).slice(2, 9);
   const H = model.get("hessian"), start = model.get("start");
   const root = html("div", { class: "bp-optimizer-race" }, el);
+  const commit = committer(model);
   html("p", { class: "bp-title" }, root, "Optimizer race on C(w) = ½ wᵀHw");
   const controls = html("div", { class: "bp-controls" }, root);
   const sliders = {};
@@ -155,27 +156,18 @@ function render({ model, el }) {
   }
   const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
 
-  let canSync = true, kernelListening = false;
-  function commit(name, value) {
-    model.set(name, value);
-    if (!canSync) return;
-    try {
-      model.save_changes();
-    } catch (e) {
-      canSync = false; // the static book's widget manager has no kernel to talk to
-    }
-  }
+  const handshake = kernelLink(model);
   const current = () => ({ eta: model.get("eta"), beta: model.get("beta"), start: model.get("start"), steps: model.get("steps") });
   function kernelPaths(now) {
     const k = model.get("kernel");
-    if (!kernelListening || !k || !k.inputs) return null;
+    if (!handshake.listening || !k || !k.inputs) return null;
     const i = k.inputs;
     const same = i.eta === now.eta && i.beta === now.beta && i.steps === now.steps &&
       i.start[0] === now.start[0] && i.start[1] === now.start[1];
     return same ? k.paths : null;
   }
 
-  let announce = null, redraws = 0;
+  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const now = current();
@@ -190,7 +182,7 @@ function render({ model, el }) {
     source.dataset.value = fromKernel ? "kernel" : "browser";
     source.textContent = fromKernel
       ? "Paths computed by the kernel (the chapter's NumPy)"
-      : "Paths computed in your browser (JavaScript)" + (kernelListening ? " while the kernel catches up" : "");
+      : "Paths computed in your browser (JavaScript)" + (handshake.listening ? " while the kernel catches up" : "");
     const words = [];
     for (const key of Object.keys(PATHS)) {
       const path = paths[key], last = path[path.length - 1], c = cost(H, last);
@@ -211,27 +203,11 @@ function render({ model, el }) {
     pic.setAttribute("aria-label", `Contours of the cost with the three paths from (${fmt(start[0], 1)}, ${fmt(start[1], 1)}). ${text}`);
     clearTimeout(announce);
     announce = setTimeout(() => { spoken.textContent = text; }, 400);
-    redraws += 1;
-    root.dataset.redraws = String(redraws);
-    root.dataset.lastUpdateMs = (performance.now() - t0).toFixed(3);
+    redrawn(root, t0);
   }
 
-  const onMessage = (msg) => {
-    if (msg && msg.type === "pong") {
-      kernelListening = true;
-      redraw();
-    }
-  };
   const names = ["eta", "beta", "steps", "start", "kernel"];
-  for (const n of names) model.on(`change:${n}`, redraw);
-  model.on("msg:custom", onMessage);
-  redraw();
-  model.send({ type: "ping" }); // nobody answers in the static book: we keep computing here
-  return () => {
-    clearTimeout(announce);
-    for (const n of names) model.off(`change:${n}`, redraw);
-    model.off("msg:custom", onMessage);
-  };
+  return handshake.connect(redraw, names.map((n) => `change:${n}`), () => clearTimeout(announce));
 }
 
 export default { render };

@@ -47,6 +47,7 @@ export function correlate(x, k, s) {
 function render({ model, el }) {
   const uid = "bprf-" + Math.random().toString(36).slice(2, 9);
   const root = html("div", { class: "bp-receptive-field" }, el);
+  const commit = committer(model);
   html("p", { class: "bp-title" }, root, "Nudge one cell of a convolution: which outputs move?");
   const controls = html("div", { class: "bp-controls" }, root);
   const radios = {};
@@ -98,16 +99,6 @@ function render({ model, el }) {
   };
   const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
 
-  let canSync = true;
-  function commit(name, value) {
-    model.set(name, value);
-    if (!canSync) return;
-    try {
-      model.save_changes();
-    } catch (e) {
-      canSync = false;
-    }
-  }
   function buttons(tableNode, grid, name) {
     tableNode.replaceChildren();
     grid.forEach((row, r) => {
@@ -129,7 +120,7 @@ function render({ model, el }) {
   buttons(kTable, k, "k");
   const kh = k.length, kw = k[0].length;
 
-  let announce = null, redraws = 0;
+  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const mode = model.get("mode"), s = model.get("stride"), eps = model.get("nudge");
@@ -190,9 +181,7 @@ function render({ model, el }) {
       `C changes by ${fmt(dC, 4)}, which is ε times the gradient entry ${fmt(gradient, 4)}.`;
     clearTimeout(announce);
     announce = setTimeout(() => { spoken.textContent = words; }, 400);
-    redraws += 1;
-    root.dataset.redraws = String(redraws);
-    root.dataset.lastUpdateMs = (performance.now() - t0).toFixed(3);
+    redrawn(root, t0);
   }
   const events = ["change:mode", "change:stride", "change:row", "change:col", "change:nudge"];
   for (const e of events) model.on(e, redraw);

@@ -109,6 +109,7 @@ function render({ model, el }) {
   lossMax = niceCeil(Math.max(lossMax, 1e-3));
 
   const root = html("div", { class: "bp-training-curves" }, el);
+  const commit = committer(model);
   html("p", { class: "bp-title" }, root, "Nudge the learning rate and the batch size, watch training");
   const controls = html("div", { class: "bp-controls" }, root);
   const sliders = {};
@@ -159,22 +160,12 @@ function render({ model, el }) {
   const status = html("span", { class: "bp-status", "data-readout": "kernel_status" }, kernelBar);
   const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
 
-  let canSync = true;
-  function commit(name, value) {
-    model.set(name, value); // fires "change:name": the redraw follows at once
-    if (!canSync) return;
-    try {
-      model.save_changes();
-    } catch (e) {
-      canSync = false;
-    }
-  }
   button.addEventListener("click", () => {
     status.textContent = "training…";
     model.send({ type: "rerun" });
   });
 
-  let redraws = 0, announce = null;
+  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const i = model.get("lr_index"), j = model.get("bs_index");
@@ -216,9 +207,7 @@ function render({ model, el }) {
     acc.svg.setAttribute("aria-label", `Test accuracy per epoch for ${words}`);
     clearTimeout(announce);
     announce = setTimeout(() => { spoken.textContent = words; }, 400);
-    redraws += 1;
-    root.dataset.redraws = String(redraws);
-    el.dataset.lastUpdateMs = root.dataset.lastUpdateMs = (performance.now() - t0).toFixed(3);
+    redrawn(root, t0, el);
   }
 
   const onMessage = (msg) => {

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_widget_page, shared_widget_page
 
 from backprop_book.widgets._assets import script
 from bookkit.paths import ROOT as REPO
@@ -77,28 +77,7 @@ def assert_matches_numpy(state: dict, where: str) -> None:
     assert state["numbers"]["source"] == "browser", where
 
 
-def open_chapter(chromium, book_server):
-    page, log = open_logged_page(chromium, book_server, height=1400)
-    page.goto(f"{book_server}/{PAGE}")
-    page.wait_for_selector(f"{ROOT}[data-redraws]")
-    settled(page)
-    return page, log
-
-
-@pytest.fixture(scope="module")
-def chapter(worker_chromium, book_server):
-    """One page of the chapter, shared: a load of this long chapter costs seconds."""
-    page, log = open_chapter(worker_chromium, book_server)
-    yield page, log
-    page.close()
-
-
-@pytest.fixture
-def widget(chapter):
-    page, log = chapter
-    seen = len(log.problems())
-    yield page, log, page.locator(ROOT).first
-    assert not log.problems()[seen:], "; ".join(log.problems()[seen:])
+chapter, widget = shared_widget_page(PAGE, ROOT)
 
 
 def test_page_ships_the_current_front_end(built_book):
@@ -112,7 +91,7 @@ def test_page_ships_the_current_front_end(built_book):
 
 
 def test_saved_state_is_live_and_matches_numpy(chromium, book_server):
-    page, log = open_chapter(chromium, book_server)
+    page, log = open_widget_page(chromium, book_server, PAGE, ROOT)
     root = page.locator(ROOT).first
     state = root.evaluate(READ)
     assert state["target"] == START["target"]

@@ -14,7 +14,7 @@ import statistics
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_widget_page, shared_widget_page
 from lab_server import KERNEL_IDLE
 
 from backprop_book.widgets._assets import script
@@ -104,42 +104,18 @@ def assert_matches_numpy(state: dict, where: str, source: str = "browser") -> No
 
 
 
-def open_chapter(chromium, book_server):
-    page, log = open_logged_page(chromium, book_server, height=1400)
-    page.goto(f"{book_server}/{PAGE}")
-    page.wait_for_selector(f"{ROOT}[data-redraws]")
-    settled(page)
-    return page, log
-
-
 @pytest.fixture
 def loaded(chromium, book_server):
     """The page, its log, and the widget's root element, just rendered from the saved state."""
-    page, log = open_chapter(chromium, book_server)
+    page, log = open_widget_page(chromium, book_server, PAGE, ROOT)
     yield page, log, page.locator(ROOT).first
     page.close()
     assert not log.problems(), "; ".join(log.problems())
 
 
-@pytest.fixture(scope="module")
-def chapter(worker_chromium, book_server):
-    """One page of the chapter for the tests that move the widget from wherever it is.
-
-    The chapter is long (a full page load costs seconds); each of these tests only needs a
-    live widget, so they share one page. The test that needs the state as saved uses ``loaded``.
-    """
-    page, log = open_chapter(worker_chromium, book_server)
-    yield page, log
-    page.close()
-
-
-@pytest.fixture
-def widget(chapter):
-    """The shared page, its log, and the widget's root; no page error while the test ran."""
-    page, log = chapter
-    seen = len(log.problems())
-    yield page, log, page.locator(ROOT).first
-    assert not log.problems()[seen:], "; ".join(log.problems()[seen:])
+# One page for the tests that move the widget from wherever it is; the test that needs the
+# state as saved uses ``loaded``.
+chapter, widget = shared_widget_page(PAGE, ROOT)
 
 
 def test_page_ships_the_current_front_end(built_book):

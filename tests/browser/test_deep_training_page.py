@@ -14,14 +14,13 @@ import re
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
+from browser import assert_readable_and_axe_clean, open_logged_page
 
-from bookkit.paths import BUILD, WEB
+from bookkit.paths import BUILD
 
 pytestmark = pytest.mark.browser
 
 PAGE = "book/making-deep-networks-train.html"
-AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 
 SET_AND_READ = """(root, [settings]) => {
   for (const [key, value] of Object.entries(settings)) {
@@ -145,13 +144,4 @@ def test_depth_widget_shows_the_saved_grid(built_book, page):
 @pytest.mark.parametrize("selector", [".bp-optimizer-race", ".bp-depth-spread"])
 def test_widgets_are_readable_and_pass_axe(page, selector):
     page, _ = page
-    root = page.locator(selector).element_handle()
-    small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
-    assert not small, f"text below 12 px: {small}"
-    for label in root.query_selector_all("input"):
-        assert label.evaluate("i => i.labels.length > 0"), "every control has a visible label"
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed (make assets)")
-    page.add_script_tag(path=str(AXE))
-    violations = root.evaluate(AXE_ON_ELEMENT)
-    assert not violations, violations
+    assert_readable_and_axe_clean(page, selector)

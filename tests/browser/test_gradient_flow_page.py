@@ -13,15 +13,14 @@ import re
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
+from browser import assert_readable_and_axe_clean, open_logged_page
 from gradient_flow_numpy import independent_norms
 
-from bookkit.paths import BUILD, WEB
+from bookkit.paths import BUILD
 
 pytestmark = pytest.mark.browser
 
 PAGE = "book/deep-networks-that-train.html"
-AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 SET = """(root, [depth, residual, norm]) => {
   const slider = root.querySelector('input[data-param="depth"]');
   slider.value = String(depth);
@@ -89,13 +88,4 @@ def test_the_controls_work_by_keyboard(built_book, page):
 
 def test_the_widget_is_readable_and_passes_axe(page):
     page, _ = page
-    root = page.locator(".bp-gradient-flow").element_handle()
-    small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
-    assert not small, f"text below 12 px: {small}"
-    for control in root.query_selector_all("input"):
-        assert control.evaluate("i => i.labels.length > 0"), "every control has a visible label"
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed (make assets)")
-    page.add_script_tag(path=str(AXE))
-    violations = root.evaluate(AXE_ON_ELEMENT)
-    assert not violations, violations
+    assert_readable_and_axe_clean(page, ".bp-gradient-flow")

@@ -13,14 +13,13 @@ import re
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page
+from browser import assert_readable_and_axe_clean, open_logged_page
 
-from bookkit.paths import BUILD, WEB
+from bookkit.paths import BUILD
 
 pytestmark = pytest.mark.browser
 
 PAGE = "book/convolution.html"
-AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 READ = """root => {
   const out = {};
   root.querySelectorAll('[data-readout]').forEach(e => out[e.dataset.readout] = e.dataset.value);
@@ -132,13 +131,4 @@ def test_cells_and_slider_work_by_keyboard(built_book, page):
 
 def test_widget_is_readable_and_passes_axe(page):
     page, _ = page
-    root = page.locator(".bp-receptive-field").element_handle()
-    small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
-    assert not small, f"text below 12 px: {small}"
-    for control in root.query_selector_all("input"):
-        assert control.evaluate("i => i.labels.length > 0"), "every control has a visible label"
-    if not AXE.exists():
-        pytest.skip("axe-core is not installed (make assets)")
-    page.add_script_tag(path=str(AXE))
-    violations = root.evaluate(AXE_ON_ELEMENT)
-    assert not violations, violations
+    assert_readable_and_axe_clean(page, ".bp-receptive-field")

@@ -14,6 +14,7 @@ import pytest
 
 from bookkit import toc
 from bookkit.browser import CHROMIUM, LAUNCH_ARGS, refuse_the_network
+from bookkit.paths import WEB
 
 #: How long any one wait in a browser test may last before the run is taken as hung. It
 #: judges nothing about speed: a page that loads in 4 s on a quiet machine took more than
@@ -129,6 +130,42 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **c
     return page, log
 
 
+
+def open_widget_page(chromium, base_url: str, path: str, root: str, height: int = 1400):
+    """A logged page of the built book's ``path`` once its widget ``root`` (a selector) has
+    drawn and the page's fonts and math are in place."""
+    page, log = open_logged_page(chromium, base_url, height=height)
+    page.goto(f"{base_url}/{path}")
+    page.wait_for_selector(f"{root}[data-redraws]")
+    settled(page)
+    return page, log
+
+
+def shared_widget_page(path: str, root: str):
+    """The fixtures ``chapter`` and ``widget`` of a test module about the widget ``root`` on
+    the page ``path``: ``chapter, widget = shared_widget_page(PAGE, ROOT)``.
+
+    A chapter is long (a full page load costs seconds), and a test that only needs a live
+    widget moves it from wherever the last one left it: ``chapter`` is one page for the
+    module, (page, log). ``widget`` is (page, log, the widget's root locator), and fails the
+    test if the page logged a problem while it ran.
+    """
+
+    @pytest.fixture(scope="module")
+    def chapter(worker_chromium, book_server):
+        page, log = open_widget_page(worker_chromium, book_server, path, root)
+        yield page, log
+        page.close()
+
+    @pytest.fixture
+    def widget(chapter):
+        page, log = chapter
+        seen = len(log.problems())
+        yield page, log, page.locator(root).first
+        assert not log.problems()[seen:], "; ".join(log.problems()[seen:])
+
+    return chapter, widget
+
 # A stylesheet that lays out the whole page: the book's pages lay out what is off screen
 # only when scrolled near (content-visibility in web/src/book.css), and a check of the
 # page's width or of its code cells must see all of it.
@@ -167,3 +204,22 @@ AXE_ON_ELEMENT = """async root => {
   const result = await axe.run(root, rules);
   return result.violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
 }"""
+
+
+#: axe-core, installed with the book's web assets (web/node_modules).
+AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def assert_readable_and_axe_clean(page, selector: str) -> None:
+    """The widget ``selector`` on ``page``: no text below 12 px, a visible label on every
+    input, and no WCAG 2 A/AA violation that axe-core finds in it (skipped without axe-core)."""
+    root = page.locator(selector).element_handle()
+    small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
+    assert not small, f"text below 12 px: {small}"
+    for control in root.query_selector_all("input"):
+        assert control.evaluate("i => i.labels.length > 0"), "every control has a visible label"
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make assets)")
+    page.add_script_tag(path=str(AXE))
+    violations = root.evaluate(AXE_ON_ELEMENT)
+    assert not violations, violations
