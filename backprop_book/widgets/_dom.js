@@ -76,7 +76,8 @@ function redrawn(root, t0, el) {
 
 // The function a widget sets its model with: commit(name, value) or commit({name: value}).
 // The change shows at once (the model fires "change"), and is saved to the kernel when there
-// is one; the static book's widget manager has none, so its first failed save ends the trying.
+// is one (in the static book, web/src/static-widgets.js, save_changes does nothing); a save
+// that throws (a kernel gone) ends the trying, and the widget goes on computing in the page.
 function committer(model) {
   let canSync = true;
   return (...changes) => {
@@ -87,6 +88,33 @@ function committer(model) {
     } catch (e) {
       canSync = false;
     }
+  };
+}
+
+// The widget's voice for screen readers: a polite live region, appended to root, that says
+// the result once the reader pauses (delay ms after the last change). voice.say(text) takes
+// the words or a function that returns them; voice.stop() cancels what is pending. The
+// first draw, when the page opens, is not spoken: nobody has moved anything yet, and a page
+// that talks as it loads is noise (the widget's labels already describe it).
+function speaker(root, delay = 400) {
+  const region = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  let timer = null;
+  let drawn = false;
+  return {
+    region,
+    say(text) {
+      if (!drawn) {
+        drawn = true;
+        return;
+      }
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        region.textContent = typeof text === "function" ? text() : text;
+      }, delay);
+    },
+    stop() {
+      clearTimeout(timer);
+    },
   };
 }
 

@@ -223,7 +223,7 @@ function render({ model, el }) {
     "step moves q.");
   const bars = buildBars(root, keys);
   const cells = buildTable(root, keys);
-  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  const voice = speaker(root);
 
   // Who computes: the kernel once it has answered our ping and its numbers are for the
   // values on screen; otherwise this browser.
@@ -235,7 +235,6 @@ function render({ model, el }) {
     return i.q1 === q[0] && i.q2 === q[1] && i.target === target ? k : null;
   };
 
-  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const q = [model.get("q1"), model.get("q2")], target = model.get("target");
@@ -249,15 +248,14 @@ function render({ model, el }) {
     updatePlane(plane, q, keys, target, num);
     updateBars(bars, target, num);
     updateTable(cells, target, num);
-    clearTimeout(announce); // screen readers hear the result once the reader pauses
-    announce = setTimeout(() => {
-      spoken.textContent = `weight of the target ${fmt(num.p[target])}, C = ${fmt(num.C)}, ` +
+    voice.say(() => {
+      return `weight of the target ${fmt(num.p[target])}, C = ${fmt(num.C)}, ` +
         `dC/dq = (${fmt(num.dC_dq[0])}, ${fmt(num.dC_dq[1])}).`;
-    }, 500);
+    });
     redrawn(root, t0, el);
   }
 
-  return handshake.connect(redraw, ["change"], () => clearTimeout(announce));
+  return handshake.connect(redraw, ["change"], voice.stop);
 }
 
 export default { render };

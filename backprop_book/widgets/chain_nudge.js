@@ -336,7 +336,7 @@ function render({ model, el }) {
   const controls = buildControls(html("div", { class: "bp-controls" }, columns), uid, commit);
   const numbers = buildNumbers(html("div", { class: "bp-results" }, columns));
   const plot = buildPlot(root, uid);
-  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  const voice = speaker(root);
 
   // Who computes: the kernel once it has answered our ping and its numbers are for the
   // values on screen; otherwise this browser.
@@ -353,7 +353,6 @@ function render({ model, el }) {
     return k;
   };
 
-  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const s = state();
@@ -369,17 +368,16 @@ function render({ model, el }) {
     updateNumbers(numbers, s, num);
     drawPlot(plot, s, num);
 
-    clearTimeout(announce); // screen readers hear the result once the reader pauses
-    announce = setTimeout(() => {
+    voice.say(() => {
       const P = NAMES[s.param];
-      spoken.textContent = `C = ${fmt(num.C)}, dC/d${P} = ${fmt(num.gradient)}, predicted change ` +
+      return `C = ${fmt(num.C)}, dC/d${P} = ${fmt(num.gradient)}, predicted change ` +
         `${fmt(num.predicted_change)}, actual change ${fmt(num.actual_change)}.`;
-    }, 500);
+    });
 
     redrawn(root, t0, el);
   }
 
-  return handshake.connect(redraw, ["change"], () => clearTimeout(announce));
+  return handshake.connect(redraw, ["change"], voice.stop);
 }
 
 export default { render };

@@ -95,9 +95,8 @@ function render({ model, el }) {
     delta_last: cell(`sd of δ in layer ${depth} (where backprop starts)`, "delta_last"),
     delta_first: cell("sd of δ in layer 1 (where it ends)", "delta_first"),
   };
-  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  const voice = speaker(root);
 
-  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const act = model.get("activation"), i = model.get("scale_index");
@@ -119,15 +118,14 @@ function render({ model, el }) {
       `${fmt(sel.z[depth - 1])} in layer ${depth}; the deltas' from ${fmt(sel.delta[depth - 1])} in layer ` +
       `${depth} to ${fmt(sel.delta[0])} in layer 1.`;
     chart.setAttribute("aria-label", "Spread per layer, log scale. " + words);
-    clearTimeout(announce);
-    announce = setTimeout(() => { spoken.textContent = words; }, 400);
+    voice.say(words);
     redrawn(root, t0);
   }
   model.on("change:activation", redraw);
   model.on("change:scale_index", redraw);
   redraw();
   return () => {
-    clearTimeout(announce);
+    voice.stop();
     model.off("change:activation", redraw);
     model.off("change:scale_index", redraw);
   };

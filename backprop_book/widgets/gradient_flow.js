@@ -148,9 +148,8 @@ function render({ model, el }) {
   };
   const cells = { last: cell("last"), first: cell("first"), ratio: cell("ratio") };
   const source = html("p", { class: "bp-source" }, root, "computed in your browser");
-  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  const voice = speaker(root);
 
-  let announce = null;
   function draw(norms) {
     const depth = norms.length;
     chart.replaceChildren();
@@ -198,14 +197,13 @@ function render({ model, el }) {
     const words = `${depth} blocks, ${residual ? "residual" : "plain"}, ${NORMS[norm]}: the gradient of the ` +
       `weights is ${fmt(last)} in block ${depth} and ${fmt(first)} in block 1.`;
     chart.setAttribute("aria-label", "Gradient norm per block, log scale. " + words);
-    clearTimeout(announce);
-    announce = setTimeout(() => { spoken.textContent = words; }, 400);
+    voice.say(words);
     redrawn(root, t0);
   }
   for (const name of ["depth", "residual", "norm"]) model.on(`change:${name}`, redraw);
   redraw();
   return () => {
-    clearTimeout(announce);
+    voice.stop();
     for (const name of ["depth", "residual", "norm"]) model.off(`change:${name}`, redraw);
   };
 }

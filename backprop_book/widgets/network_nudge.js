@@ -566,7 +566,7 @@ function render({ model, el }) {
   const numbers = buildNumbers(right);
   const bars = s0.output === "softmax-ce" ? buildBars(right, s0.sizes[s0.sizes.length - 1]) : null;
   const grads = buildGradients(root, s0.sizes);
-  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  const voice = speaker(root);
 
   const same = (p, q) => JSON.stringify(p) === JSON.stringify(q);
   const kernelNumbersFor = (s) => {
@@ -576,7 +576,6 @@ function render({ model, el }) {
     return k;
   };
 
-  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const s = state();
@@ -593,16 +592,15 @@ function render({ model, el }) {
     updateGradients(grads, s, num);
     if (bars) updateBars(bars, s, num);
 
-    clearTimeout(announce); // screen readers hear the result once the reader pauses
-    announce = setTimeout(() => {
+    voice.say(() => {
       const P = pretty(paramName(s.sizes, s.param));
-      spoken.textContent = `C = ${fmt(num.C)}, ∂C/∂${P} = ${fmt(num.gradient)}, predicted ` +
+      return `C = ${fmt(num.C)}, ∂C/∂${P} = ${fmt(num.gradient)}, predicted ` +
         `change ${fmt(num.predicted_change)}, actual change ${fmt(num.actual_change)}.`;
-    }, 500);
+    });
 
     redrawn(root, t0, el);
   }
-  return handshake.connect(redraw, ["change"], () => clearTimeout(announce));
+  return handshake.connect(redraw, ["change"], voice.stop);
 }
 
 export default { render };

@@ -154,7 +154,7 @@ function render({ model, el }) {
     html("th", { scope: "row" }, tr, p.label);
     cells[key] = ["x", "y", "cost"].map((q) => html("td", { "data-readout": `${key}_${q}`, "data-value": "" }, tr));
   }
-  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  const voice = speaker(root);
 
   const handshake = kernelLink(model);
   const current = () => ({ eta: model.get("eta"), beta: model.get("beta"), start: model.get("start"), steps: model.get("steps") });
@@ -167,7 +167,6 @@ function render({ model, el }) {
     return same ? k.paths : null;
   }
 
-  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const now = current();
@@ -201,13 +200,12 @@ function render({ model, el }) {
     }
     const text = `Learning rate ${fmt(now.eta, 3)}, momentum ${fmt(now.beta, 2)}, ${now.steps} steps: ${words.join("; ")}.`;
     pic.setAttribute("aria-label", `Contours of the cost with the three paths from (${fmt(start[0], 1)}, ${fmt(start[1], 1)}). ${text}`);
-    clearTimeout(announce);
-    announce = setTimeout(() => { spoken.textContent = text; }, 400);
+    voice.say(text);
     redrawn(root, t0);
   }
 
   const names = ["eta", "beta", "steps", "start", "kernel"];
-  return handshake.connect(redraw, names.map((n) => `change:${n}`), () => clearTimeout(announce));
+  return handshake.connect(redraw, names.map((n) => `change:${n}`), voice.stop);
 }
 
 export default { render };

@@ -97,7 +97,7 @@ function render({ model, el }) {
     gradient: cell("gradient entry of the cell", "gradient"),
     product: cell("ε × gradient entry", "eps_times_gradient"),
   };
-  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  const voice = speaker(root);
 
   function buttons(tableNode, grid, name) {
     tableNode.replaceChildren();
@@ -120,7 +120,6 @@ function render({ model, el }) {
   buttons(kTable, k, "k");
   const kh = k.length, kw = k[0].length;
 
-  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const mode = model.get("mode"), s = model.get("stride"), eps = model.get("nudge");
@@ -179,15 +178,14 @@ function render({ model, el }) {
     showText(out.product, eps * gradient, fmt(eps * gradient, 4));
     const words = `Nudging ${name} by ${fmt(eps, 2)} at stride ${s} reaches ${reached} of ${rows * cols} outputs; ` +
       `C changes by ${fmt(dC, 4)}, which is ε times the gradient entry ${fmt(gradient, 4)}.`;
-    clearTimeout(announce);
-    announce = setTimeout(() => { spoken.textContent = words; }, 400);
+    voice.say(words);
     redrawn(root, t0);
   }
   const events = ["change:mode", "change:stride", "change:row", "change:col", "change:nudge"];
   for (const e of events) model.on(e, redraw);
   redraw();
   return () => {
-    clearTimeout(announce);
+    voice.stop();
     for (const e of events) model.off(e, redraw);
   };
 }

@@ -158,14 +158,13 @@ function render({ model, el }) {
   const kernelBar = html("div", { class: "bp-kernel", hidden: "" }, root);
   const button = html("button", { type: "button", ...KEYS_TO_US }, kernelBar, "Train this pair again in the kernel (new shuffle)");
   const status = html("span", { class: "bp-status", "data-readout": "kernel_status" }, kernelBar);
-  const spoken = html("p", { class: "bp-sr-only", "aria-live": "polite", "aria-atomic": "true" }, root);
+  const voice = speaker(root);
 
   button.addEventListener("click", () => {
     status.textContent = "training…";
     model.send({ type: "rerun" });
   });
 
-  let announce = null;
   function redraw() {
     const t0 = performance.now();
     const i = model.get("lr_index"), j = model.get("bs_index");
@@ -205,8 +204,7 @@ function render({ model, el }) {
       `and the test accuracy ${pct(last("test_acc"))}.`;
     loss.svg.setAttribute("aria-label", `Training and test loss per epoch for ${words}`);
     acc.svg.setAttribute("aria-label", `Test accuracy per epoch for ${words}`);
-    clearTimeout(announce);
-    announce = setTimeout(() => { spoken.textContent = words; }, 400);
+    voice.say(words);
     redrawn(root, t0, el);
   }
 
@@ -222,7 +220,7 @@ function render({ model, el }) {
   redraw();
   model.send({ type: "ping" }); // nobody answers in the static book: the button stays hidden
   return () => {
-    clearTimeout(announce);
+    voice.stop();
     model.off("change:lr_index", redraw);
     model.off("change:bs_index", redraw);
     model.off("change:kernel", redraw);

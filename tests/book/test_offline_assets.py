@@ -79,10 +79,7 @@ def test_no_stylesheet_pulls_a_remote_font_or_import(built_book: Path):
     "asset",
     [
         "_static/vendor/katex/katex.min.css",
-        "_static/vendor/require.js",
-        "_static/vendor/widgets-config.js",
-        "_static/vendor/jupyter-widgets/html-manager/dist/embed-amd.js",
-        "_static/vendor/anywidget.js",
+        "_static/vendor/static-widgets.js",
     ],
 )
 def test_offline_assets_are_shipped(built_book: Path, asset: str):
@@ -96,3 +93,19 @@ def test_katex_ships_every_font_its_stylesheet_names(built_book: Path):
     assert len(named) > 20, f"KaTeX's stylesheet names only {len(named)} font files"
     missing = sorted(u for u in named if not (sheet.parent / u).is_file())
     assert not missing, f"fonts KaTeX's stylesheet asks for but the book lacks: {missing[:5]}"
+
+
+def test_widget_pages_load_the_book_runtime_and_no_widget_manager(built_book: Path):
+    """Every page with a widget loads the book's own runtime, deferred; none loads require.js
+    or the ipywidgets HTML manager (3.7 MB parsed before any widget could start)."""
+    widget_pages = [p for p in (built_book / "book").glob("*.html")
+                    if "widget-view+json" in p.read_text()]
+    assert len(widget_pages) >= 6, [p.name for p in widget_pages]
+    for page in widget_pages:
+        scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"[^>]*>", page.read_text())
+        runtime = [s for s in scripts if "static-widgets.js" in s]
+        assert len(runtime) == 1, f"{page.name}: loads the widget runtime {len(runtime)} times"
+        tag = re.search(r"<script[^>]*static-widgets\.js[^>]*>", page.read_text()).group(0)
+        assert "defer" in tag, f"{page.name}: the widget runtime holds up the page: {tag}"
+        managers = [s for s in scripts if re.search(r"require\.js|embed-amd|html-manager", s)]
+        assert not managers, f"{page.name}: loads {managers}"
