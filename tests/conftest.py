@@ -86,6 +86,21 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         getattr(item, "callspec", None), "params", {}
     ):
         item.add_marker(pytest.mark.xdist_group("course-" + item.callspec.params["graded"]))
+    elif shared := _module_fixtures(item):
+        # Any other module-scoped fixture (a class graded for the cheats, a page held open,
+        # the worksheets printed) is made once per worker that runs one of its tests: the
+        # tests that share it share a worker, or it is made twice.
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0] + "::" + shared))
+
+
+def _module_fixtures(item: pytest.Item) -> str:
+    """The module-scoped fixtures ``item`` needs, directly or not, joined by commas."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return ""
+    return ",".join(sorted(name for name in info.names_closure
+                           if (defs := info.name2fixturedefs.get(name))
+                           and defs[-1].scope == "module"))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
