@@ -397,7 +397,7 @@ table.grid { border-collapse: collapse; margin: 1mm 0; }
 table.grid td { border: 1px solid #999; width: 24mm; height: 10mm; }
 .work { border: 1px dashed #bbb; height: 30mm; margin-top: 2mm; padding: 1mm 2mm; color: #999;
         font-size: 8.5pt; }
-.off { color: #555; font-size: 9.5pt; }
+.off { color: #555; font-size: 9.5pt; margin: 0 0 2mm; break-after: avoid; }
 .student { break-before: page; } .student:first-of-type { break-before: auto; }
 .intro { color: #444; }
 table.key { border-collapse: collapse; font-size: 8.5pt; margin: 2mm 0 4mm; width: 100%; }
@@ -669,13 +669,13 @@ def _chapter_html(c: int, chapter: str, found: list[Sheet]) -> str:
     from html import escape
 
     parts = [f'<div class="chapter"><h2>{c}. {escape(chapter)}</h2>']
-    parts += [_exercise_html(f"{c}.{i}", s) for i, s in enumerate(found, start=1)
-              if on_paper(s)]
     off = [f"{c}.{i} {escape(s.exercise.title)}" for i, s in enumerate(found, start=1)
            if not on_paper(s)]
-    if off:
+    if off:  # under the heading: after the last exercise it could fill a page of its own
         parts.append(f'<p class="off">In the notebook only (a function or a formula '
                      f'to write): {"; ".join(off)}.</p>')
+    parts += [_exercise_html(f"{c}.{i}", s) for i, s in enumerate(found, start=1)
+              if on_paper(s)]
     return "".join(parts + ["</div>"])
 
 
