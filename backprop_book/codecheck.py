@@ -226,6 +226,22 @@ def _structure(value: Any, depth: int = 0) -> str:
     return a_kind(value)
 
 
+def _named(want: Any, case: dict, names) -> tuple[list[str], list[np.ndarray]]:
+    """The name of each array of a result and the arrays, flattened along its nesting."""
+    labels = list(names(case) if callable(names) else names)
+    return labels, [np.asarray(w, dtype=float) for w in _leaves(want)]
+
+
+def reference_outputs(reference: Callable[..., Any], case: dict,
+                      names: Sequence[str] | Callable[[dict], Sequence[str]]
+                      ) -> dict[str, np.ndarray]:
+    """What :func:`check_code` compares the reader's arrays with on ``case``, by name:
+    ``{"dW1": array, ...}`` (floats), from the same ``reference`` and ``names`` a checker
+    passes it. The worksheets' key prints these for the inputs a student's sheet shows."""
+    labels, wants = _named(reference(*copy.deepcopy(case).values()), case, names)
+    return dict(zip(labels, wants, strict=True))
+
+
 def _align(got: Any, like: Any) -> list | None:
     """The reader's result flattened along the reference's nesting; None if it differs."""
     if isinstance(like, list | tuple):
@@ -518,8 +534,7 @@ def check_code(
                 "`x -= ...` or `x[...] = ...` on an input changes it; `x * (1 - x)` makes a "
                 "new array."
             )
-        labels = list(names(case) if callable(names) else names)
-        wants = [np.asarray(w, dtype=float) for w in _leaves(want)]
+        labels, wants = _named(want, case, names)
         if isinstance(got, Mapping) and set(got) == set(labels):  # read a dict by its keys
             got = [got[k] for k in labels]
             want = _leaves(want)

@@ -386,11 +386,24 @@ def check_div_node(div: object, engine: type | None = None) -> Verdict:
     )
 
 
+#: The task on paper (bookkit.worksheets): the inputs are a point, not the node's arguments.
+check_div_node.paper = (
+    "On paper, at the point x, y below: build each graph with your node, run backward() "
+    "from its output and give the leaves' gradients. The graphs: "
+    + "; ".join(f"`{g}`" for g in DIV_GRAPHS) + " (one Value in both slots).")
+
+
 # ------------------------------------------------------------------ 5. backward(), as code
 
 
+#: The graph backward_topo is checked on, in words (the worksheets print it): built by
+#: :func:`_topo_graphs`, valued by :func:`_topo_value`.
+TOPO_GRAPH = "f = 0.1 * exp(s * sigmoid(s) + z * s) + s * z, where s = x * y + x"
+
+
 def _topo_graphs(engine, x, y, z):
-    """Three graphs whose leaves x, y, z reach the output along paths that meet."""
+    """The graph of :data:`TOPO_GRAPH`: its leaves x, y, z reach the output along paths
+    that meet (s along four edges)."""
     xv, yv, zv = (engine(v, name=n) for v, n in ((x, "x"), (y, "y"), (z, "z")))
     s = xv * yv + xv  # x twice
     f = (s * s.sigmoid() + zv * s).exp() * 0.1 + s * zv  # s reaches f along four edges
@@ -510,6 +523,12 @@ def check_backward_topo(backward_topo: object, engine: type | None = None) -> Ve
         rtol=1e-5,
         atol=1e-7,
     )
+
+
+#: The task on paper (bookkit.worksheets): the inputs are the leaves' values, not a root.
+check_backward_topo.paper = (
+    f"On paper, at the point x, y, z below: run backward_topo from the output of `{TOPO_GRAPH}` "
+    "and give the leaves' gradients df/dx, df/dy, df/dz.")
 
 
 

@@ -7,10 +7,16 @@ answers, to the digits asked, must be within their tolerance of what the checker
 for that student; and two answers are recomputed here independently (the sigmoid's slope
 by its formula, dC/dw1 by centered finite differences) from the numbers read off the
 printed sheet.
+
+A code exercise (its checker calls ``check_code``) is a task on paper: its function's
+signature, the inputs its checker draws for that student (one of them, rounded as printed),
+a box per returned array; the key's arrays are recomputed here by the chapter's own
+solution (or, for the autodiff engine's exercises, by SymPy) on exactly the printed inputs.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import importlib
 import inspect
@@ -22,11 +28,14 @@ import sys
 
 import numpy as np
 import pytest
+import sympy as sp
 from browser import chromium_or_skip
 from pdf_tools import poppler_or_skip, text
 
+import backprop_book as bb
 import backprop_book.exercises
 from backprop_book import checkers
+from backprop_book.exercises import autodiff
 from bookkit import toc
 from bookkit import worksheets as ws
 from bookkit.paths import ROOT
@@ -78,6 +87,8 @@ def printed(tmp_path_factory):
     found["csv"] = list(csv.DictReader((out / "pdf" / "key.csv").open()))
     found["chapters"] = sorted(p.name for p in (out / "pdf").glob("chapter-*.pdf"))
     found["first chapter"] = text(out / "pdf" / found["chapters"][0])
+    found["pages"] = {name: text(out / "pdf" / f"{name}.pdf").count("\f")
+                      for name in [*ROSTER, "key"]}
     return found
 
 
@@ -94,7 +105,9 @@ def paper_numbers(student_id: str) -> dict[str, dict]:
 def _floats(value) -> list[float]:
     if isinstance(value, dict):
         return [f for v in value.values() for f in _floats(v)]
-    if isinstance(value, list | tuple | np.ndarray):
+    if isinstance(value, np.ndarray):
+        return [float(f) for f in value.ravel()]
+    if isinstance(value, list | tuple):
         return [f for v in value for f in _floats(v)]
     return [float(value)] if isinstance(value, int | float | np.number) else []
 
@@ -146,7 +159,7 @@ def test_key_answers_are_within_their_tolerance_of_what_the_checkers_expect(prin
             if not ws.on_paper(sheet):
                 assert not any(label == sheet.exercise.label for label, _ in rows)
                 continue
-            for k, answer in enumerate(sheet.answers):
+            for k, answer in enumerate(ws.paper_answers(sheet)):
                 row = rows[sheet.exercise.label, k]
                 if answer.kind == "choice":
                     name = ws.checker_calls(sheet.exercise.check, alias[1])[0]
@@ -176,7 +189,8 @@ def test_one_file_per_chapter_with_every_students_sheet_and_a_compact_key(printe
     assert all(f"Worksheet for {s}" in first for s in ROSTER)
     assert "In the notebook only" in printed[ROSTER[0]]
     assert "Store it in" not in printed[ROSTER[0]], "the notebook's words stay off paper"
-    assert printed["key"].count("\f") < 4, "the key is a few tables, not pages per student"
+    # a row per student: the class's key is shorter than one student's worksheet
+    assert printed["pages"]["key"] < printed["pages"][ROSTER[0]] / 3, printed["pages"]
 
 
 @pytest.mark.browser
@@ -221,3 +235,165 @@ def test_key_agrees_with_an_independent_computation(printed):
     centered = (cost(n["w1"] + h) - cost(n["w1"] - h)) / (2 * h)
     dC_dw1 = key_value(printed["csv"], student, "ex-111-grad-w1")
     assert dC_dw1 == pytest.approx(centered, rel=1e-3)
+
+
+# ------------------------------------------------------------------ code exercises on paper
+
+
+def code_checkers() -> set[str]:
+    """The checkers that judge a function with check_code (directly or through the dense
+    networks' backward checker), found in the exercise modules' source."""
+    return {name for module in exercise_modules()
+            for name, fn in inspect.getmembers(module, inspect.isfunction)
+            if name.startswith("check_") and fn.__module__ == module.__name__
+            and re.search(r"\bcheck_code\(|_dense\.check_backward\(", inspect.getsource(fn))}
+
+
+def code_sheets(student: str) -> list[tuple[str, ws.Sheet, str, object]]:
+    """(number as printed, sheet, checker name, its module) for every code exercise."""
+    found, c = [], 0
+    checkers_of_code = code_checkers()
+    for nb in notebooks():
+        sheets = ws.sheets(nb, student)
+        if not sheets:
+            continue
+        c += 1
+        module, alias = ws.exercise_module(nb)
+        for i, sheet in enumerate(sheets, start=1):
+            calls = ws.checker_calls(sheet.exercise.check, alias)
+            if any(call in checkers_of_code for call in calls):
+                found.append((f"{c}.{i}", sheet, calls[0],
+                              importlib.import_module(f"backprop_book.exercises.{module}")))
+    return found
+
+
+def test_every_code_exercise_goes_on_paper_as_a_task():
+    found = code_sheets(ROSTER[0])
+    assert len(found) >= 9, [s.exercise.label for _, s, _, _ in found]
+    for _, sheet, _, _ in found:
+        assert ws.on_paper(sheet), sheet.exercise.label
+        task = sheet.answers[0].value
+        assert isinstance(task, ws.CodeTask) and task.inputs and task.outputs
+        assert sheet.signature.startswith("def "), sheet.exercise.label
+        assert '"""' in sheet.signature, f"{sheet.exercise.label}: no docstring"
+
+
+def test_two_students_get_different_code_inputs():
+    a = {s.exercise.label: s.answers[0].value for _, s, _, _ in code_sheets(ROSTER[0])}
+    b = {s.exercise.label: s.answers[0].value for _, s, _, _ in code_sheets(ROSTER[1])}
+    assert a.keys() == b.keys()
+    for label in a:
+        left, right = _floats(a[label].inputs), _floats(b[label].inputs)
+        assert left != right, f"{label}: both students get the same inputs"
+        left, right = _floats(a[label].outputs), _floats(b[label].outputs)
+        assert len(left) != len(right) or not np.allclose(left, right), label
+
+
+def checkers_cases(checker: str, module, solution) -> list[tuple]:
+    """The arguments ``checker`` calls a function with, for the current student: taped by
+    handing it the chapter's own solution, which it must judge right."""
+    calls = []
+
+    def taped(*args):
+        calls.append(copy.deepcopy(args))
+        return solution(*args)
+
+    assert getattr(module, checker)(taped)
+    return calls
+
+
+def solution_of(sheet: ws.Sheet, name: str):
+    ns = {"np": np, "bb": bb}
+    exec(compile(sheet.exercise.solution, sheet.exercise.label, "exec"), ns)  # the book's cell
+    return ns[name]
+
+
+def _sig(t):
+    return 1 / (1 + sp.exp(-t))
+
+
+def autodiff_answers(checker: str, point: dict) -> list[float]:
+    """The leaf gradients the autodiff exercises ask for, by SymPy from the graphs."""
+    x, y, z = sp.symbols("x y z")
+    if checker == "check_div_node":
+        a = x * y
+        graphs = [((x / y) ** 2, (x, y)), (a / (x + y) + a, (x, y)), (x / x, (x,))]
+    else:
+        s = x * y + x
+        graphs = [(sp.Rational(1, 10) * sp.exp(s * _sig(s) + z * s) + s * z, (x, y, z))]
+    at = {sp.Symbol(k): v for k, v in point.items()}
+    return [float(sp.diff(f, v).subs(at)) for f, leaves in graphs for v in leaves]
+
+
+def printed_case(cases: list[tuple], sheet_text: str) -> tuple:
+    """The one case of ``cases`` whose numbers, rounded as printed, are all on the sheet."""
+    rounded = [ws.on_paper_inputs(case) for case in cases]
+    shown = [c for c in rounded if not missing_from(c, sheet_text)]
+    assert len(shown) == 1, f"{len(shown)} of the checker's {len(cases)} inputs are printed"
+    return shown[0]
+
+
+def flat(value) -> list[np.ndarray]:
+    if isinstance(value, list | tuple):
+        return [leaf for v in value for leaf in flat(v)]
+    return [np.asarray(value, dtype=float)]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("student", ROSTER)
+def test_code_task_shows_its_inputs_and_the_key_what_the_solution_returns(printed, student):
+    """Each code exercise is printed as a task (its signature, the inputs the checker draws
+    for this student) and not as "in the notebook only"; the key's arrays are what the
+    chapter's solution (SymPy for the autodiff graphs) returns on exactly the printed
+    inputs, within the key's tolerance."""
+    sheet_text = printed[student]
+    off = " ".join(re.findall(r"In the notebook only \(a function or a formula to write\): "
+                              r"(.*?)\.(?:\s|$)", " ".join(sheet_text.split())))
+    assert "1.4 A new activation" in off, "the notebook-only lines are not where expected"
+    rows = [r for r in printed["csv"] if r["student"] == student]
+    checked = 0
+    for number, sheet, checker, module in code_sheets(student):
+        title = sheet.exercise.title
+        assert f"Exercise {number}: {title}" in " ".join(sheet_text.split()), title
+        assert f"{number} {title}" not in off, f"{title}: notebook only"
+        assert sheet.signature.splitlines()[0] in sheet_text, sheet.signature
+        checkers.set_student(student)
+        try:
+            if module is autodiff:
+                cases = [tuple(c.values()) for c in (
+                    autodiff._div_cases() if checker == "check_div_node"
+                    else autodiff._topo_cases())]
+                point = printed_case(cases, sheet_text)
+                want = autodiff_answers(checker, dict(zip("xyz", point, strict=False)))
+            else:
+                name = ws.function_of(sheet.exercise.check, "ex")
+                solution = solution_of(sheet, name)
+                point = printed_case(checkers_cases(checker, module, solution), sheet_text)
+                want = flat(solution(*copy.deepcopy(point)))
+        finally:
+            checkers.set_student(None)
+        mine = sorted((r for r in rows if r["label"] == sheet.exercise.label),
+                      key=lambda r: int(r["part"]))
+        assert len(mine) == len(want), (sheet.exercise.label, [r["what"] for r in mine])
+        for row, w in zip(mine, want, strict=True):
+            got = np.array(json.loads(row["answer"].replace(";", "],[").join("[]")
+                                      if row["answer"].startswith("[") else row["answer"]),
+                           dtype=float)
+            w = np.asarray(w, dtype=float)
+            assert got.size == w.size, (sheet.exercise.label, row["what"])
+            # the key's rounding (half a unit) and the printed cache's, each number rounded
+            # on its own (the solution takes the slope from a, the reference may from z)
+            assert np.all(np.abs(got.reshape(-1) - w.reshape(-1))
+                          <= float(row["tolerance"]) * 0.6 + 1e-12), (
+                sheet.exercise.label, row["what"], row["answer"], w)
+            checked += 1
+    assert checked >= 30, checked
+
+
+@pytest.mark.browser
+def test_the_key_prints_each_code_exercises_arrays(printed):
+    key = " ".join(printed["key"].split())
+    for number, sheet, _, _ in code_sheets(ROSTER[0]):
+        assert f"{number} {sheet.exercise.title}: what the reference returns" in key
+    for name in ("dC_dw1", "dW3", "w_new", "dgamma", "x / x: dx"):
+        assert name in key, name

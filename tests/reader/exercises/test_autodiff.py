@@ -101,3 +101,22 @@ def test_fd_passes():
     refuse(ex.check_fd_passes, 2 * weights, "biases are parameters too")
     refuse(ex.check_fd_passes, 2, "backpropagation needs")
     refuse(ex.check_fd_passes, right + 7, "that is not it")
+
+
+# ------------------------------------------------------------------ the graphs, in words
+
+
+def test_the_topo_graph_in_words_is_the_graph_checked():
+    """The worksheets print TOPO_GRAPH as the task; it must be the function the checker's
+    graphs compute."""
+    f_text, s_text = ex.TOPO_GRAPH.removeprefix("f = ").split(", where s = ")
+    x, y, z = sp.symbols("x y z")
+    s = sp.sympify(s_text, locals={"x": x, "y": y})
+    f = sp.sympify(f_text, locals={"s": s, "z": z,
+                                   "sigmoid": lambda t: 1 / (1 + sp.exp(-t))})
+    rng = np.random.default_rng(3)
+    for point in rng.uniform(-1, 1, size=(3, 3)):
+        at = dict(zip((x, y, z), point, strict=True))
+        assert float(f.subs(at)) == pytest.approx(ex._topo_value(*point), rel=1e-12)
+    assert "x / x" in ex.check_div_node.paper and "backward_topo" in (
+        ex.check_backward_topo.paper)
