@@ -98,17 +98,6 @@ class _TimedOut(BaseException):
 REPLAYABLE["_TimedOut"] = _TimedOut
 
 
-# ------------------------------------------------------------------ calling the reader's code
-
-
-class _TimedOut(BaseException):
-    """Raised in the reader's code when it runs past the limit (not an Exception: a bare
-    ``except Exception`` in their code cannot swallow it)."""
-
-
-REPLAYABLE["_TimedOut"] = _TimedOut
-
-
 def _call(fn: Callable, inputs: Mapping[str, Any], seconds: float):
     """``fn(*inputs.values())``, stopped after ``seconds`` (SIGALRM in the main thread, else a thread)."""
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
