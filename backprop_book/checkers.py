@@ -212,6 +212,24 @@ def given(label: str, default: Mapping[str, Any], draw: Callable[[np.random.Gene
 # ------------------------------------------------------------------ arrays and numbers
 
 
+def as_numbers(value: object, unreadable: str, not_finite: str) -> np.ndarray:
+    """``value`` as a float array, or NotQuiteRight in the caller's words: ``unreadable``
+    when it cannot be read as numbers (``{kind}`` in it becomes what the value is, e.g. "a
+    string 'abc'"; ``{type}`` its type's name), ``not_finite`` when it holds NaN or infinity.
+
+    The one place an answer becomes numbers: every checker that reads arrays (the numeric
+    fill-ins here, the code exercises' returned arrays) goes through it.
+    """
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        said = unreadable.replace("{kind}", a_kind(value)).replace("{type}", type(value).__name__)
+        raise NotQuiteRight(said) from None  # (replace, not format: `what` may hold braces)
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise NotQuiteRight(not_finite)
+    return arr
+
+
 def _as_array(answer: object, what: str) -> np.ndarray:
     """The answer as a float array, or NotQuiteRight saying what kind of thing was expected."""
     if isinstance(answer, bool | str | bytes) or callable(answer) or isinstance(answer, Mapping):
@@ -235,19 +253,12 @@ def _as_array(answer: object, what: str) -> np.ndarray:
             answer = np.array(answer.tolist(), dtype=float)
     except ImportError:  # pragma: no cover - SymPy is a requirement
         pass
-    try:
-        arr = np.asarray(answer, dtype=float)
-    except (TypeError, ValueError):
-        raise NotQuiteRight(
-            f"{what} should be a number or an array of numbers; "
-            f"could not read {a_kind(answer)} as numbers."
-        ) from None
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise NotQuiteRight(
-            f"{what} contains NaN or infinity. Look for a division by zero, a log of 0, or a "
-            "variable used before it was given a value."
-        )
-    return arr
+    return as_numbers(
+        answer,
+        f"{what} should be a number or an array of numbers; could not read {{kind}} as numbers.",
+        f"{what} contains NaN or infinity. Look for a division by zero, a log of 0, or a "
+        "variable used before it was given a value.",
+    )
 
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:

@@ -52,6 +52,7 @@ from .checkers import (
     NotQuiteRight,
     Verdict,
     a_kind,
+    as_numbers,
     is_placeholder,
     not_done,
     right,
@@ -246,18 +247,11 @@ def _align(got: Any, like: Any) -> list | None:
 def _as_floats(value: Any, name: str, what: str) -> np.ndarray:
     if value is None:
         raise NotQuiteRight(f"{what}: {name} is None: is a `return` or an assignment missing?")
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise NotQuiteRight(
-            f"{what}: {name} should be a NumPy array (or a number); it is "
-            f"{a_kind(value)}."
-        ) from None
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise NotQuiteRight(
-            f"{what}: {name} contains NaN or infinity (a division by zero, or an overflow?)."
-        )
-    return arr
+    return as_numbers(
+        value,
+        f"{what}: {name} should be a NumPy array (or a number); it is {{kind}}.",
+        f"{what}: {name} contains NaN or infinity (a division by zero, or an overflow?).",
+    )
 
 
 def _paths(value: Any, path: str) -> list[tuple[str, Any]]:

@@ -33,6 +33,7 @@ from .. import attention as ref
 from ..checkers import (
     NotQuiteRight,
     Verdict,
+    as_numbers,
     check_array,
     check_expr,
     given,
@@ -96,18 +97,10 @@ def _arrays(result, names: tuple[str, ...], what: str) -> list[np.ndarray]:
     for name, value in zip(names, result, strict=True):
         if is_placeholder(value):
             raise NotQuiteRight(f"{what} returned None for {name}: every array must be computed.")
-        try:
-            arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise NotQuiteRight(
-                f"{what} returned a {type(value).__name__} for {name}; expected a NumPy array."
-            ) from None
-        if not np.all(np.isfinite(arr)):
-            raise NotQuiteRight(
-                f"{name} from {what} contains NaN or infinity: is -inf from the mask reaching "
-                "a product (0 * inf) or an exponent without the max shift?"
-            )
-        out.append(arr)
+        out.append(as_numbers(
+            value, f"{what} returned a {{type}} for {name}; expected a NumPy array.",
+            f"{name} from {what} contains NaN or infinity: is -inf from the mask reaching "
+            "a product (0 * inf) or an exponent without the max shift?"))
     return out
 
 

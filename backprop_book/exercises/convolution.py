@@ -30,7 +30,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import conv
-from ..checkers import NotQuiteRight, Verdict, check_array, given, is_placeholder, not_done, right
+from ..checkers import (
+    NotQuiteRight,
+    Verdict,
+    as_numbers,
+    check_array,
+    given,
+    is_placeholder,
+    not_done,
+    right,
+)
 from ..gradcheck import numerical_gradient
 
 OUTPUT_SIZE = "ex-conv-output-size"
@@ -128,15 +137,8 @@ def _call(answer: Callable, case: Case, what: str) -> np.ndarray | None:
         ) from None
     if result is None:
         raise NotQuiteRight(f"{what} returned None on {case.about}: it needs a `return`.")
-    try:
-        arr = np.asarray(result, dtype=float)
-    except (TypeError, ValueError):
-        raise NotQuiteRight(
-            f"{what} should return a NumPy array; it returned a {type(result).__name__}."
-        ) from None
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise NotQuiteRight(f"{what} returned NaN or infinity on {case.about}.")
-    return arr
+    return as_numbers(result, f"{what} should return a NumPy array; it returned a {{type}}.",
+                      f"{what} returned NaN or infinity on {case.about}.")
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:

@@ -196,3 +196,14 @@ def test_given_defaults_without_student_and_draws_with_one():
 def test_student_id_must_be_text_or_number():
     with pytest.raises(TypeError, match="string or an integer"):
         set_student(["ada"])
+
+
+def test_as_numbers_reads_numbers_and_says_the_callers_words_otherwise():
+    from backprop_book.checkers import NotQuiteRight, as_numbers
+
+    assert as_numbers([[1, 2]], "", "").tolist() == [[1.0, 2.0]]
+    with pytest.raises(NotQuiteRight, match=r"^dC/dW_\{1\} is a str, a str\.$"):
+        as_numbers("abc", "dC/dW_{1} is {kind}, a {type}.", "")
+    with pytest.raises(NotQuiteRight, match="^has a NaN$"):
+        as_numbers([1.0, float("nan")], "", "has a NaN")
+    assert as_numbers([], "", "never").size == 0  # an empty array has nothing infinite in it
