@@ -70,6 +70,18 @@ def test_chapters_count_neurons_and_layers_the_same_way():
     assert "# The 4-3-3-3 network" in title and "$L = 3$ layers of weights" in title
 
 
+def test_the_first_chapter_keeps_numerics_and_step_sizes_for_its_asides():
+    """The network comes first; truncation error, curvature and the Hessian are folded
+    asides at the end, which the rest of the book does not need."""
+    cs = cells("one-neuron-chain")
+    network, deeper = index_of(cs, "(sec-111-network)="), index_of(cs, "(sec-111-deeper)=")
+    assert network < deeper
+    for label in ("eq-centered-difference", "eq-parabola-step", "eq-curvature-limit",
+                  "eq-hessian-limit", "beh-111-local-limit", "beh-111-ill-conditioned"):
+        proof = index_of(cs, f"# proves: {label}")
+        assert proof > deeper, label
+        assert {"hide-cell"} & set(cs[proof].get("metadata", {}).get("tags", [])), label
+
 def test_no_equation_is_called_by_a_bare_number():
     """The book numbers equations globally: 'equation 2' would be the chain rule."""
     bare = re.compile(r"\b[Ee]quation \d")
