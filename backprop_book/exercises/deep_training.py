@@ -76,7 +76,8 @@ def check_init_scale(answer: object) -> Verdict:
             "that uses n_out, the width the backward pass sums over. The forward pass sums "
             "over the n_in inputs of each neuron.": 1 / math.sqrt(n_out),
             "that is Glorot's compromise sqrt(2/(n_in + n_out)), which balances forward and "
-            "backward. Asked was the scale that keeps the forward spread level exactly.": math.sqrt(
+            "backward. Asked was the scale that keeps the forward spread level, with "
+            "E[a^2] ~ Var z.": math.sqrt(
                 2 / (n_in + n_out)
             ),
         },

@@ -53,3 +53,24 @@ def test_the_page_says_how_to_reach_nbgrader_and_names_the_late_plugin_truly():
     assert "zero" in LateSubmissionPlugin.class_traits()["penalty_method"].values
     assert "LateSubmissionPlugin" in PAGE and "--force" in PAGE
     assert "backprop-book-handouts.zip" not in PAGE and "scripts/" not in PAGE
+
+
+def test_the_generic_messages_are_the_ones_the_page_describes():
+    """The page says what a sign flip and a factor of 2 get where no (a - y) and no
+    cost's 1/2 are in sight: the learning-rate limit."""
+    import pytest
+
+    from backprop_book.checkers import NotQuiteRight
+    from backprop_book.exercises import deep_training as ex
+
+    text = " ".join(PAGE.split())
+    assert "it asks to check the sign of each factor and the order of each difference" in text
+    assert "a factor of 2 has another cause and the message still asks" in text
+    lam = ex.lr_limit_numbers()["lambda_max"]
+    with pytest.raises(NotQuiteRight) as flipped:
+        ex.check_lr_limit(-2 / lam)
+    assert "check the sign of each factor" in str(flipped.value)
+    assert "(a - y)" not in str(flipped.value)
+    with pytest.raises(NotQuiteRight) as doubled:
+        ex.check_lr_limit(4 / lam)
+    assert "factor 2 from a cost" in str(doubled.value)
