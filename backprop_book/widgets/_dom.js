@@ -127,6 +127,23 @@ function speaker(root, delay = 400) {
 function kernelLink(model) {
   const link = {
     listening: false,
+    // The kernel's numbers (the model's "kernel" value) when a kernel is listening and they
+    // were computed for what is on screen: state's values under names equal their inputs.
+    numbersFor(state, names) {
+      const k = model.get("kernel");
+      if (!link.listening || !k || !k.inputs) return null;
+      for (const n of names) if (JSON.stringify(k.inputs[n]) !== JSON.stringify(state[n])) return null;
+      return k;
+    },
+    // The widget's source line says who computed what is on screen: the kernel (with
+    // `kernel`, which code there) or this browser, while a listening kernel catches up.
+    showSource(source, fromKernel, { what = "Numbers", kernel = "NumPy" } = {}) {
+      source.dataset.value = fromKernel ? "kernel" : "browser";
+      source.textContent = fromKernel
+        ? `${what} computed by the kernel (${kernel})`
+        : `${what} computed in your browser (JavaScript)` +
+          (link.listening ? " while the kernel catches up" : "");
+    },
     connect(redraw, events = ["change"], stop = () => {}) {
       const onMessage = (msg) => {
         if (msg && msg.type === "pong") {

@@ -228,22 +228,13 @@ function render({ model, el }) {
   // Who computes: the kernel once it has answered our ping and its numbers are for the
   // values on screen; otherwise this browser.
   const handshake = kernelLink(model);
-  const kernelNumbersFor = (q, target) => {
-    const k = model.get("kernel");
-    if (!handshake.listening || !k || !k.inputs) return null;
-    const i = k.inputs;
-    return i.q1 === q[0] && i.q2 === q[1] && i.target === target ? k : null;
-  };
 
   function redraw() {
     const t0 = performance.now();
     const q = [model.get("q1"), model.get("q2")], target = model.get("target");
-    const kernel = kernelNumbersFor(q, target);
+    const kernel = handshake.numbersFor({ q1: q[0], q2: q[1], target }, ["q1", "q2", "target"]);
     const num = kernel || attentionNumbers(q, keys, target);
-    source.dataset.value = kernel ? "kernel" : "browser";
-    source.textContent = kernel
-      ? "Numbers computed by the kernel (the package's NumPy)"
-      : "Numbers computed in your browser (JavaScript)";
+    handshake.showSource(source, kernel, { kernel: "the package's NumPy" });
     updateControls(controls, q, target);
     updatePlane(plane, q, keys, target, num);
     updateBars(bars, target, num);

@@ -346,23 +346,13 @@ function render({ model, el }) {
     for (const n of INPUTS) s[n] = model.get(n);
     return s;
   };
-  const kernelNumbersFor = (s) => {
-    const k = model.get("kernel");
-    if (!handshake.listening || !k || !k.inputs) return null;
-    for (const n of [...INPUTS, "param", "step"]) if (k.inputs[n] !== s[n]) return null;
-    return k;
-  };
 
   function redraw() {
     const t0 = performance.now();
     const s = state();
-    const kernel = kernelNumbersFor(s);
+    const kernel = handshake.numbersFor(s, [...INPUTS, "param", "step"]);
     const num = kernel || nudgeNumbers(s);
-    source.dataset.value = kernel ? "kernel" : "browser";
-    source.textContent = kernel
-      ? "Numbers computed by the kernel (NumPy)"
-      : "Numbers computed in your browser (JavaScript)" +
-        (handshake.listening && model.get("kernel").inputs ? " while the kernel catches up" : "");
+    handshake.showSource(source, kernel);
     updateDiagram(diagram, s, num);
     updateControls(controls, s);
     updateNumbers(numbers, s, num);

@@ -568,24 +568,13 @@ function render({ model, el }) {
   const grads = buildGradients(root, s0.sizes);
   const voice = speaker(root);
 
-  const same = (p, q) => JSON.stringify(p) === JSON.stringify(q);
-  const kernelNumbersFor = (s) => {
-    const k = model.get("kernel");
-    if (!handshake.listening || !k || !k.inputs) return null;
-    for (const n of SYNCED) if (!same(k.inputs[n], s[n])) return null;
-    return k;
-  };
 
   function redraw() {
     const t0 = performance.now();
     const s = state();
-    const kernel = kernelNumbersFor(s);
+    const kernel = handshake.numbersFor(s, SYNCED);
     const num = kernel || nudgeNumbers(s);
-    source.dataset.value = kernel ? "kernel" : "browser";
-    source.textContent = kernel
-      ? "Numbers computed by the kernel (NumPy)"
-      : "Numbers computed in your browser (JavaScript)" +
-        (handshake.listening && model.get("kernel").inputs ? " while the kernel catches up" : "");
+    handshake.showSource(source, kernel);
     updateDiagram(diagram, s, num);
     updateControls(controls, s);
     updateNumbers(numbers, s, num);

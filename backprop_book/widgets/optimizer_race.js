@@ -178,10 +178,7 @@ function render({ model, el }) {
     }
     const fromKernel = kernelPaths(now);
     const paths = fromKernel || racePaths(H, now.start, now.eta, now.beta, now.steps);
-    source.dataset.value = fromKernel ? "kernel" : "browser";
-    source.textContent = fromKernel
-      ? "Paths computed by the kernel (the chapter's NumPy)"
-      : "Paths computed in your browser (JavaScript)" + (handshake.listening ? " while the kernel catches up" : "");
+    handshake.showSource(source, fromKernel, { what: "Paths", kernel: "the chapter's NumPy" });
     const words = [];
     for (const key of Object.keys(PATHS)) {
       const path = paths[key], last = path[path.length - 1], c = cost(H, last);
