@@ -78,6 +78,7 @@ def printed(tmp_path_factory):
     found["csv"] = list(csv.DictReader((out / "pdf" / "key.csv").open()))
     found["chapters"] = sorted(p.name for p in (out / "pdf").glob("chapter-*.pdf"))
     found["first chapter"] = text(out / "pdf" / found["chapters"][0])
+    found["html"] = out / "pdf" / "html"
     return found
 
 
@@ -221,3 +222,30 @@ def test_key_agrees_with_an_independent_computation(printed):
     centered = (cost(n["w1"] + h) - cost(n["w1"] - h)) / (2 * h)
     dC_dw1 = key_value(printed["csv"], student, "ex-111-grad-w1")
     assert dC_dw1 == pytest.approx(centered, rel=1e-3)
+
+
+#: A4's width less the worksheet's page margins (16 mm each side), in CSS pixels.
+PRINTED_COLUMN_PX = (210 - 2 * 16) / 25.4 * 96
+
+
+@pytest.mark.browser
+def test_every_box_fits_the_printed_column(printed, chromium):
+    """The trial's sheets had the right border of every "given" box and answer box cut off at
+    the margin: a box as wide as the column draws its right border on the edge, where the
+    printer clips it. Laid out for print at the column's width, every box ends at least a
+    pixel inside it."""
+    from bookkit.browser import offline_page, serve
+
+    with serve(printed["html"]) as base:
+        page = offline_page(chromium, base, width=round(PRINTED_COLUMN_PX))
+        for name in (ROSTER[0], "key"):
+            page.goto(f"{base}/{name}.html", wait_until="load")
+            page.emulate_media(media="print")
+            past = page.evaluate("""(limit) => [...document.querySelectorAll(
+                    'pre, .line, .work, table.grid, table.key, .exercise, .katex-display')]
+                .map(e => [e.className || e.tagName, e.getBoundingClientRect().right])
+                .filter(([, right]) => right > limit - 1)""", PRINTED_COLUMN_PX)
+            assert not past, f"{name}: {len(past)} boxes end on or past the column's edge, " \
+                             f"e.g. {past[:3]}"
+            boxes = page.evaluate("() => document.querySelectorAll('pre, .line, .work').length")
+            assert boxes > 20 or name == "key", boxes  # the key is tables
