@@ -30,11 +30,10 @@ import re
 import tokenize
 from pathlib import Path
 
-from nbconvert.preprocessors import Preprocessor
 from nbformat import from_dict
 from nbgrader.converters.autograde import Autograde
 from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
-from traitlets import default
+from traitlets import List
 
 from backprop_book import checkers
 from backprop_book.classroom import STUDENT_ENV
@@ -287,10 +286,15 @@ EXERCISE_TITLE = re.compile(r"^\*\*Exercise: (.+?)\*\*", re.M)
 FEEDBACK_TEMPLATE = "backprop-feedback.html.j2"
 
 
-class ExerciseTitles(Preprocessor):
+class ExerciseTitles(NbGraderPreprocessor):
     """Name every graded cell after its exercise (``metadata.backprop_book.title``): the
     feedback page's table of contents lists "The sigmoid's slope", or "All four gradients,
     as code: dC_dw1" for one array of a code exercise, where nbgrader's says "Test cell"."""
+
+    #: configurable, as in nbgrader's GetGrades: the feedback's exporter configures it
+    display_data_priority = List(["text/html", "application/pdf", "text/latex",
+                                  "image/svg+xml", "image/png", "image/jpeg",
+                                  "text/plain"]).tag(config=True)
 
     def preprocess(self, nb, resources):
         title, named = None, []
@@ -312,10 +316,6 @@ class ExerciseTitles(Preprocessor):
                 title = f"{title}: {answer}"
             cell.metadata.setdefault("backprop_book", {})["title"] = title
         return nb, resources
-
-    @default("enabled")
-    def _enabled(self) -> bool:  # nbconvert's preprocessors are off unless enabled
-        return True
 
 
 def _answer_name(code: str) -> str | None:
