@@ -249,3 +249,18 @@ def test_every_box_fits_the_printed_column(printed, chromium):
                              f"e.g. {past[:3]}"
             boxes = page.evaluate("() => document.querySelectorAll('pre, .line, .work').length")
             assert boxes > 20 or name == "key", boxes  # the key is tables
+
+
+def test_an_answer_box_has_the_shape_of_its_answer():
+    """The trial's sheets gave every answer the same five-line box, a 2 x 2 Jacobian and a
+    delta of 5 neurons alike: a number gets a line, an array a grid of its own shape, and
+    the digits wanted are said."""
+    def cells(html: str) -> list[int]:
+        return [row.count("<td>") for row in re.findall(r"<tr>(.*?)</tr>", html)]
+
+    number = ws._ask(ws.Answer("dC/dw1", "number", 0.0123))
+    assert 'class="line"' in number and "<table" not in number and "4 significant" in number
+    assert cells(ws._ask(ws.Answer("J", "number", np.zeros((2, 2))))) == [2, 2]
+    assert cells(ws._ask(ws.Answer("delta", "number", np.zeros((5, 1))))) == [1] * 5
+    assert cells(ws._ask(ws.Answer("b", "number", np.zeros(3)))) == [3]
+    assert "a whole number" in ws._ask(ws.Answer("n_out", "number", 13))
