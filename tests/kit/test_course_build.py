@@ -543,3 +543,26 @@ def test_the_feedback_lists_each_check_by_its_exercise():
                  "All four gradients, as code: dC_db2 (Score",
                  "One gradient by hand: No response."):
         assert name.replace("'", "&#39;") in toc or name in toc, (name, toc)
+
+
+def test_the_syllabus_names_every_assignment_with_its_exercises_checks_and_reading_time():
+    """The syllabus is the week plan the trial asked for; its table must name the course's
+    assignments as they are (it named three by old numbers and missed two chapters), with
+    each one's exercises and graded checks, and its reading time at 120 words a minute."""
+    from bookkit.course import assignment_names, chapters, course_files
+
+    text = (ROOT / "book" / "syllabus.md").read_text()
+    rows = re.findall(r"^\| [\d–]+ \| .*? \| `(\d\d-[\w-]+)` \| (\d+), (\d+) \| (\d+) min",
+                      text, re.M)
+    names = assignment_names()
+    assert sorted(r[0] for r in rows) == sorted(names.values()), rows
+    notebooks = {names[path.stem]: nb for path, nb in chapters()}
+    _, grades = course_files()
+    for name, exercises, checks, minutes in rows:
+        prose = " ".join("".join(c["source"]) for c in notebooks[name]["cells"]
+                         if c["cell_type"] == "markdown")
+        assert int(exercises) == len(re.findall(r"```\{exercise\}", prose)), name
+        assert int(checks) == len(grades[name]), name
+        words = len(re.findall(r"[A-Za-z][A-Za-z'-]*", re.sub(r"```.*?```", " ", prose,
+                                                             flags=re.S)))
+        assert abs(int(minutes) - words / 120) <= 5, (name, minutes, words / 120)
