@@ -327,13 +327,70 @@ def _answer_name(code: str) -> str | None:
         return None
 
 
+#: TeX in Markdown: ``$$...$$``, or ``$...$`` around no space at either end (not ``$5``).
+MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?![\w$])", re.S)
+#: Code in Markdown, where a ``$`` is a dollar: fenced blocks and inline spans.
+CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+
+
+def with_mathml(text: str, render) -> str:
+    """``text`` (Markdown) with each TeX span outside code replaced by ``render(tex,
+    display)``; a span ``render`` cannot render (:class:`bookkit.katex.TeXError`) stays TeX."""
+    from .katex import TeXError
+
+    def one(match: re.Match) -> str:
+        tex, display = (match.group(1), True) if match.group(1) else (match.group(2), False)
+        try:
+            html = render(tex.strip(), display)
+        except TeXError:
+            return match.group(0)
+        return f"<div>{html}</div>" if display else html
+
+    parts = CODE.split(text)
+    return "".join(part if k % 2 else MATH.sub(one, part) for k, part in enumerate(parts))
+
+
+class OfflineMath(NbGraderPreprocessor):
+    """The feedback page's math as MathML, which the browser lays out itself.
+
+    nbgrader's feedback page loads MathJax from the web, so a student's page offline (a
+    class hub often is) shows raw TeX: ``$\\partial C/\\partial w_1$``. With the book's KaTeX
+    (:mod:`bookkit.katex`, ``make assets``) every formula of the Markdown and every TeX
+    output (SymPy's) becomes MathML; where KaTeX is not installed the page stays as it was.
+    """
+
+    #: configurable, as in nbgrader's GetGrades: the feedback's exporter configures it
+    display_data_priority = List(["text/html", "application/pdf", "text/latex",
+                                  "image/svg+xml", "image/png", "image/jpeg",
+                                  "text/plain"]).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from . import katex
+
+        try:
+            mathml = katex.renderer(output="mathml")
+        except RuntimeError as missing:  # no KaTeX, or no Node: TeX as nbgrader shows it
+            self.log.info("feedback math left as TeX: %s", missing)
+            return nb, resources
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = with_mathml(_source(cell), mathml.render)
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                if "text/latex" in data and "text/html" not in data:
+                    html = with_mathml(data["text/latex"], mathml.render)
+                    if html != data["text/latex"]:
+                        data["text/html"] = html
+        return nb, resources
+
+
 def feedback_preprocessors() -> list:
-    """nbgrader's generate_feedback preprocessors, with :class:`ExerciseTitles` after the
-    grades are read."""
+    """nbgrader's generate_feedback preprocessors, with :class:`ExerciseTitles` and
+    :class:`OfflineMath` after the grades are read."""
     from nbgrader.converters.generate_feedback import GenerateFeedback
 
     default = GenerateFeedback.class_traits()["preprocessors"].default()
-    return [default[0], ExerciseTitles, *default[1:]]
+    return [default[0], ExerciseTitles, OfflineMath, *default[1:]]
 
 
 def feedback_template_dirs() -> list[str]:

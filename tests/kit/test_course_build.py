@@ -566,3 +566,28 @@ def test_the_syllabus_names_every_assignment_with_its_exercises_checks_and_readi
         words = len(re.findall(r"[A-Za-z][A-Za-z'-]*", re.sub(r"```.*?```", " ", prose,
                                                              flags=re.S)))
         assert abs(int(minutes) - words / 120) <= 5, (name, minutes, words / 120)
+
+
+def test_the_feedback_shows_math_without_the_web():
+    """nbgrader's feedback page loads MathJax from the web: offline the trial saw raw
+    ``$\\partial C/\\partial w_1$``. With the book's KaTeX every formula is MathML, which
+    the browser lays out itself; a dollar in code stays a dollar."""
+    import nbformat
+
+    from bookkit.nbgrader_hooks import OfflineMath, with_mathml
+
+    nb, _ = assignment(json.loads((ROOT / "book" / "one-neuron-chain.ipynb").read_text()),
+                       "one-neuron-chain.ipynb")
+    node = nbformat.reads(json.dumps(nb), as_version=4)
+    node.cells.append(nbformat.v4.new_code_cell("tanh_slope", outputs=[nbformat.v4.new_output(
+        "execute_result", data={"text/latex": "$\\displaystyle 1 - \\tanh^{2}{\\left(z \\right)}$",
+                                "text/plain": "1 - tanh(z)**2"}, execution_count=1)]))
+    OfflineMath().preprocess(node, {})
+    markdown = " ".join(c.source for c in node.cells if c.cell_type == "markdown")
+    shown = re.sub(r"<annotation[^>]*>.*?</annotation>", "", markdown)  # MathML's own TeX
+    assert "\\partial" not in shown, shown
+    assert markdown.count("<math") > 20 and "$" not in re.sub(r"`[^`]*`", "", markdown)
+    latex = node.cells[-1].outputs[0]["data"]
+    assert latex["text/html"].count("<math") == 1
+    shown = with_mathml("costs $5 and $6, `x = \"$y$\"`, and $a_1$", lambda t, d: "<math/>")
+    assert shown == "costs $5 and $6, `x = \"$y$\"`, and <math/>"
