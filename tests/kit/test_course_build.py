@@ -591,3 +591,18 @@ def test_the_feedback_shows_math_without_the_web():
     assert latex["text/html"].count("<math") == 1
     shown = with_mathml("costs $5 and $6, `x = \"$y$\"`, and $a_1$", lambda t, d: "<math/>")
     assert shown == "costs $5 and $6, `x = \"$y$\"`, and <math/>"
+
+
+def test_the_course_readme_says_where_the_solutions_are_and_what_each_assignment_is_worth(
+        tmp_path, capsys):
+    """The trial: "graded checks" meant points but nothing said so; nothing said that
+    ``source/`` holds the solutions and students get ``release/``; no overview."""
+    from bookkit.course import write_course
+
+    grades = write_course(tmp_path)
+    said = capsys.readouterr().out
+    readme = " ".join((tmp_path / "README.md").read_text().split())
+    assert "**with their solutions** (never give these out)" in readme and "`release/`" in readme
+    for k, (name, ids) in enumerate(grades.items(), start=1):
+        assert f"| {k} | `{name}` | {len(ids)} | {len(ids)} |" in readme, name
+        assert f"{name}: {len(ids)} graded checks, {len(ids)} points" in said, name
