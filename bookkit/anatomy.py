@@ -62,6 +62,26 @@ def parse(code: str) -> ast.Module | None:
         return None
 
 
+def _target_names(target: ast.expr, bound: set[str], mutated: set[str]) -> None:
+    """Add what an assignment's ``target`` binds (``a``, ``a, b``, ``*rest``) to ``bound``,
+    and the name whose attribute or item it sets (``d`` of ``d[k] = v``, ``Value`` of
+    ``Value.tanh = f``) to ``mutated``; names only read inside it (``sp`` of
+    ``d[sp.latex(f)] = v``) are neither."""
+    if isinstance(target, ast.Name):
+        bound.add(target.id)
+    elif isinstance(target, ast.Tuple | ast.List):
+        for element in target.elts:
+            _target_names(element, bound, mutated)
+    elif isinstance(target, ast.Starred):
+        _target_names(target.value, bound, mutated)
+    elif isinstance(target, ast.Attribute | ast.Subscript):
+        base = target.value
+        while isinstance(base, ast.Attribute | ast.Subscript):
+            base = base.value
+        if isinstance(base, ast.Name):
+            mutated.add(base.id)
+
+
 def _bindings(body: list[ast.stmt]) -> tuple[set[str], set[str]]:
     """Names module-level ``body`` binds, and names whose attributes or items it sets."""
     bound: set[str] = set()
@@ -74,9 +94,7 @@ def _bindings(body: list[ast.stmt]) -> tuple[set[str], set[str]]:
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                for sub in ast.walk(target):
-                    if isinstance(sub, ast.Name):
-                        (bound if isinstance(sub.ctx, ast.Store) else mutated).add(sub.id)
+                _target_names(target, bound, mutated)
         for field in ("body", "orelse", "finalbody"):
             inner = getattr(node, field, None)
             if inner and not isinstance(node, ast.FunctionDef | ast.ClassDef):

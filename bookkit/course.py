@@ -55,10 +55,12 @@ from .paths import ROOT
 
 INTRO = """\
 **This assignment** holds the exercises of the chapter (read the chapter itself in the
-book). Run the cells from the top. Write each answer in the cell marked `YOUR CODE HERE`
-(replace the line `raise NotImplementedError()`), then run the check below it: it says
-*right*, *not done yet*, or what is wrong. Your numbers are your own: they come from your
-login on the class hub, and the grader checks your answers against the same numbers.
+book). Run all the cells from the top: every exercise shows its given numbers, and each
+check says *not done yet* until you answer. Write each answer in the cell marked
+`YOUR CODE HERE` (in a function, in place of the line `raise NotImplementedError()`), then
+run the check below it: it says *right*, *not done yet*, or what is wrong. Your numbers are
+your own: they come from your login on the class hub, and the grader checks your answers
+against the same numbers.
 """
 IDENTITY = """\
 # Your exercise numbers come from your login; the grader uses the same ones.
@@ -122,6 +124,92 @@ def without_unused_imports(code: str, needed: set[str]) -> str:
     kept = [line for i, line in enumerate(lines, 1)
             if not any(s.lineno <= i <= s.end_lineno for s in drop)]
     return re.sub(r"\n{3,}", "\n\n", "".join(kept)).lstrip("\n")
+
+
+#: Calls that only show something: a setup statement that makes one shows the chapter's
+#: reader a result, and a student of the assignment an unexplained one.
+SHOW_ONLY = frozenset({"display", "print", "glue"})
+#: Modules whose functions compute without a side effect (NumPy's random functions aside,
+#: but for making a generator).
+PURE_MODULES = frozenset({"np", "sp", "math", "time"})
+
+
+def _pure(node: ast.AST, functions: frozenset[str] = frozenset(),
+          modules: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether evaluating ``node`` has no effect but its value: every call in it (outside a
+    ``lambda``'s body, which does not run) is a function of NumPy (not ``np.random``, but
+    ``np.random.default_rng``), SymPy, ``math`` or ``time``, of one of ``modules`` (an
+    exercise module: its given numbers), or one of ``functions`` (lambdas of such calls)."""
+    if isinstance(node, ast.Lambda):
+        return True
+    if isinstance(node, ast.Call):
+        root, chain = node.func, []
+        while isinstance(root, ast.Attribute):
+            chain.append(root.attr)
+            root = root.value
+        module = isinstance(root, ast.Name) and (
+            root.id in modules and chain
+            or root.id in PURE_MODULES and ("random" not in chain
+                                            or chain == ["default_rng", "random"]))
+        if not (module or isinstance(root, ast.Name) and not chain and root.id in functions):
+            return False
+    return all(_pure(child, functions, modules) for child in ast.iter_child_nodes(node))
+
+
+def _droppable(stmt: ast.stmt, needed: set[str], functions: frozenset[str]) -> bool:
+    """A setup statement the assignment does without: one that only shows something, or a
+    side-effect-free assignment of names nothing later reads (the chapter's colours)."""
+    if isinstance(stmt, ast.Expr):
+        call = stmt.value
+        return (isinstance(call, ast.Name | ast.Constant) or isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name) and call.func.id in SHOW_ONLY)
+    if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        names = [n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        plain = all(isinstance(n, ast.Name | ast.Tuple | ast.List | ast.Starred)
+                    for t in targets for n in ast.walk(t) if isinstance(n, ast.expr)
+                    and not isinstance(n, ast.expr_context))
+        return plain and not {n.id for n in names} & needed and _pure(stmt.value, functions)
+    return False
+
+
+def without_unneeded_statements(code: str, needed: set[str]) -> str:
+    """``code`` (a setup cell) without its top-level statements that only show something
+    or compute names nothing in ``needed`` reads (with the comment lines right above them).
+
+    A chapter's setup cell defines what the exercises use and, beside it, what its own
+    demonstrations use; the assignment keeps the first. Code with IPython syntax is left as
+    it is, and so is a statement that shares a line with another."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    if TransformerManager().transform_cell(code) != code.rstrip("\n") + "\n":
+        return code
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    lines = code.splitlines(keepends=True)
+    functions = frozenset(t.id for s in tree.body if isinstance(s, ast.Assign)
+                          and isinstance(s.value, ast.Lambda) and _pure(s.value.body)
+                          for t in s.targets if isinstance(t, ast.Name))
+    owners: dict[int, int] = {}
+    for stmt in tree.body:
+        for line in range(stmt.lineno, stmt.end_lineno + 1):
+            owners[line] = owners.get(line, 0) + 1
+    drop: set[int] = set()
+    kept_needs = set(needed)
+    for stmt in reversed(tree.body):
+        alone = all(owners[ln] == 1 for ln in range(stmt.lineno, stmt.end_lineno + 1))
+        if alone and _droppable(stmt, kept_needs, functions):
+            drop.update(range(stmt.lineno, stmt.end_lineno + 1))
+            above = stmt.lineno - 1
+            while above >= 1 and lines[above - 1].lstrip().startswith("#"):
+                drop.add(above)
+                above -= 1
+        else:
+            kept_needs |= names_used(ast.unparse(stmt))
+    kept = [line for i, line in enumerate(lines, 1) if i not in drop]
+    return re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip("\n") + "\n"
 
 
 # ------------------------------------------------------------------ the assignment
@@ -209,6 +297,37 @@ def test_cells(cell: dict, label: str, points: int = 1,
     return out
 
 
+def given_again(given: list[dict], answer: str, aliases: set[str]) -> str:
+    """The statements of an exercise's ``given`` cells that bind the numbers its ``answer``
+    cell reads (``nums = ex.chain_numbers()``), to run again at the top of that cell; ``""``
+    when there are none, or when one does more than read the exercise module.
+
+    Every exercise names its numbers ``nums``: a student who runs an earlier exercise's
+    answer after a later exercise's given cell would check it against the wrong numbers.
+    With its own numbers at its top, an answer cell is right whatever ran before it.
+    """
+    stmts = []
+    for cell in given:
+        text = cell_text(cell)
+        tree = parse(text) if "BEGIN SOLUTION" not in text else None
+        stmts += [(stmt, ast.get_source_segment(text, stmt)) for stmt in (tree.body if tree else [])]
+    wanted, chosen = names_used(answer), []
+    for stmt, code in reversed(stmts):
+        if not isinstance(stmt, ast.Assign):
+            continue
+        bound = {n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if not bound & wanted:
+            continue
+        if not _pure(stmt.value, frozenset(), aliases):
+            return ""  # it does more than read the given numbers: leave the order to the student
+        chosen.insert(0, code)
+        wanted = (wanted - bound) | names_used(code)
+    if not chosen:
+        return ""
+    return ("# this exercise's given numbers, again (so the order you run cells in never "
+            "matters)\n" + "\n".join(chosen) + "\n")
+
+
 def exercise_modules(cells: list[dict]) -> dict[str, str]:
     """The chapter's exercise modules, by the alias its code imports them as."""
     return {alias: module for c in cells if c["cell_type"] == "code"
@@ -230,8 +349,12 @@ def exercises(cells: list[dict], name: str,
         if in_gate and cell["cell_type"] == "markdown":
             continue  # a written solution: never released
         if in_gate:
-            out.append(_meta(cell, solution=True, grade_id=cell["metadata"]["nbgrader"]
-                             ["grade_id"]))
+            answer = _meta(cell, solution=True, grade_id=cell["metadata"]["nbgrader"]
+                           ["grade_id"])
+            again = given_again(own, cell_text(cell), set(modules or {}))
+            if again:
+                answer["source"] = again + cell_text(cell)
+            out.append(answer)
             own.append(cell)
         elif label and cell["cell_type"] == "code":
             require_placeholders(checked_names(cell), own, f"{name}, {label}")
@@ -246,6 +369,43 @@ def exercises(cells: list[dict], name: str,
             if EXERCISE.search(text):
                 own = [] if cell["cell_type"] == "markdown" else own
     return out, grade_ids
+
+
+#: Sentences of the chapters that speak to a reader of the book or of a handout, and what
+#: an assignment says instead (its numbers come from the student's login).
+COURSE_WORDING = [
+    (r"In a\s+handout\s+from\s+your\s+teacher\s+the\s+given\s+numbers"
+     r"(\s+of\s+the\s+first\s+exercise)?\s+may\s+be\s+your\s+own\.",
+     r"The given numbers\1 are your own, drawn for your login."),
+    (r"\s*On\s+this\s+web\s+page\s+the\s+checker\s+cells\s+have\s+already\s+run[^.]*\.", ""),
+    (r"\(Your\s+teacher's\s+handout\s+may\s+plant\s+the\s+bug\s+somewhere\s+else\.\)",
+     "(Your numbers are your own, so the bug may sit in another array than the book's.)"),
+]
+
+
+def in_course_words(text: str) -> str:
+    """``text`` (a chapter's Markdown) with the book's and the handouts' sentences about
+    whose numbers these are said as they hold in the course (:data:`COURSE_WORDING`)."""
+    for pattern, replacement in COURSE_WORDING:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def from_the_chapter(setup: list[dict], used: set[str]) -> dict:
+    """A locked note above the setup: it is the chapter's code, kept for the names the
+    exercises use (a student meets it without the chapter's prose around it)."""
+    bound = set().union(*(names_bound(cell_text(c))[0] for c in setup))
+    names = sorted(n for n in used & bound if n not in EXERCISE_ALIASES)
+    which = (" for the names the exercises use: " + ", ".join(f"`{n}`" for n in names)
+             if names else " for the imports the exercises use")
+    return locked({"cell_type": "markdown", "id": "course-setup", "metadata": {},
+                   "source": f"**From the chapter.** The code below is the chapter's own, kept{which}. "
+                             "The chapter in the book explains it; run it, there is nothing to "
+                             "change.\n"})
+
+
+#: Module aliases a setup cell imports (their names say nothing to a student).
+EXERCISE_ALIASES = frozenset({"np", "sp", "bb", "ex", "plt", "math", "torch", "time"})
 
 
 def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
@@ -265,6 +425,15 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
         locked({"cell_type": "code", "id": "course-identity", "metadata": {},
                 "source": IDENTITY}),
     ]
+    needed = set().union(*(names_used(cell_text(c)) for c in head + section
+                           if c["cell_type"] == "code"))
+    used = set(needed)
+    for cell in reversed(setup):  # what the exercises need, back to where it is defined
+        cell["source"] = without_unneeded_statements(cell_text(cell), needed)
+        needed |= names_used(cell_text(cell))
+    setup = [c for c in setup if cell_text(c).strip()]
+    if setup:
+        head.append(from_the_chapter(setup, used))
     for cell in setup:
         if cell["cell_type"] == "code":
             others = [c for c in head + setup + section if c is not cell]
@@ -275,7 +444,7 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
     nb["cells"] = head + setup + section
     for cell in nb["cells"]:  # what the classic notebook, nbconvert and the formgrader show
         if cell["cell_type"] == "markdown":
-            cell["source"] = plain_markdown.plain(cell_text(cell))
+            cell["source"] = in_course_words(plain_markdown.plain(cell_text(cell)))
     return nb, grade_ids
 
 
@@ -304,7 +473,13 @@ Edit it freely: rebuilding the course never overwrites a file you changed.
 
 import os
 
-from bookkit.nbgrader_hooks import autograde_preprocessors
+from bookkit.nbgrader_hooks import (
+    FEEDBACK_TEMPLATE,
+    autograde_preprocessors,
+    feedback_preprocessors,
+    feedback_template_dirs,
+    generate_preprocessors,
+)
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
 here = os.path.dirname(os.path.abspath(__file__))
@@ -313,7 +488,14 @@ c.CourseDirectory.course_id = "backprop-book"
 # Tell each grading kernel whose submission it runs (the numbers depend on it), and check
 # every answer again in nbgrader's own process, where a student's code cannot reach.
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
+# Students' release: an answer at a cell's top level is left as its placeholder (`= None`,
+# "not done yet"), without nbgrader's `raise`, so Run All runs the whole assignment.
+c.GenerateAssignment.preprocessors = generate_preprocessors()
 c.Execute.timeout = 120
+# Feedback: each check listed under its exercise's name.
+c.GenerateFeedback.preprocessors = feedback_preprocessors()
+c.HTMLExporter.template_file = FEEDBACK_TEMPLATE
+c.HTMLExporter.extra_template_basedirs = feedback_template_dirs()
 # Where releases and submissions meet; a hub points every server at the same folder.
 c.Exchange.root = os.environ.get("BACKPROP_BOOK_EXCHANGE", os.path.join(here, "exchange"))
 # Late work: uncomment to take one point per started hour after the due date, or write

@@ -6,9 +6,11 @@ assignment in the course's order, the total), the shape a learning platform impo
 
 ``python -m bookkit grades similar <assignment> [--course course]``: answer cells in the
 submissions that are the same code, token for token (comments and spacing aside), as
-another student's or as the book's published solution. Points are never taken for it (a
-one-line answer is often written the same way by two people who did the work); it is a
-list for the teacher to look at.
+another student's or as the book's published solution; and, from the autograded
+notebooks, each wrong number that the grader found right for another student's numbers or
+for the book's (a copied answer). Points are never taken for it (a one-line answer is
+often written the same way by two people who did the work); it is a list for the teacher
+to look at.
 """
 
 from __future__ import annotations
@@ -114,6 +116,24 @@ def similar(course: Path, assignment: str) -> list[str]:
             if len(students) > 1 or same_as_book:
                 what = "the book's solution, token for token" if same_as_book else "identical"
                 lines.append(f"{cell}: {', '.join(students)}: {what}")
+    return lines + borrowed_numbers(course, assignment)
+
+
+def borrowed_numbers(course: Path, assignment: str) -> list[str]:
+    """One line per wrong answer that the grader found right for someone else's numbers
+    (another student's, or the book's): what a copied number, or the book's, looks like."""
+    from .nbgrader_hooks import RIGHT_FOR
+
+    lines = []
+    for path in sorted((course / "autograded").glob(f"*/{assignment}/*.ipynb")):
+        student = path.parent.parent.name
+        for cell in json.loads(path.read_text())["cells"]:
+            found = cell.get("metadata", {}).get("backprop_book", {}).get(RIGHT_FOR)
+            if found:
+                whose = ", ".join("the book's" if o is None else f"{o}'s" for o in found)
+                check = cell["metadata"].get("nbgrader", {}).get("grade_id", cell.get("id"))
+                lines.append(f"{check}: {student}: wrong for {student}'s numbers, right for "
+                             f"{whose}")
     return lines
 
 

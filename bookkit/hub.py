@@ -9,6 +9,7 @@ first use. Then runs JupyterHub with ``hub/jupyterhub_config.py`` until stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -39,9 +40,39 @@ c.ServerApp.tornado_settings = {"headers": {"Content-Security-Policy": "frame-an
 """
 
 
+#: The demo class's students, as nbgrader's roster has them (the formgrader's Manage
+#: Students lists their names; without a roster it shows "None, None").
+STUDENTS = {"ada": ("Ada", "Lovelace"), "bea": ("Bea", "Demo")}
+#: JupyterLab's news and update checks: its "official Jupyter news?" toast asks every person
+#: of the class on their first visit, and a class hub may have no way out to the web.
+LAB_NOTIFICATIONS = {"fetchNews": "false", "checkForUpdates": False}
+NOTIFICATION_SETTINGS = Path(".jupyter/lab/user-settings/@jupyterlab/apputils-extension/"
+                             "notification.jupyterlab-settings")
+
+
+def enrol(course: Path) -> None:
+    """Put the demo students, with their names, in the course's gradebook (as
+    ``nbgrader db student import`` does with a roster), and write that roster beside it."""
+    from nbgrader.api import Gradebook
+
+    rows = [f"{login},{first},{last},{login}@example.org"
+            for login, (first, last) in STUDENTS.items()]
+    (course / "roster.csv").write_text("id,first_name,last_name,email\n" + "\n".join(rows) + "\n")
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{path}"  # its `alembic`
+    try:
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="backprop-book") as gb:
+            for login, (first, last) in STUDENTS.items():
+                gb.update_or_create_student(login, first_name=first, last_name=last,
+                                            email=f"{login}@example.org")
+    finally:
+        os.environ["PATH"] = path
+
+
 def prepare(state: Path) -> None:
-    """Exchange, homes with their nbgrader config, the course in the teacher's home
-    (updated, never overwriting the teacher's edits: :func:`bookkit.course.write_course`)."""
+    """Exchange, homes with their nbgrader config and Lab's settings, the course in the
+    teacher's home (updated, never overwriting the teacher's edits:
+    :func:`bookkit.course.write_course`) with the demo students enrolled."""
     exchange = state / "exchange"
     exchange.mkdir(parents=True, exist_ok=True)
     exchange.chmod(0o777)  # everyone's server writes into it (nbgrader's requirement)
@@ -53,10 +84,14 @@ def prepare(state: Path) -> None:
             exchange=str(exchange), course=str(course))
         (jupyter / "nbgrader_config.py").write_text(text)
         (jupyter / "jupyter_server_config.py").write_text(SERVER_CONFIG)
+        settings = state / "home" / person / NOTIFICATION_SETTINGS
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps(LAB_NOTIFICATIONS, indent=2) + "\n")
         # Lab's terminal is a login shell, which resets PATH: put the book's tools first.
         (state / "home" / person / ".profile").write_text(
             f'export PATH="{Path(sys.executable).parent}:$PATH"\n')
     write_course(state / "home" / "teacher" / "course")
+    enrol(state / "home" / "teacher" / "course")
 
 
 def proxy() -> Path:

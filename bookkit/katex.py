@@ -50,16 +50,17 @@ def book_macros() -> dict[str, str]:
     return dict(config["sphinx"]["config"]["katex_macros"])
 
 
-def options(macros: dict[str, str]) -> dict:
-    """KaTeX's options for the book: errors raise; HTML for the eye, MathML for the ear."""
-    return {"macros": macros, "throwOnError": True, "output": "htmlAndMathml",
+def options(macros: dict[str, str], output: str = "htmlAndMathml") -> dict:
+    """KaTeX's options for the book: errors raise; HTML for the eye, MathML for the ear
+    (``output="mathml"``: MathML alone, which a browser lays out with no stylesheet)."""
+    return {"macros": macros, "throwOnError": True, "output": output,
             "strict": "warn", "trust": False}
 
 
 class Renderer:
     """One Node process running KaTeX with fixed options; :meth:`render` is thread-safe."""
 
-    def __init__(self, macros: dict[str, str]):
+    def __init__(self, macros: dict[str, str], output: str = "htmlAndMathml"):
         if not (KATEX / "package.json").exists():
             raise RuntimeError(f"KaTeX is missing from {KATEX}: run `make assets` first.")
         node = shutil.which("node")
@@ -68,7 +69,7 @@ class Renderer:
         self.pid = os.getpid()
         self.lock = threading.Lock()
         self.process = subprocess.Popen(
-            [node, str(SCRIPT), str(KATEX), json.dumps(options(macros))],
+            [node, str(SCRIPT), str(KATEX), json.dumps(options(macros, output))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
             bufsize=1)
         atexit.register(self.close)
@@ -98,16 +99,16 @@ class Renderer:
 _renderers: dict[tuple, Renderer] = {}
 
 
-def renderer(macros: dict[str, str] | None = None) -> Renderer:
+def renderer(macros: dict[str, str] | None = None, output: str = "htmlAndMathml") -> Renderer:
     """The running renderer for these macros (the book's by default), started once per process.
 
     A forked process (Sphinx's parallel writers) starts its own: two processes must never
     share one pipe.
     """
     macros = book_macros() if macros is None else macros
-    key = (os.getpid(), json.dumps(macros, sort_keys=True))
+    key = (os.getpid(), json.dumps(macros, sort_keys=True), output)
     if key not in _renderers:
-        _renderers[key] = Renderer(macros)
+        _renderers[key] = Renderer(macros, output)
     return _renderers[key]
 
 

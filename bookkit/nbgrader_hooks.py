@@ -28,10 +28,12 @@ import io
 import os
 import re
 import tokenize
+from pathlib import Path
 
 from nbformat import from_dict
 from nbgrader.converters.autograde import Autograde
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
+from traitlets import List
 
 from backprop_book import checkers
 from backprop_book.classroom import STUDENT_ENV
@@ -183,6 +185,41 @@ def judge(path: str, answers: list[dict], student: str, keywords: dict | None = 
     return [{"output_type": "display_data", "data": data, "metadata": {}}]
 
 
+def _numbers(encoded: dict) -> bool:
+    """Whether an encoded answer is a number or an array of numbers (a value that depends on
+    whose numbers were used), not a function, a formula or a choice."""
+    kind = encoded.get("t")
+    if kind in ("int", "float", "nd"):
+        return True
+    return kind in ("tuple", "list") and bool(encoded.get("v")) and all(
+        _numbers(x) for x in encoded["v"])
+
+
+def right_for(path: str, answers: list[dict], keywords: dict | None, recorded: dict | None,
+              others: list[str | None]) -> list[str | None]:
+    """Which of ``others`` (student ids; ``None`` for the book's numbers) a wrong answer is
+    right for: a number copied from a neighbour, or computed from the book's numbers."""
+    return [other for other in others
+            if not any(o["output_type"] == "error"
+                       for o in judge(path, answers, other, keywords, recorded))]
+
+
+def classmates(resources: dict) -> list[str]:
+    """The students of the gradebook nbgrader grades into (none when it has none)."""
+    url = resources.get("nbgrader", {}).get("db_url")
+    if not url:
+        return []
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gb:
+        return sorted(s.id for s in gb.students)
+
+
+#: Where the grader notes, in an autograded notebook, whose numbers a wrong answer is right
+#: for (``bookkit grades similar`` lists it; the student's feedback never shows it).
+RIGHT_FOR = "right_for"
+
+
 def _records(cell) -> list[dict]:
     return [o["data"][RECORD_MIME] for o in cell.get("outputs", [])
             if o.get("output_type") == "display_data" and RECORD_MIME in o.get("data", {})]
@@ -195,7 +232,7 @@ class VerifyAnswers(NbGraderPreprocessor):
         student = str(resources["nbgrader"]["student"])
         code = "\n".join(_source(c) for c in nb.cells if c.cell_type == "code")
         modules = {alias for _, alias in EXERCISE_IMPORT.findall(code)} | {"bb", "backprop_book"}
-        tainted = None
+        tainted, others = None, None
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type != "code":
@@ -225,9 +262,182 @@ class VerifyAnswers(NbGraderPreprocessor):
             else:
                 record = records[-1]
                 # the verdict only: the record has served (and no viewer could show it)
-                cell.outputs = [from_dict(o) for o in judge(
-                    path, record["answers"], student, keywords, record.get("keywords"))]
+                outputs = judge(path, record["answers"], student, keywords,
+                                record.get("keywords"))
+                cell.outputs = [from_dict(o) for o in outputs]
+                wrong = any(o["output_type"] == "error" for o in outputs)
+                if wrong and record["answers"] and all(_numbers(a) for a in record["answers"]):
+                    if others is None:
+                        others = [None] + [s for s in classmates(resources) if s != student]
+                    found = right_for(path, record["answers"], keywords,
+                                      record.get("keywords"), others)
+                    if found:
+                        cell.metadata.setdefault("backprop_book", {})[RIGHT_FOR] = found
+                        self.log.warning("%s: the answer of %s is right for the numbers of %s",
+                                         student, meta.get("grade_id"),
+                                         ", ".join(o or "the book" for o in found))
         return nb, resources
+
+
+#: An exercise's statement in an assignment (plain Markdown: bookkit.plain_markdown).
+EXERCISE_TITLE = re.compile(r"^\*\*Exercise: (.+?)\*\*", re.M)
+#: nbgrader's feedback page, with each check named after its exercise: a file of the
+#: ``feedback`` template (bookkit/feedback/feedback/), which extends nbgrader's page.
+FEEDBACK_TEMPLATE = "backprop-feedback.html.j2"
+
+
+class ExerciseTitles(NbGraderPreprocessor):
+    """Name every graded cell after its exercise (``metadata.backprop_book.title``): the
+    feedback page's table of contents lists "The sigmoid's slope", or "All four gradients,
+    as code: dC_dw1" for one array of a code exercise, where nbgrader's says "Test cell"."""
+
+    #: configurable, as in nbgrader's GetGrades: the feedback's exporter configures it
+    display_data_priority = List(["text/html", "application/pdf", "text/latex",
+                                  "image/svg+xml", "image/png", "image/jpeg",
+                                  "text/plain"]).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        title, named = None, []
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                found = EXERCISE_TITLE.search(_source(cell))
+                title = found.group(1) if found else title
+            meta = cell.metadata.get("nbgrader", {})
+            if (meta.get("grade") or meta.get("solution")) and title is not None:
+                named.append((cell, title))
+        checks = [title for cell, title in named if not cell.metadata["nbgrader"].get("solution")]
+        for cell, title in named:
+            call = graded_call(_source(cell)) if cell.cell_type == "code" else None
+            part = call[1].get("part") if call else None
+            answer = _answer_name(_source(cell)) if call else None
+            if isinstance(part, str):
+                title = f"{title}: {part}"
+            elif answer and checks.count(title) > 1:  # two checks of one exercise
+                title = f"{title}: {answer}"
+            cell.metadata.setdefault("backprop_book", {})["title"] = title
+        return nb, resources
+
+
+def _answer_name(code: str) -> str | None:
+    """The answer a test cell ``graded("<checker>", slope)`` checks: ``"slope"``."""
+    try:
+        call = ast.parse(code).body[0].value
+        return call.args[1].id
+    except (SyntaxError, IndexError, AttributeError):
+        return None
+
+
+#: TeX in Markdown: ``$$...$$``, or ``$...$`` around no space at either end (not ``$5``).
+MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?![\w$])", re.S)
+#: Code in Markdown, where a ``$`` is a dollar: fenced blocks and inline spans.
+CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+
+
+def with_mathml(text: str, render) -> str:
+    """``text`` (Markdown) with each TeX span outside code replaced by ``render(tex,
+    display)``; a span ``render`` cannot render (:class:`bookkit.katex.TeXError`) stays TeX."""
+    from .katex import TeXError
+
+    def one(match: re.Match) -> str:
+        tex, display = (match.group(1), True) if match.group(1) else (match.group(2), False)
+        try:
+            html = render(tex.strip(), display)
+        except TeXError:
+            return match.group(0)
+        return f"<div>{html}</div>" if display else html
+
+    parts = CODE.split(text)
+    return "".join(part if k % 2 else MATH.sub(one, part) for k, part in enumerate(parts))
+
+
+class OfflineMath(NbGraderPreprocessor):
+    """The feedback page's math as MathML, which the browser lays out itself.
+
+    nbgrader's feedback page loads MathJax from the web, so a student's page offline (a
+    class hub often is) shows raw TeX: ``$\\partial C/\\partial w_1$``. With the book's KaTeX
+    (:mod:`bookkit.katex`, ``make assets``) every formula of the Markdown and every TeX
+    output (SymPy's) becomes MathML; where KaTeX is not installed the page stays as it was.
+    """
+
+    #: configurable, as in nbgrader's GetGrades: the feedback's exporter configures it
+    display_data_priority = List(["text/html", "application/pdf", "text/latex",
+                                  "image/svg+xml", "image/png", "image/jpeg",
+                                  "text/plain"]).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from . import katex
+
+        try:
+            mathml = katex.renderer(output="mathml")
+        except RuntimeError as missing:  # no KaTeX, or no Node: TeX as nbgrader shows it
+            self.log.info("feedback math left as TeX: %s", missing)
+            return nb, resources
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = with_mathml(_source(cell), mathml.render)
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                if "text/latex" in data and "text/html" not in data:
+                    html = with_mathml(data["text/latex"], mathml.render)
+                    if html != data["text/latex"]:
+                        data["text/html"] = html
+        return nb, resources
+
+
+def feedback_preprocessors() -> list:
+    """nbgrader's generate_feedback preprocessors, with :class:`ExerciseTitles` and
+    :class:`OfflineMath` after the grades are read."""
+    from nbgrader.converters.generate_feedback import GenerateFeedback
+
+    default = GenerateFeedback.class_traits()["preprocessors"].default()
+    return [default[0], ExerciseTitles, OfflineMath, *default[1:]]
+
+
+def feedback_template_dirs() -> list[str]:
+    """Where nbconvert finds nbgrader's ``feedback`` template and :data:`FEEDBACK_TEMPLATE`
+    beside it (nbgrader's first: the page it extends)."""
+    import nbgrader
+
+    own = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+    return [str(own), str(Path(__file__).with_name("feedback"))]
+
+
+#: What an answer region at a cell's top level becomes in the students' release. The
+#: answer is already bound to its placeholder above the region (``slope = None``), so its
+#: check says "not done yet", and nothing is raised: *Run All* runs the whole assignment
+#: and prints every exercise's given numbers.
+TOP_LEVEL_STUB = "# YOUR CODE HERE"
+
+
+class ClearSolutionsKeepRunning(ClearSolutions):
+    """nbgrader's ClearSolutions, whose stub raises only inside a function.
+
+    nbgrader puts ``raise NotImplementedError()`` where every solution was; at a cell's top
+    level that stops *Run All* at the first exercise. A cell whose solution regions all
+    start at the top level gets :data:`TOP_LEVEL_STUB` instead; inside a function (a code
+    exercise), the function still raises when called, which its checker reads as "not
+    done yet".
+    """
+
+    def _replace_solution_region(self, cell, language):
+        begins = [ln for ln in cell.source.split("\n") if self.begin_solution_delimeter in ln]
+        if cell.cell_type != "code" or not begins or any(ln[:1].isspace() for ln in begins):
+            return super()._replace_solution_region(cell, language)
+        saved = self.code_stub
+        self.code_stub = dict(saved, **{language: TOP_LEVEL_STUB})
+        try:
+            return super()._replace_solution_region(cell, language)
+        finally:
+            self.code_stub = saved
+
+
+def generate_preprocessors() -> list:
+    """nbgrader's generate_assignment preprocessors, with :class:`ClearSolutionsKeepRunning`
+    in the place of ClearSolutions."""
+    from nbgrader.converters.generate_assignment import GenerateAssignment
+
+    default = GenerateAssignment.class_traits()["preprocessors"].default()
+    return [ClearSolutionsKeepRunning if step is ClearSolutions else step for step in default]
 
 
 def autograde_preprocessors() -> list:

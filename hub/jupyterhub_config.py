@@ -40,11 +40,12 @@ c.JupyterHub.tornado_settings = {
     "headers": {"Content-Security-Policy": "frame-ancestors 'self'"},
 }
 
-# Log in with the shared password; only the class's names are let in.
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = PASSWORD
+# Log in with the shared password; only the class's names are let in. (JupyterHub's own
+# authenticator for this; DummyAuthenticator's password is deprecated.) No one is the hub's
+# admin: nbgrader needs none, and an admin would need a second password of 32 characters.
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = PASSWORD
 c.Authenticator.allowed_users = {TEACHER, *STUDENTS}
-c.Authenticator.admin_users = {TEACHER}
 
 # A JupyterLab server per person, as a local process, at home in the hub's state folder.
 c.JupyterHub.spawner_class = "simple"

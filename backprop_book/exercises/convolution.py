@@ -68,7 +68,7 @@ def output_size_numbers() -> dict:
 
     def draw(rng: np.random.Generator) -> dict:
         while True:
-            n = {"size": int(rng.integers(9, 40)), "kernel": int(rng.integers(2, 8)),
+            n = {"size": int(rng.integers(9, 100)), "kernel": int(rng.integers(2, 8)),
                  "stride": int(rng.integers(2, 5)), "padding": int(rng.integers(1, 4))}  # fmt: skip
             if len(set(_output_sizes(**n).values())) == 4:
                 return n

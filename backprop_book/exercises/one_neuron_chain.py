@@ -50,7 +50,8 @@ def sigmoid_slope_numbers() -> dict:
     return given(
         SIGMOID_SLOPE,
         {"z": 0.7},
-        lambda rng: {"z": round(float(rng.choice([-1, 1]) * rng.uniform(0.3, 2.5)), 2)},
+        # three decimals: about 4,400 points, so few students of a class share one
+        lambda rng: {"z": round(float(rng.choice([-1, 1]) * rng.uniform(0.3, 2.5)), 3)},
     )
 
 

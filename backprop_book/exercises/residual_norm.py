@@ -228,7 +228,8 @@ def checkpoint_numbers() -> dict:
     def draw(rng: np.random.Generator) -> dict:
         k = int(rng.integers(3, 9))
         L = k * int(rng.integers(4, 9))  # k divides L
-        return {"m": int(rng.choice([64, 128, 256])), "n": int(rng.choice([32, 64, 128])),
+        return {"m": int(rng.choice([32, 64, 128, 256, 512])),
+                "n": int(rng.choice([16, 32, 64, 128, 256])),
                 "L": L, "r": int(rng.integers(2, 4)), "k": k, "bytes_per_number": 8}  # fmt: skip
 
     return given(CHECKPOINT, {"m": 128, "n": 64, "L": 30, "r": 2, "k": 5, "bytes_per_number": 8}, draw)

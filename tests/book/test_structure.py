@@ -53,3 +53,13 @@ def test_notebook_committed_without_outputs(notebook):
 def test_notebook_runs_on_the_book_kernel(notebook):
     nb = json.loads((ROOT / (notebook + ".ipynb")).read_text())
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3"
+
+
+def test_a_teacher_can_tell_what_they_may_adapt_and_share():
+    """The teacher's trial found no LICENSE. The text is CC BY 4.0, the code MIT; the
+    repository says so and the intro page tells readers."""
+    licence = (ROOT / "LICENSE").read_text()
+    assert "CC BY 4.0" in licence and "MIT License" in licence and "LICENSE-TEXT" in licence
+    assert (ROOT / "LICENSE-TEXT").read_text().startswith("Attribution 4.0 International")
+    intro = " ".join((ROOT / "book" / "intro.md").read_text().split())
+    assert "CC BY 4.0" in intro and "MIT License" in intro

@@ -37,6 +37,7 @@ import textwrap
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from course_mistakes import MISTAKES
 from nbclient import NotebookClient
@@ -494,12 +495,40 @@ def book_numbers() -> dict[str, dict]:
         checkers.set_student(saved)
 
 
+def right_numbers_of(student: str) -> dict[str, float]:
+    """The first three answers, right for ``student``'s numbers, computed here from the
+    formulas (the sigmoid's slope, then the chain's factors), as typed-in numbers."""
+    from backprop_book import checkers
+    from backprop_book.exercises import one_neuron_chain as e
+
+    def sig(t):
+        return 1 / (1 + np.exp(-t))
+
+    saved = checkers.student()
+    checkers.set_student(student)
+    try:
+        z = e.sigmoid_slope_numbers()["z"]
+        chain, sens = e.chain_numbers(), e.chain_numbers(e.SENSITIVITY)
+    finally:
+        checkers.set_student(saved)
+
+    def delta2_w2(n):  # 2 (a2 - y) a2 (1 - a2) w2, and a1
+        a1 = sig(n["w1"] * n["x"] + n["b1"])
+        a2 = sig(n["w2"] * a1 + n["b2"])
+        return 2 * (a2 - n["y"]) * a2 * (1 - a2) * n["w2"], a1
+
+    d, a1 = delta2_w2(chain)
+    return {SLOPE: float(sig(z) * (1 - sig(z))), GRAD: float(d * a1 * (1 - a1) * chain["x"]),
+            SENS: float(delta2_w2(sens)[0])}
+
+
 @pytest.fixture(scope="module")
 def cheats(tmp_path_factory):
     course = tmp_path_factory.mktemp("cheats")
     write_course(course)
     # the page's round: a roster with names, a due date, then generate
-    names = ["hon", "nick", "paula", "mal", "nina", "bookish", "otto", "forger", "quinn"]
+    names = ["hon", "nick", "paula", "mal", "nina", "bookish", "otto", "forger", "quinn",
+             "copier"]
     (course / "roster.csv").write_text("id,first_name,last_name,email\n" + "".join(
         f"{n},{n.title()},Student,{n}@example.org\n" for n in names))
     nbgrader(course, "db", "student", "import", str(course / "roster.csv"))
@@ -527,8 +556,10 @@ def cheats(tmp_path_factory):
         # resets the identity to the book's (the trial's stu30), then the book's solutions
         "nina": dict(book, **{SLOPE: "from backprop_book.checkers import set_student\n"
                                     "set_student(None)\n" + book[SLOPE]}),
-        # the book's published numbers, put where the given ones were, then the solutions
-        "bookish": {k: (f"nums = {published[k]!r}\n" + v if k in published else v)
+        # the book's published numbers, put where the given ones were (after the answer
+        # cell draws its own again), then the solutions
+        "bookish": {k: (v.replace("### BEGIN SOLUTION", f"nums = {published[k]!r}\n"
+                                  "### BEGIN SOLUTION") if k in published else v)
                     for k, v in book.items()},
         # patches NumPy so every comparison is equal, then a wrong first answer
         "otto": dict(book, **{SLOPE: "np.allclose = lambda *a, **k: True\n"
@@ -536,6 +567,9 @@ def cheats(tmp_path_factory):
         # replaces the test cells' own function so they print Right! and record nothing
         "forger": dict(book, **{SLOPE: "def graded(*a):\n    print('Right!')\n"
                                       "slope = 3.0\n"}),
+        # types in Hon's right answers as numbers (the trial's stu26)
+        "copier": {k: f"{n} = {v!r}\n" for (k, v), n in zip(
+            right_numbers_of("hon").items(), ("slope", "dC_dw1", "dC_da1"), strict=True)},
         # reads the answer key out of the installed package
         "quinn": dict(book, **{SLOPE: "import backprop_book.exercises.one_neuron_chain as k\n"
                                      "slope = None\n" + book[SLOPE]}),
@@ -563,6 +597,7 @@ def cheats(tmp_path_factory):
     ("otto", [0, 1, 1, 1, 1]),
     ("forger", [0, 0, 0, 0, 0]),  # no answer reached the grader: the checks are forfeit
     ("quinn", [0, 0, 0, 0, 0]),
+    ("copier", [0, 0, 0, 0, 0]),  # Hon's numbers are wrong for hers; listed (below)
 ])
 def test_each_cheat_scores_what_the_work_deserves(cheats, student, deserved):
     assert cheats["scores"][student] == deserved, cheats["scores"]
@@ -575,6 +610,22 @@ def test_copied_code_and_the_books_solution_are_listed_for_the_teacher(cheats):
     assert f"{SLOPE}: hon, nick: identical" in lines, lines
     assert any(ln.startswith(f"{SLOPE}: ") and "paula" in ln and "book's solution" in ln
                for ln in lines), lines
+
+
+def test_a_number_right_for_someone_elses_numbers_is_listed_for_the_teacher(cheats):
+    """The trial's stu26 typed in stu01's answers and lost the points, but nothing said whose
+    they were. The grader notes it, and ``grades similar`` lists it; the feedback never does."""
+    from bookkit.grades import similar
+
+    lines = similar(cheats["course"], FIRST)
+    for check in (SLOPE, GRAD, SENS):
+        assert f"check-{check}: copier: wrong for copier's numbers, right for hon's" in lines, lines
+        assert f"check-{check}: bookish: wrong for bookish's numbers, right for the book's" in lines
+    assert not [ln for ln in lines if ln.startswith(("check-", )) and ": hon:" in ln], lines
+    nbgrader(cheats["course"], "generate_feedback", FIRST, "--student", "copier", "--force")
+    feedback = cheats["course"] / "feedback" / "copier" / FIRST / f"{FIRST}.html"
+    words = set(re.findall(r"[A-Za-z_']+", re.sub(r"<[^>]+>", " ", feedback.read_text())))
+    assert "quite" in words and not {"hon", "hon's", "right_for"} & words
 
 
 def test_the_grades_export_has_a_row_per_student(cheats, tmp_path):

@@ -7,9 +7,10 @@ password, SimpleLocalProcessSpawner and the proxy from the npm lock file. Then:
   nbgrader's formgrader inside it (Nbgrader -> Formgrader) and there generates and releases
   the 1-1-1 assignment with its buttons;
 * two students log in the same way; each fetches the assignment in a terminal, opens it in
-  JupyterLab, runs it, types an answer to the first exercise (Ada the right formula for
-  her numbers, Bea the classic slip sigma'(z) = z(1 - z)), runs the check, saves and
-  submits;
+  JupyterLab, runs it all (Run All reaches the last cell: an untouched answer raises
+  nothing), types an answer to the first exercise below its "YOUR CODE HERE" (Ada the
+  right formula for her numbers, Bea the classic slip sigma'(z) = z(1 - z)), runs the
+  check, saves and submits;
 * the teacher collects, autogrades, generates and releases feedback;
 * the gradebook has Ada's point and not Bea's, and Bea's feedback, fetched and opened in
   her own server, names her mistake.
@@ -169,12 +170,18 @@ def answer_first_exercise(page, person: str, code: str) -> str:
                                             === 'ex-111-sigmoid-slope');
     }""")
     assert index > 0, "the first exercise's answer cell is missing"
-    # Run All stops at the first unanswered exercise; wait until it got there.
-    page.wait_for_function(f"""() => {{
+    # Run All runs the whole release (an untouched answer raises nothing); wait until it
+    # has run the last cell. The check below the answer then says Not done yet.
+    page.wait_for_function("""() => {
         const panel = window.jupyterapp.shell.currentWidget;
-        return panel.content.widgets[{index}].model.executionCount !== null &&
+        const cells = panel.content.widgets;
+        return cells[cells.length - 1].model.executionCount !== null &&
                panel.sessionContext.session.kernel.status === 'idle';
-    }}""")
+    }""")
+    check = index + 1
+    ran = page.evaluate(f"""() => window.jupyterapp.shell.currentWidget.content
+                              .widgets[{check}].model.executionCount""")
+    assert ran is not None, "Run All stopped before the first check"
     page.evaluate(f"""() => {{
         const nb = window.jupyterapp.shell.currentWidget.content;
         nb.activeCellIndex = {index};
@@ -182,11 +189,20 @@ def answer_first_exercise(page, person: str, code: str) -> str:
     }}""")
     active = page.locator(".jp-NotebookPanel .jp-Cell.jp-mod-active")
     active.locator(".cm-content").click()
-    page.keyboard.press("Control+a")
+    # below "# YOUR CODE HERE", as the assignment asks: the lines above draw this exercise's
+    # numbers again (after Run All, `nums` holds the last exercise's)
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
     page.keyboard.type(code)
     page.keyboard.press("Shift+Enter")  # run the answer; its check is now the active cell
     page.keyboard.press("Control+Enter")  # run the check
-    # the verdict (the check also records the answer for the grader, which Lab does not show)
+    # the new verdict (the check also records the answer for the grader, which Lab does not
+    # show), once the check has run again
+    page.wait_for_function(f"""() => {{
+        const panel = window.jupyterapp.shell.currentWidget;
+        return panel.content.widgets[{check}].model.executionCount > {ran} &&
+               panel.sessionContext.session.kernel.status === 'idle';
+    }}""")
     active.locator(".jp-OutputArea-output",
                    has_text=re.compile("Right|Not quite right|Not done yet")).first.wait_for()
     verdict = active.locator(".jp-OutputArea").inner_text()

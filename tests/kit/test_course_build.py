@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 
 import pytest
 
@@ -196,6 +198,62 @@ def test_a_hub_restart_keeps_the_teachers_course(tmp_path, monkeypatch):
     assert readme.read_text() == "the teacher's plan"
 
 
+def test_the_demo_hubs_students_have_names_in_the_formgrader(tmp_path):
+    """The trial's formgrader listed the demo's students as "None, None"."""
+    from nbgrader.api import Gradebook
+
+    from bookkit import hub
+
+    hub.prepare(tmp_path)
+    course = tmp_path / "home" / "teacher" / "course"
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        names = {s.id: (s.first_name, s.last_name, s.email) for s in gb.students}
+    assert names["ada"] == ("Ada", "Lovelace", "ada@example.org") and "bea" in names, names
+    assert "ada,Ada,Lovelace" in (course / "roster.csv").read_text()
+    hub.prepare(tmp_path)  # a restart enrols them again, once
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert sorted(s.id for s in gb.students) == ["ada", "bea"]
+
+
+def test_the_demo_hubs_lab_never_asks_about_jupyter_news(tmp_path):
+    """The trial saw JupyterLab's "official Jupyter news?" toast despite ``news_url=``: the
+    question comes from a Lab setting, which each home now answers (valid by Lab's schema)."""
+    import jsonschema
+
+    from bookkit import hub
+    from bookkit.paths import ROOT as root
+
+    hub.prepare(tmp_path)
+    schema = json.loads((root / ".venv" / "share" / "jupyter" / "lab" / "schemas" / "@jupyterlab" /
+                         "apputils-extension" / "notification.json").read_text())
+    for person in ("teacher", "ada", "bea"):
+        settings = json.loads((tmp_path / "home" / person / hub.NOTIFICATION_SETTINGS).read_text())
+        jsonschema.validate(settings, schema)
+        assert settings["fetchNews"] == "false" and settings["checkForUpdates"] is False
+
+
+def test_the_demo_hub_uses_jupyterhubs_shared_password_login(caplog):
+    """The trial's hub log: DummyAuthenticator.password is deprecated. The class logs in with
+    JupyterHub's SharedPasswordAuthenticator, names on the list only, no warning."""
+    import asyncio
+    import logging
+    from importlib.metadata import entry_points
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "hub")).load_config()
+    name = config.JupyterHub.authenticator_class
+    cls = entry_points(group="jupyterhub.authenticators")[name].load()
+    with caplog.at_level(logging.WARNING):
+        auth = cls(config=config)
+    assert cls.__name__ == "SharedPasswordAuthenticator"
+    assert not [r for r in caplog.records if "deprecat" in r.getMessage().lower()], caplog.text
+    password = config.SharedPasswordAuthenticator.user_password
+    assert asyncio.run(auth.authenticate(None, {"username": "ada", "password": password}))
+    assert not asyncio.run(auth.authenticate(None, {"username": "ada", "password": "wrong-one"}))
+    assert auth.check_allowed("teacher") and not auth.check_allowed("mallory")
+
+
 # ------------------------------------------------------------------ graded checks
 
 
@@ -320,3 +378,231 @@ def test_the_grades_commands_mean_the_course_folder_they_run_in(tmp_path, monkey
     (tmp_path / "source").mkdir()
     (tmp_path / "nbgrader_config.py").write_text("")
     assert default_course() == tmp_path
+
+
+# ------------------------------------------------------------------ the teacher's trial, 2026-12-05
+
+
+def test_reading_a_name_inside_an_assignment_target_does_not_extend_it():
+    """``d[sp.latex(f)] = v`` sets an item of ``d``; it does not change ``sp``. (Read as
+    changing ``sp``, it pulled a chapter's proof cells into the first assignment.)"""
+    from bookkit.anatomy import names_bound
+
+    bound, extended = names_bound("at[sp.latex(f)] = v\nValue.tanh = g\na, (b, *c) = x\n")
+    assert bound == {"a", "b", "c"} and extended == {"at", "Value"}
+
+
+def setup_cells(nb: dict) -> list[str]:
+    """The code cells an assignment runs before its first exercise."""
+    cells = []
+    for cell in nb["cells"][3:]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and "**Exercise:" in text:
+            break
+        if cell["cell_type"] == "code":
+            cells.append(text)
+    return cells
+
+
+def test_an_assignments_setup_is_what_its_exercises_use_and_says_so():
+    """The trial saw a SymPy display, ``c'(w) = ...``, kept only for the ``z`` it defines, and
+    the chapter's colours in the batched chapter: shown to students with no context."""
+    from bookkit.course import chapters
+
+    for path, notebook in chapters():
+        nb, _ = assignment(notebook, path.name)
+        setup = setup_cells(nb)
+        for code in setup:
+            assert "display(" not in code and "glue(" not in code, (path.stem, code)
+            assert "BLUE" not in code and "# proves:" not in code, (path.stem, code)
+        note = [c for c in nb["cells"] if c["id"] == "course-setup"]
+        assert len(note) == (1 if setup else 0), path.stem
+    first, _ = assignment(json.loads((ROOT / "book" / "one-neuron-chain.ipynb").read_text()),
+                          "one-neuron-chain.ipynb")
+    assert setup_cells(first)[-1] == 'z = sp.Symbol("z", real=True)\n', setup_cells(first)
+    assert "`z`" in "".join(next(c for c in first["cells"] if c["id"] == "course-setup")["source"])
+
+
+def test_an_assignment_speaks_of_the_course_not_of_handouts_or_the_web_page():
+    from bookkit.course import chapters
+
+    said = []
+    for path, notebook in chapters():
+        nb, _ = assignment(notebook, path.name)
+        text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        text = " ".join(text.split())
+        assert "handout" not in text and "web page" not in text, path.stem
+        said += [s for s in ("drawn for your login", "bug may sit in another array")
+                 if s in text]
+    assert said.count("drawn for your login") >= 4 and "bug may sit in another array" in said
+
+
+def test_an_answer_cell_is_right_whatever_ran_before_it(monkeypatch):
+    """Every exercise calls its numbers ``nums``: the trial's out-of-order trap. Here the
+    third exercise's given cell runs after the second's, then the second answer: still right."""
+    from bookkit.course import OUT  # noqa: F401 (the module under test)
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    nb, _ = assignment(json.loads((ROOT / "book" / "one-neuron-chain.ipynb").read_text()),
+                       "one-neuron-chain.ipynb")
+    by_id = {c["id"]: "".join(c["source"]) for c in nb["cells"]}
+    answer = next(c for c in nb["cells"]
+                  if c["metadata"]["nbgrader"].get("grade_id") == "ex-111-grad-w1")
+    code = "".join(answer["source"])
+    assert code.startswith("# this exercise's given numbers, again"), code
+    checkers.set_student("ada")
+    try:
+        space: dict = {}
+        for setup in setup_cells(nb):
+            exec(setup, space)
+        exec(by_id["cell-058"], space)  # dC/dw1's given numbers
+        exec(by_id["cell-065"], space)  # then the next exercise's, out of order
+        exec(code, space)
+        assert space["ex"].check_grad_w1(space["dC_dw1"]).ok
+        # the same answer without its numbers drawn again: checked against the wrong ones
+        exec(by_id["cell-065"], space)
+        exec(code.split("dC_dw1 = None")[1], space)
+        with pytest.raises(checkers.NotQuiteRight, match="that is not it"):
+            space["ex"].check_grad_w1(space["dC_dw1"])
+    finally:
+        checkers.set_student(None)
+
+
+def released(stem: str) -> dict:
+    """The students' version of a chapter's assignment, as the course's config generates it
+    (its ClearSolutions step, without nbgrader's gradebook)."""
+    import nbformat
+    from traitlets.config import Config
+
+    from bookkit.nbgrader_hooks import generate_preprocessors
+
+    nb, _ = assignment(json.loads((ROOT / "book" / f"{stem}.ipynb").read_text()), f"{stem}.ipynb")
+    node = nbformat.reads(json.dumps(nb), as_version=4)  # as nbgrader reads it
+    steps = generate_preprocessors()
+    clear = next(s for s in steps if s.__name__ == "ClearSolutionsKeepRunning")
+    clear(config=Config()).preprocess(node, {})
+    return node
+
+
+def test_run_all_runs_a_whole_release_and_every_check_says_not_done_yet(tmp_path, monkeypatch):
+    """nbgrader's stub raised NotImplementedError in every answer cell, so Run All stopped at
+    the first exercise and the later given numbers never printed (the trial)."""
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("JUPYTERHUB_USER", "ada")
+    nb = released("one-neuron-chain")
+    answers = [c for c in nb.cells if c.metadata["nbgrader"].get("solution")]
+    top = [c for c in answers if not c.source.startswith(("def ", "class "))]
+    assert top and all("raise" not in c.source and "# YOUR CODE HERE" in c.source for c in top)
+    assert all("raise NotImplementedError()" in c.source for c in answers if c not in top)
+    (tmp_path / "images").mkdir()
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()  # no error
+    said = [" ".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                     for o in c.outputs) for c in nb.cells if c.metadata["nbgrader"].get("grade")]
+    assert said and all("Not done yet" in s for s in said), said
+    givens = [c for c in nb.cells if c.cell_type == "code" and "given:" in c.source]
+    assert len(givens) >= 3 and all(c.outputs for c in givens)
+
+
+def test_the_feedback_lists_each_check_by_its_exercise():
+    """nbgrader's feedback page listed "Test cell", "Test cell", "Comment"... (the trial)."""
+    import nbformat
+    import nbgrader
+    from nbconvert import HTMLExporter
+
+    from bookkit.nbgrader_hooks import (
+        FEEDBACK_TEMPLATE,
+        ExerciseTitles,
+        feedback_template_dirs,
+    )
+
+    nb, _ = assignment(json.loads((ROOT / "book" / "one-neuron-chain.ipynb").read_text()),
+                       "one-neuron-chain.ipynb")
+    node = nbformat.reads(json.dumps(nb), as_version=4)
+    for cell in node.cells:
+        meta = cell.metadata["nbgrader"]
+        if meta.get("grade"):
+            meta.update(score=0.0, points=1.0)
+        if meta.get("solution"):
+            meta["comment"] = "No response."
+    ExerciseTitles().preprocess(node, {})
+    css = (Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "static" /
+           "node_modules" / "bootstrap" / "dist" / "css")
+    exporter = HTMLExporter(template_name="feedback", template_file=FEEDBACK_TEMPLATE,
+                            extra_template_basedirs=feedback_template_dirs(),
+                            extra_template_paths=[str(css)])
+    html, _ = exporter.from_notebook_node(node, resources={"nbgrader": {
+        "notebook": "01-one-neuron-chain", "score": 0, "max_score": 11, "late_penalty": 0}})
+    toc = re.sub(r"<[^>]+>", " ", html[html.index('<div id="toc">'):html.index("</ol>")])
+    toc = " ".join(toc.split())
+    assert "Test cell" not in toc and "Comment" not in toc, toc
+    for name in ("The sigmoid's slope (Score: 0.0 / 1.0)",
+                 "A new activation: tanh: grad_w1_tanh (Score",
+                 "All four gradients, as code: dC_db2 (Score",
+                 "One gradient by hand: No response."):
+        assert name.replace("'", "&#39;") in toc or name in toc, (name, toc)
+
+
+def test_the_syllabus_names_every_assignment_with_its_exercises_checks_and_reading_time():
+    """The syllabus is the week plan the trial asked for; its table must name the course's
+    assignments as they are (it named three by old numbers and missed two chapters), with
+    each one's exercises and graded checks, and its reading time at 120 words a minute."""
+    from bookkit.course import assignment_names, chapters, course_files
+
+    text = (ROOT / "book" / "syllabus.md").read_text()
+    rows = re.findall(r"^\| [\d–]+ \| .*? \| `(\d\d-[\w-]+)` \| (\d+), (\d+) \| (\d+) min",
+                      text, re.M)
+    names = assignment_names()
+    assert sorted(r[0] for r in rows) == sorted(names.values()), rows
+    notebooks = {names[path.stem]: nb for path, nb in chapters()}
+    _, grades = course_files()
+    for name, exercises, checks, minutes in rows:
+        prose = " ".join("".join(c["source"]) for c in notebooks[name]["cells"]
+                         if c["cell_type"] == "markdown")
+        assert int(exercises) == len(re.findall(r"```\{exercise\}", prose)), name
+        assert int(checks) == len(grades[name]), name
+        words = len(re.findall(r"[A-Za-z][A-Za-z'-]*", re.sub(r"```.*?```", " ", prose,
+                                                             flags=re.S)))
+        assert abs(int(minutes) - words / 120) <= 5, (name, minutes, words / 120)
+
+
+def test_the_feedback_shows_math_without_the_web():
+    """nbgrader's feedback page loads MathJax from the web: offline the trial saw raw
+    ``$\\partial C/\\partial w_1$``. With the book's KaTeX every formula is MathML, which
+    the browser lays out itself; a dollar in code stays a dollar."""
+    import nbformat
+
+    from bookkit.nbgrader_hooks import OfflineMath, with_mathml
+
+    nb, _ = assignment(json.loads((ROOT / "book" / "one-neuron-chain.ipynb").read_text()),
+                       "one-neuron-chain.ipynb")
+    node = nbformat.reads(json.dumps(nb), as_version=4)
+    node.cells.append(nbformat.v4.new_code_cell("tanh_slope", outputs=[nbformat.v4.new_output(
+        "execute_result", data={"text/latex": "$\\displaystyle 1 - \\tanh^{2}{\\left(z \\right)}$",
+                                "text/plain": "1 - tanh(z)**2"}, execution_count=1)]))
+    OfflineMath().preprocess(node, {})
+    markdown = " ".join(c.source for c in node.cells if c.cell_type == "markdown")
+    shown = re.sub(r"<annotation[^>]*>.*?</annotation>", "", markdown)  # MathML's own TeX
+    assert "\\partial" not in shown, shown
+    assert markdown.count("<math") > 20 and "$" not in re.sub(r"`[^`]*`", "", markdown)
+    latex = node.cells[-1].outputs[0]["data"]
+    assert latex["text/html"].count("<math") == 1
+    shown = with_mathml("costs $5 and $6, `x = \"$y$\"`, and $a_1$", lambda t, d: "<math/>")
+    assert shown == "costs $5 and $6, `x = \"$y$\"`, and <math/>"
+
+
+def test_the_course_readme_says_where_the_solutions_are_and_what_each_assignment_is_worth(
+        tmp_path, capsys):
+    """The trial: "graded checks" meant points but nothing said so; nothing said that
+    ``source/`` holds the solutions and students get ``release/``; no overview."""
+    from bookkit.course import write_course
+
+    grades = write_course(tmp_path)
+    said = capsys.readouterr().out
+    readme = " ".join((tmp_path / "README.md").read_text().split())
+    assert "**with their solutions** (never give these out)" in readme and "`release/`" in readme
+    for k, (name, ids) in enumerate(grades.items(), start=1):
+        assert f"| {k} | `{name}` | {len(ids)} | {len(ids)} |" in readme, name
+        assert f"{name}: {len(ids)} graded checks, {len(ids)} points" in said, name

@@ -89,6 +89,7 @@ def printed(tmp_path_factory):
     found["first chapter"] = text(out / "pdf" / found["chapters"][0])
     found["pages"] = {name: text(out / "pdf" / f"{name}.pdf").count("\f")
                       for name in [*ROSTER, "key"]}
+    found["html"] = out / "pdf" / "html"
     return found
 
 
@@ -397,3 +398,43 @@ def test_the_key_prints_each_code_exercises_arrays(printed):
         assert f"{number} {sheet.exercise.title}: what the reference returns" in key
     for name in ("dC_dw1", "dW3", "w_new", "dgamma", "x / x: dx"):
         assert name in key, name
+#: A4's width less the worksheet's page margins (16 mm each side), in CSS pixels.
+PRINTED_COLUMN_PX = (210 - 2 * 16) / 25.4 * 96
+
+
+@pytest.mark.browser
+def test_every_box_fits_the_printed_column(printed, chromium):
+    """The trial's sheets had the right border of every "given" box and answer box cut off at
+    the margin: a box as wide as the column draws its right border on the edge, where the
+    printer clips it. Laid out for print at the column's width, every box ends at least a
+    pixel inside it."""
+    from bookkit.browser import offline_page, serve
+
+    with serve(printed["html"]) as base:
+        page = offline_page(chromium, base, width=round(PRINTED_COLUMN_PX))
+        for name in (ROSTER[0], "key"):
+            page.goto(f"{base}/{name}.html", wait_until="load")
+            page.emulate_media(media="print")
+            past = page.evaluate("""(limit) => [...document.querySelectorAll(
+                    'pre, .line, .work, table.grid, table.key, .exercise, .katex-display')]
+                .map(e => [e.className || e.tagName, e.getBoundingClientRect().right])
+                .filter(([, right]) => right > limit - 1)""", PRINTED_COLUMN_PX)
+            assert not past, f"{name}: {len(past)} boxes end on or past the column's edge, " \
+                             f"e.g. {past[:3]}"
+            boxes = page.evaluate("() => document.querySelectorAll('pre, .line, .work').length")
+            assert boxes > 20 or name == "key", boxes  # the key is tables
+
+
+def test_an_answer_box_has_the_shape_of_its_answer():
+    """The trial's sheets gave every answer the same five-line box, a 2 x 2 Jacobian and a
+    delta of 5 neurons alike: a number gets a line, an array a grid of its own shape, and
+    the digits wanted are said."""
+    def cells(html: str) -> list[int]:
+        return [row.count("<td>") for row in re.findall(r"<tr>(.*?)</tr>", html)]
+
+    number = ws._ask(ws.Answer("dC/dw1", "number", 0.0123))
+    assert 'class="line"' in number and "<table" not in number and "4 significant" in number
+    assert cells(ws._ask(ws.Answer("J", "number", np.zeros((2, 2))))) == [2, 2]
+    assert cells(ws._ask(ws.Answer("delta", "number", np.zeros((5, 1))))) == [1] * 5
+    assert cells(ws._ask(ws.Answer("b", "number", np.zeros(3)))) == [3]
+    assert "a whole number" in ws._ask(ws.Answer("n_out", "number", 13))
