@@ -237,6 +237,7 @@ def test_the_demo_hub_uses_jupyterhubs_shared_password_login(caplog):
     JupyterHub's SharedPasswordAuthenticator, names on the list only, no warning."""
     import asyncio
     import logging
+    from concurrent.futures import ThreadPoolExecutor
     from importlib.metadata import entry_points
 
     from traitlets.config.loader import PyFileConfigLoader
@@ -249,8 +250,15 @@ def test_the_demo_hub_uses_jupyterhubs_shared_password_login(caplog):
     assert cls.__name__ == "SharedPasswordAuthenticator"
     assert not [r for r in caplog.records if "deprecat" in r.getMessage().lower()], caplog.text
     password = config.SharedPasswordAuthenticator.user_password
-    assert asyncio.run(auth.authenticate(None, {"username": "ada", "password": password}))
-    assert not asyncio.run(auth.authenticate(None, {"username": "ada", "password": "wrong-one"}))
+
+    def login(secret: str):
+        # in a thread of its own: a browser test's playwright may hold this thread's loop
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, auth.authenticate(
+                None, {"username": "ada", "password": secret})).result()
+
+    assert login(password)
+    assert not login("wrong-one")
     assert auth.check_allowed("teacher") and not auth.check_allowed("mallory")
 
 
