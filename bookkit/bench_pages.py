@@ -24,6 +24,7 @@ import os
 import platform
 import statistics
 import sys
+from pathlib import Path
 
 from . import toc
 from .browser import chromium, refuse_the_network, serve
@@ -113,16 +114,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="visits per page and width")
     parser.add_argument("--pages", nargs="+", metavar="ENTRY", help="only these toc entries")
     parser.add_argument("--out", default=str(BUILD / "bench-pages.json"))
+    parser.add_argument("--site", default=str(HTML), type=Path,
+                        help="a built book's HTML folder (default _build/html), e.g. an older"
+                             " build kept for a before/after comparison")
     args = parser.parse_args(argv)
-    if not (HTML / "book").is_dir():
-        print("No built book in _build/html: run `make book` first.", file=sys.stderr)
+    site = args.site
+    if not (site / "book").is_dir():
+        print(f"No built book in {site}: run `make book` first.", file=sys.stderr)
         return 1
     rows = []
-    with serve(HTML) as base, chromium() as browser:
+    with serve(site) as base, chromium() as browser:
         for entry in args.pages or toc.entries():
             for name, size in SIZES.items():
                 still = [visit(browser, base, entry, size) for _ in range(args.runs)]
-                widgets = "widget-view+json" in (HTML / f"{entry}.html").read_text()
+                widgets = "widget-view+json" in (site / f"{entry}.html").read_text()
                 nudged = [visit(browser, base, entry, size, nudge=True)
                           for _ in range(args.runs if widgets else 0)]
                 row = {"page": entry, "width": size["width"], "size": name,
