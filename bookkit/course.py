@@ -98,6 +98,19 @@ def needed_cells(cells: list[dict], wanted: set[str]) -> list[int]:
     return sorted(chosen)
 
 
+def _plain_python(code: str) -> ast.Module | None:
+    """``code``'s syntax tree, or None when it is not plain Python (IPython's magics, a
+    syntax error): the cell-pruning functions below leave such code as it is."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    if TransformerManager().transform_cell(code) != code.rstrip("\n") + "\n":
+        return None
+    try:
+        return ast.parse(code)
+    except SyntaxError:
+        return None
+
+
 def without_unused_imports(code: str, needed: set[str]) -> str:
     """``code`` without its top-level imports of which no name is in ``needed`` or used by
     the cell's other statements (a chapter's setup cell imports for its demonstrations too;
@@ -106,13 +119,8 @@ def without_unused_imports(code: str, needed: set[str]) -> str:
     An import binding several names stays if any one is used; code with IPython syntax
     (magics) is left as it is.
     """
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    if TransformerManager().transform_cell(code) != code.rstrip("\n") + "\n":
-        return code
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = _plain_python(code)
+    if tree is None:
         return code
     imports = [s for s in tree.body if isinstance(s, ast.Import | ast.ImportFrom)]
     lines = code.splitlines(keepends=True)
@@ -180,13 +188,8 @@ def without_unneeded_statements(code: str, needed: set[str]) -> str:
     A chapter's setup cell defines what the exercises use and, beside it, what its own
     demonstrations use; the assignment keeps the first. Code with IPython syntax is left as
     it is, and so is a statement that shares a line with another."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    if TransformerManager().transform_cell(code) != code.rstrip("\n") + "\n":
-        return code
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = _plain_python(code)
+    if tree is None:
         return code
     lines = code.splitlines(keepends=True)
     functions = frozenset(t.id for s in tree.body if isinstance(s, ast.Assign)

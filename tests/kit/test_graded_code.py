@@ -10,6 +10,7 @@ import linecache
 
 import numpy as np
 import pytest
+from chapter_engine import autodiff_notebook, engine_namespace
 
 import backprop_book as bb
 from backprop_book import checkers, grading
@@ -165,12 +166,8 @@ def test_a_forged_sympy_record_runs_no_code_in_the_grader():
 
 def _engine_and_div(old: str = "", new: str = ""):
     """The autodiff chapter's Value class and its div solution (with one edit)."""
-    nb = json.loads((BOOK / "autodiff.ipynb").read_text())
-    ns = {"np": np, "bb": bb}
-    exec("import math", ns)
-    for cell in nb["cells"]:
-        if cell["id"] in ("cell-019", "cell-021", "cell-023"):
-            exec("".join(cell["source"]), ns)
+    nb = autodiff_notebook()
+    ns = engine_namespace(nb)
     text = "".join(next(c for c in nb["cells"] if c["id"] == "ex-ad-div-sol")["source"])
     assert old in text
     exec(text.replace(old, new), ns)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from chapter_engine import chapter_engine
 from verdicts import refuse
 
 import backprop_book as bb
@@ -284,18 +285,7 @@ def test_what_stops_the_whole_answer_stops_every_part(monkeypatch):
 # ------------------------------------------------------------------ the autodiff engine's code
 
 
-def _chapter_engine() -> type:
-    """The chapter's own Value class, built by running its cells (one home: the chapter)."""
-    nb = json.loads((BOOK / "autodiff.ipynb").read_text())
-    ns = {"np": np, "bb": bb}
-    exec("import math", ns)
-    for cell in nb["cells"]:
-        if cell["id"] in ("cell-019", "cell-021", "cell-023"):
-            exec("".join(cell["source"]), ns)
-    return ns["Value"]
-
-
-ENGINE = _chapter_engine()
+ENGINE = chapter_engine()
 DIV = CodeExercise(autodiff, "check_div_node", "autodiff", "ex-ad-div-sol", "div", [])
 TOPO = CodeExercise(autodiff, "check_backward_topo", "autodiff", "ex-ad-topo-sol",
                     "backward_topo", [])

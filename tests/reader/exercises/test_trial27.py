@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 import sympy as sp
+from chapter_engine import chapter_engine
 from verdicts import refuse
 
 import backprop_book as bb
@@ -78,17 +79,6 @@ def test_what_each_unknown_function_is_called_instead():
 
 
 # ------------------------------------------------------------------ F2: the tanh node adds
-
-
-def chapter_engine() -> type:
-    """A fresh copy of the chapter's Value class, from its own cells."""
-    nb = json.loads((BOOK / "autodiff.ipynb").read_text())
-    ns = {"np": np, "bb": bb}
-    exec("import math", ns)
-    for cell in nb["cells"]:
-        if cell["id"] in ("cell-019", "cell-021", "cell-023"):
-            exec("".join(cell["source"]), ns)
-    return ns["Value"]
 
 
 def tanh_node(engine, body: str):
