@@ -3,7 +3,7 @@
 #   make test   run every test: notebooks, package, build, browser
 #               (two pytest-xdist workers; nbval runs every notebook cell by cell in the
 #               same run, a whole notebook to one worker, so its cells share one kernel,
-#               with a student's exercise numbers: tests/nbval_student.py)
+#               and its runs are the build's: tests/support/nbval_run.py)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python

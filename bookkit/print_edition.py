@@ -121,12 +121,13 @@ def wait_ready(page, timeout_s: float = 30.0) -> dict:
 
 
 # Shrinks a widget taller than the printable height so that it prints on one page.
-FIT_WIDGETS = """(maxPx) => [...document.querySelectorAll('main .widget-subarea')].map(w => {
-  w.style.zoom = '';
-  const h = w.getBoundingClientRect().height;
-  if (h > maxPx) w.style.zoom = String(maxPx / h);
-  return Math.round(h);
-})"""
+FIT_WIDGETS = """(maxPx) => {
+  const widgets = [...document.querySelectorAll('main .widget-subarea')];
+  widgets.forEach(w => { w.style.zoom = ''; });
+  const heights = widgets.map(w => w.getBoundingClientRect().height);  // one layout for all
+  widgets.forEach((w, i) => { if (heights[i] > maxPx) w.style.zoom = String(maxPx / heights[i]); });
+  return heights.map(Math.round);
+}"""
 
 #: The printable area of an A4 page inside MARGIN, in CSS pixels (96 per inch).
 PRINT_WIDTH_PX, PRINT_HEIGHT_PX = round(180 / 25.4 * 96), round(263 / 25.4 * 96)
@@ -145,13 +146,16 @@ FIT_WIDE = """() => {
     el.style.zoom = String(Math.max(0.5, zoom * (want - 2) / have));
     shrunk += 1;
   };
+  // every width read first, then every zoom set: a read after a write would lay the page
+  // out again, once per equation (seconds on a long chapter)
+  const sizes = [];
   for (const d of document.querySelectorAll('main .katex-display')) {
-    shrink(d.querySelector(':scope > .katex'), d.scrollWidth, d.clientWidth);
+    sizes.push([d.querySelector(':scope > .katex'), d.scrollWidth, d.clientWidth]);
   }
   for (const t of document.querySelectorAll('main table')) {
-    const box = t.parentElement;
-    shrink(t, t.getBoundingClientRect().width, box.getBoundingClientRect().width);
+    sizes.push([t, t.getBoundingClientRect().width, t.parentElement.getBoundingClientRect().width]);
   }
+  sizes.forEach(([el, have, want]) => shrink(el, have, want));
   return shrunk;
 }"""
 

@@ -38,28 +38,42 @@ EARLY_BUILD = "BACKPROP_BOOK_EARLY_BUILD"  # a folder where the early build leav
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register how nbval runs the notebooks (nbval_student.py), and under ``make test``
+    """Register how nbval runs the notebooks (nbval_run.py), and under ``make test``
     (xdist, whole suite) start the build before the workers start.
 
-    The build executes every chapter, a minute or more; started here, it runs while both
-    workers run the tests that do not need it, instead of stalling whichever worker asks for
-    ``built_book`` first. The workers inherit the folder's name and wait for its ``rc`` file.
+    nbval's run of each chapter is the build's (nbval_run.py stores it in the build's
+    cache), so the build waits for nbval to have run every chapter it collected, then writes
+    the pages; meanwhile both workers run the tests that do not need it. The workers inherit
+    the folder's name and wait for its ``rc`` file.
     """
-    import nbval_student
+    import nbval_run
 
-    if not config.pluginmanager.is_registered(nbval_student):
-        config.pluginmanager.register(nbval_student, "nbval-student")
+    if not config.pluginmanager.is_registered(nbval_run):
+        config.pluginmanager.register(nbval_run, "nbval-run")
     distributed = getattr(config.option, "numprocesses", None)
     whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
     if hasattr(config, "workerinput") or not distributed or not whole_suite:
         return
     if EARLY_BUILD in os.environ:
         return
+    from bookkit import build
+
+    build.prepare_cache()  # a cache made with another package is cleared before nbval fills it
     folder = Path(tempfile.mkdtemp(prefix="backprop-book-build-"))
-    script = (f'cd "{ROOT}" && "{sys.executable}" -m bookkit book > "{folder}/log" 2>&1;'
+    runs = folder / "nbval"
+    runs.mkdir()
+    # The workers write nbval/expected (the chapters nbval will run, maybe none) once they
+    # have collected, and nbval/ran/<stem> as each chapter is done; if pytest stops first,
+    # the build stops waiting.
+    wait = (f'while [ ! -f "{runs}/expected" ]; do kill -0 {os.getpid()} 2>/dev/null || exit 3;'
+            f' sleep 0.5; done; for stem in $(cat "{runs}/expected"); do'
+            f' while [ ! -f "{runs}/ran/$stem" ]; do kill -0 {os.getpid()} 2>/dev/null || exit 3;'
+            f' sleep 0.5; done; done')
+    script = (f'({wait}) && cd "{ROOT}" && "{sys.executable}" -m bookkit book > "{folder}/log" 2>&1;'
               f' echo $? > "{folder}/rc.tmp"; mv "{folder}/rc.tmp" "{folder}/rc"')
     subprocess.Popen(["bash", "-c", script], cwd=folder, start_new_session=True)
     os.environ[EARLY_BUILD] = str(folder)
+    os.environ[nbval_run.RUNS] = str(runs)
 
 
 PRINTED_BOOK = "tests/print/test_pdf.py::"
@@ -73,7 +87,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     with a kernel and a Chromium each, at once on a busy 2-core machine, ran past their
     60 s wait. The tests of the printed book share one (the book is printed once), and so
     do each chapter's graded-class tests (the class is graded once per chapter). (nbval's
-    cells are grouped in nbval_student.py.)
+    cells are grouped in nbval_run.py.)
 
     Marked here, as each item is collected, so the marks are there before xdist's worker
     reads them (in its own ``pytest_collection_modifyitems``).
@@ -127,13 +141,16 @@ LONGEST = ("tests/class/test_hub.py::", "tests/print/test_pdf.py::")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the built book run last; the longest runs first in each part.
+    """nbval's runs of the chapters first, the tests that need the built book last, and the
+    longest first in each part.
 
-    A stable sort, otherwise in order. Under xdist the early build then runs beside the
-    tests that do not need it, and no worker sits waiting for it at the start; and neither
-    worker is left alone with a long run at the end while the other has nothing to do.
+    A stable sort, otherwise in order. Under xdist both workers start on the chapters the
+    build waits for (nbval_run.py); the build then writes the pages beside the tests that do
+    not need it, and no worker sits waiting for it; and neither worker is left alone with a
+    long run at the end while the other has nothing to do.
     """
     items.sort(key=lambda item: ("built_book" in getattr(item, "fixturenames", ()),
+                                 type(item).__name__ != "IPyNbCell",
                                  not item.nodeid.startswith(LONGEST)))
 
 

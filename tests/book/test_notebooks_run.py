@@ -7,9 +7,10 @@ helper package or the pinned requirements change. So a cache record that matches
 notebook's current code is a passing run of exactly that code with this package, and its
 recorded time is the notebook's execution time, which ``make bench`` reports (a test
 judges correctness, never speed: a duration that passes here fails on a busier machine).
-(nbval, in ``make test``, runs every
-notebook again cell by cell in a fresh kernel, with a student's exercise numbers: see
-tests/nbval_student.py; the handout tests run each chapter with placeholders.)
+(In ``make test`` the run in the cache is nbval's: nbval runs every notebook cell by cell in
+a fresh kernel, and each chapter whose every cell passed is stored in the build's cache,
+so the build executes none again; see tests/support/nbval_run.py. The handout tests run
+each chapter with placeholders.)
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ what they define (``needed_cells``, the course's rule for a lean assignment). Fr
 first replaced cell on, every cell runs. (Before, every chapter ran in full a third time:
 the suite's longest notebook runs, for cells that are the book's.)
 
-(That the solutions stay right with a student's own numbers is checked where nbval runs
-each chapter: it runs them with student ``NBVAL_STUDENT``'s numbers, and every checker cell
-must say "Right!"; see tests/nbval_student.py.)
+(That the solutions stay right with a student's own numbers, not only the book's, is
+checked by the graded class: tests/class/test_grading.py grades Ada's submission, her own
+numbers, in nbgrader, and it scores every point.)
 """
 
 from __future__ import annotations
