@@ -398,21 +398,42 @@ def _reading_order(env) -> list[str]:
     return order + sorted(set(env.all_docs) - set(order))
 
 
-def _ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
-    """The table: each claim, where it stands, the cell that proves it and how."""
-    env = app.env
-    order = {doc: k for k, doc in enumerate(_reading_order(env))}
-    rows = sorted((c for c in claims if c.kind == "claim"), key=lambda c: order.get(c.where, 10**6))
-    table = nodes.table(classes=["claim-ledger", "colwidths-given"])
-    group = nodes.tgroup(cols=4)
+def _table(app: Sphinx, claims, kind: str, classes: str, widths: tuple[int, ...],
+           headings: tuple[str, ...]):
+    """An empty ledger table of ``widths`` and ``headings``, its body, and the claims of
+    ``kind`` in reading order."""
+    order = {doc: k for k, doc in enumerate(_reading_order(app.env))}
+    rows = sorted((c for c in claims if c.kind == kind), key=lambda c: order.get(c.where, 10**6))
+    table = nodes.table(classes=[classes, "colwidths-given"])
+    group = nodes.tgroup(cols=len(widths))
     table += group
-    for width in (52, 18, 12, 18):
+    for width in widths:
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
     group += head
-    head += _row([nodes.Text(t) for t in ("claim", "where", "proved by", HOW)])
+    head += _row([nodes.Text(t) for t in headings])
     body = nodes.tbody()
     group += body
+    return table, body, rows
+
+
+def _proofs(app: Sphinx, docname: str, anchors, label: str) -> tuple[list, list]:
+    """The links to the cells that prove ``label`` (comma-separated), and how each proves."""
+    proved, how = [], []
+    for k, (proof, anchor) in enumerate(anchors.get(label, [])):
+        if k:
+            proved.append(nodes.Text(", "))
+        proved.append(_link(f"cell {proof.cell}", _uri(app, docname, proof.where, anchor)))
+        if proof.method not in how:
+            how.append(proof.method)
+    return proved, [nodes.Text("; ".join(how))]
+
+
+def _ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
+    """The table: each claim, where it stands, the cell that proves it and how."""
+    env = app.env
+    table, body, rows = _table(app, claims, "claim", "claim-ledger", (52, 18, 12, 18),
+                               ("claim", "where", "proved by", HOW))
     for claim in rows:
         title = env.titles[claim.where].astext() if claim.where in env.titles else claim.where
         title = title.split(":")[0]  # "The 1-1-1 network: one neuron per layer" -> the name
@@ -420,35 +441,17 @@ def _ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
         here = [
             _link(f"{title}, {number}", _uri(app, docname, claim.where, "equation-" + claim.label))
         ]
-        proved, how = [], []
-        for k, (proof, anchor) in enumerate(anchors.get(claim.label, [])):
-            if k:
-                proved.append(nodes.Text(", "))
-            proved.append(_link(f"cell {proof.cell}", _uri(app, docname, proof.where, anchor)))
-            if proof.method not in how:
-                how.append(proof.method)
+        proved, how = _proofs(app, docname, anchors, claim.label)
         math = nodes.math_block(claim.latex, claim.latex, nowrap=False, number=None)
-        body += _row([math, here, proved, [nodes.Text("; ".join(how))]], raw_first=True)
+        body += _row([math, here, proved, how], raw_first=True)
     return table
 
 
 def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
     """The table of behavioural claims: the claim, its conditions, its proof and how."""
     env = app.env
-    order = {doc: k for k, doc in enumerate(_reading_order(env))}
-    rows = sorted(
-        (c for c in claims if c.kind == "behaviour"), key=lambda c: order.get(c.where, 10**6)
-    )
-    table = nodes.table(classes=["behaviour-ledger", "colwidths-given"])
-    group = nodes.tgroup(cols=4)
-    table += group
-    for width in (34, 40, 12, 14):
-        group += nodes.colspec(colwidth=width)
-    head = nodes.thead()
-    group += head
-    head += _row([nodes.Text(t) for t in ("behaviour", "conditions", "proved by", HOW)])
-    body = nodes.tbody()
-    group += body
+    table, body, rows = _table(app, claims, "behaviour", "behaviour-ledger", (34, 40, 12, 14),
+                               ("behaviour", "conditions", "proved by", HOW))
     for claim in rows:
         page = env.titles[claim.where].astext() if claim.where in env.titles else claim.where
         title = _data(env)["titles"].get(claim.label, claim.label)
@@ -456,13 +459,7 @@ def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
             _link(title, _uri(app, docname, claim.where, claim.label)),
             nodes.Text(f" ({page.split(':')[0]})"),
         ]
-        proved, how = [], []
-        for k, (proof, anchor) in enumerate(anchors.get(claim.label, [])):
-            if k:
-                proved.append(nodes.Text(", "))
-            proved.append(_link(f"cell {proof.cell}", _uri(app, docname, proof.where, anchor)))
-            if proof.method not in how:
-                how.append(proof.method)
+        proved, how = _proofs(app, docname, anchors, claim.label)
         conditions = _resolved_refs(
             app, docname, _data(env)["conditions"].get(claim.label, [])
         )
@@ -473,10 +470,7 @@ def _behaviour_ledger(app: Sphinx, docname: str, claims, anchors) -> nodes.Node:
                 claim.label,
                 location=(claim.where, None),
             )
-        body += _row(
-            [here, conditions or [nodes.Text("(none stated)")], proved,
-             [nodes.Text("; ".join(how))]]
-        )
+        body += _row([here, conditions or [nodes.Text("(none stated)")], proved, how])
     return table
 
 
