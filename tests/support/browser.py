@@ -212,16 +212,20 @@ AXE_ON_ELEMENT = """async root => {
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def assert_readable_and_axe_clean(page, selector: str) -> None:
-    """The widget ``selector`` on ``page``: no text below 12 px, a visible label on every
-    input, and no WCAG 2 A/AA violation that axe-core finds in it (skipped without axe-core)."""
-    root = page.locator(selector).element_handle()
-    small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
-    assert not small, f"text below 12 px: {small}"
-    for control in root.query_selector_all("input"):
-        assert control.evaluate("i => i.labels.length > 0"), "every control has a visible label"
+def assert_readable_and_axe_clean(page, *selectors: str) -> None:
+    """The widgets ``selectors`` on ``page``: no text below 12 px, a visible label on every
+    input, and no WCAG 2 A/AA violation that axe-core finds in them (skipped without
+    axe-core). One axe run for them all: each run walks the whole chapter (some 30,000
+    elements) to lay out its grid for colour contrast, whatever part it judges."""
+    roots = [page.locator(selector).element_handle() for selector in selectors]
+    for selector, root in zip(selectors, roots, strict=True):
+        small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
+        assert not small, f"{selector}: text below 12 px: {small}"
+        for control in root.query_selector_all("input"):
+            assert control.evaluate("i => i.labels.length > 0"), (
+                f"{selector}: every control has a visible label")
     if not AXE.exists():
         pytest.skip("axe-core is not installed (make assets)")
     page.add_script_tag(path=str(AXE))
-    violations = root.evaluate(AXE_ON_ELEMENT)
+    violations = page.evaluate(f"roots => ({AXE_ON_ELEMENT})({{include: roots}})", roots)
     assert not violations, violations
