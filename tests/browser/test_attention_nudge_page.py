@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_widget_page, shared_widget_page
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, shared_widget_page
 
 from backprop_book.widgets._assets import script
 from bookkit.paths import ROOT as REPO
@@ -77,7 +77,8 @@ def assert_matches_numpy(state: dict, where: str) -> None:
     assert state["numbers"]["source"] == "browser", where
 
 
-chapter, widget = shared_widget_page(PAGE, ROOT)
+# One page for the module; the widget's state as saved is read as it opens.
+chapter, widget = shared_widget_page(PAGE, ROOT, READ)
 
 
 def test_page_ships_the_current_front_end(built_book):
@@ -90,19 +91,18 @@ def test_page_ships_the_current_front_end(built_book):
     assert shipped[0] == script("attention_nudge"), f"{PAGE} carries an older attention_nudge.js"
 
 
-def test_saved_state_is_live_and_matches_numpy(chromium, book_server):
-    page, log = open_widget_page(chromium, book_server, PAGE, ROOT)
-    root = page.locator(ROOT).first
-    state = root.evaluate(READ)
+def test_saved_state_is_live_and_matches_numpy(chapter, widget):
+    _, log, state = chapter  # read as the page opened, before any test moved the widget
+    _, _, root = widget
+    assert not log.problems(), "; ".join(log.problems())  # none since the page opened
     assert state["target"] == START["target"]
     assert (state["sliders"]["q1"], state["sliders"]["q2"]) == (START["q1"], START["q2"])
     assert_matches_numpy(state, "as loaded")
-    root.evaluate(MOVE, ["q1", 0.5])
+    before = root.evaluate(READ)
+    root.evaluate(MOVE, ["q1", 0.5 if before["sliders"]["q1"] != 0.5 else -0.5])
     moved = root.evaluate(READ)
-    assert moved["redraws"] > state["redraws"]
-    assert_matches_numpy(moved, "q1 = 0.5")
-    page.close()
-    assert not log.problems(), "; ".join(log.problems())
+    assert moved["redraws"] > before["redraws"]
+    assert_matches_numpy(moved, f"q1 = {moved['sliders']['q1']}")
 
 
 def test_renders_labelled_and_readable(widget):

@@ -14,7 +14,7 @@ import statistics
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_widget_page, shared_widget_page
+from browser import AXE_ON_ELEMENT, TEXT_SIZES, shared_widget_page
 from lab_server import KERNEL_IDLE
 
 from backprop_book.widgets._assets import script
@@ -104,18 +104,9 @@ def assert_matches_numpy(state: dict, where: str, source: str = "browser") -> No
 
 
 
-@pytest.fixture
-def loaded(chromium, book_server):
-    """The page, its log, and the widget's root element, just rendered from the saved state."""
-    page, log = open_widget_page(chromium, book_server, PAGE, ROOT)
-    yield page, log, page.locator(ROOT).first
-    page.close()
-    assert not log.problems(), "; ".join(log.problems())
-
-
-# One page for the tests that move the widget from wherever it is; the test that needs the
-# state as saved uses ``loaded``.
-chapter, widget = shared_widget_page(PAGE, ROOT)
+# One page for the module: the widget's state as saved is read as the page opens, before
+# any test moves it; then each test moves the widget from wherever the last one left it.
+chapter, widget = shared_widget_page(PAGE, ROOT, READ)
 
 
 def test_page_ships_the_current_front_end(built_book):
@@ -220,13 +211,13 @@ def test_redraw_fits_in_a_frame(widget):
     assert median < FRAME_MS, f"median redraw {median:.2f} ms exceeds a {FRAME_MS} ms frame"
 
 
-def test_saved_state_is_live_and_matches_numpy_before_and_after_a_nudge(loaded):
-    """The widget as saved in the page, then nudged by Δ: NumPy's numbers both times.
-
-    Each is shot for a human (one fresh page for both: a chapter load costs seconds).
-    """
-    page, _, root = loaded
-    assert_matches_numpy(root.evaluate(READ), "as loaded")
+def test_saved_state_is_live_and_matches_numpy_before_and_after_a_nudge(chapter, widget):
+    """The widget as saved in the page (read as it opened), then nudged by Δ from where it
+    stands: NumPy's numbers both times. Before and after the nudge are shot for a human."""
+    page, log, as_loaded = chapter
+    _, _, root = widget
+    assert not log.problems(), "; ".join(log.problems())  # none since the page opened
+    assert_matches_numpy(as_loaded, "as loaded")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def shoot(name: str) -> None:

@@ -141,7 +141,6 @@ def test_depth_widget_shows_the_saved_grid(built_book, page):
     assert not log.problems(), log.problems()
 
 
-@pytest.mark.parametrize("selector", [".bp-optimizer-race", ".bp-depth-spread"])
-def test_widgets_are_readable_and_pass_axe(page, selector):
+def test_widgets_are_readable_and_pass_axe(page):
     page, _ = page
-    assert_readable_and_axe_clean(page, selector)
+    assert_readable_and_axe_clean(page, ".bp-optimizer-race", ".bp-depth-spread")

@@ -141,25 +141,26 @@ def open_widget_page(chromium, base_url: str, path: str, root: str, height: int 
     return page, log
 
 
-def shared_widget_page(path: str, root: str):
+def shared_widget_page(path: str, root: str, as_loaded: str = "root => null"):
     """The fixtures ``chapter`` and ``widget`` of a test module about the widget ``root`` on
-    the page ``path``: ``chapter, widget = shared_widget_page(PAGE, ROOT)``.
+    the page ``path``: ``chapter, widget = shared_widget_page(PAGE, ROOT, READ)``.
 
     A chapter is long (a full page load costs seconds), and a test that only needs a live
     widget moves it from wherever the last one left it: ``chapter`` is one page for the
-    module, (page, log). ``widget`` is (page, log, the widget's root locator), and fails the
-    test if the page logged a problem while it ran.
+    module, (page, log, what ``as_loaded`` read from the widget's root as the page opened,
+    before any test moved it). ``widget`` is (page, log, the widget's root locator), and
+    fails the test if the page logged a problem while it ran.
     """
 
     @pytest.fixture(scope="module")
     def chapter(worker_chromium, book_server):
         page, log = open_widget_page(worker_chromium, book_server, path, root)
-        yield page, log
+        yield page, log, page.locator(root).first.evaluate(as_loaded)
         page.close()
 
     @pytest.fixture
     def widget(chapter):
-        page, log = chapter
+        page, log, _ = chapter
         seen = len(log.problems())
         yield page, log, page.locator(root).first
         assert not log.problems()[seen:], "; ".join(log.problems()[seen:])
@@ -200,7 +201,8 @@ TEXT_SIZES = """root => {
 }"""
 
 AXE_ON_ELEMENT = """async root => {
-  const rules = {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}};
+  // only the violations are read: passes would each be described, for nothing
+  const rules = {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}, resultTypes: ['violations']};
   const result = await axe.run(root, rules);
   return result.violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
 }"""
@@ -210,16 +212,20 @@ AXE_ON_ELEMENT = """async root => {
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def assert_readable_and_axe_clean(page, selector: str) -> None:
-    """The widget ``selector`` on ``page``: no text below 12 px, a visible label on every
-    input, and no WCAG 2 A/AA violation that axe-core finds in it (skipped without axe-core)."""
-    root = page.locator(selector).element_handle()
-    small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
-    assert not small, f"text below 12 px: {small}"
-    for control in root.query_selector_all("input"):
-        assert control.evaluate("i => i.labels.length > 0"), "every control has a visible label"
+def assert_readable_and_axe_clean(page, *selectors: str) -> None:
+    """The widgets ``selectors`` on ``page``: no text below 12 px, a visible label on every
+    input, and no WCAG 2 A/AA violation that axe-core finds in them (skipped without
+    axe-core). One axe run for them all: each run walks the whole chapter (some 30,000
+    elements) to lay out its grid for colour contrast, whatever part it judges."""
+    roots = [page.locator(selector).element_handle() for selector in selectors]
+    for selector, root in zip(selectors, roots, strict=True):
+        small = [(t, round(px, 1)) for t, px in root.evaluate(TEXT_SIZES) if px < 12]
+        assert not small, f"{selector}: text below 12 px: {small}"
+        for control in root.query_selector_all("input"):
+            assert control.evaluate("i => i.labels.length > 0"), (
+                f"{selector}: every control has a visible label")
     if not AXE.exists():
         pytest.skip("axe-core is not installed (make assets)")
     page.add_script_tag(path=str(AXE))
-    violations = root.evaluate(AXE_ON_ELEMENT)
+    violations = page.evaluate(f"roots => ({AXE_ON_ELEMENT})({{include: roots}})", roots)
     assert not violations, violations
