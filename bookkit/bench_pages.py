@@ -10,6 +10,10 @@ offline, each visit in a fresh browser context (nothing cached):
 * ``widget_ms``: from navigation start to the first widget answering its slider (moved one
   step, it redraws), on pages with widgets, in a visit of its own (the nudge and the redraw
   it causes would otherwise count as the page still moving);
+* ``redraw_ms``: once that visit has settled, every slider of every widget on the page moved
+  ``REDRAW_MOVES`` steps up and down: the median time a widget took to redraw (its own
+  measure, ``data-last-update-ms``), the time a reader waits between a nudge and its answer
+  (a frame is 16.7 ms at 60 Hz);
 * ``bytes``: what the page loaded (its HTML and every asset it pulled).
 
 Medians over ``--runs`` visits. A benchmark, not a test: run it on a quiet machine. Writes
@@ -71,6 +75,26 @@ QUIET = """quiet => new Promise(done => {
 })"""
 
 
+#: Steps each slider is moved, alternately up and down, to time the redraws.
+REDRAW_MOVES = 10
+
+REDRAWS = """moves => {
+  const times = [];
+  for (const root of document.querySelectorAll('[data-redraws]')) {
+    for (const slider of root.querySelectorAll('input[type=range]')) {
+      for (let k = 0; k < moves; k++) {
+        const before = Number(root.dataset.redraws);
+        if (k % 2) slider.stepDown(); else slider.stepUp();
+        slider.dispatchEvent(new Event('input', {bubbles: true}));
+        if (Number(root.dataset.redraws) > before && root.dataset.lastUpdateMs !== undefined)
+          times.push(Number(root.dataset.lastUpdateMs));
+      }
+    }
+  }
+  return times;
+}"""
+
+
 def visit(browser, base: str, entry: str, size: dict, nudge: bool = False) -> dict:
     """One fresh visit of ``entry`` at ``size``: when it settled and what it loaded; with
     ``nudge``, also when its first widget answered (then its settle time is not the page's)."""
@@ -82,6 +106,7 @@ def visit(browser, base: str, entry: str, size: dict, nudge: bool = False) -> di
     page.add_init_script(f"({WATCH})({json.dumps(nudge)})")
     page.goto(f"{base}/{entry}.html", wait_until="load", timeout=300_000)
     marks = page.evaluate(QUIET, QUIET_MS)
+    redraws = page.evaluate(REDRAWS, REDRAW_MOVES) if nudge else []
     total = 0
     for response in loaded:
         try:
@@ -91,6 +116,7 @@ def visit(browser, base: str, entry: str, size: dict, nudge: bool = False) -> di
     context.close()
     return {"settled_ms": round(marks["lastChange"]),
             "widget_ms": None if marks["widget"] is None else round(marks["widget"]),
+            "redraw_ms": statistics.median(redraws) if redraws else None,
             "bytes": total}
 
 
@@ -100,12 +126,13 @@ def median(values: list) -> float | None:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| page | width | settled (ms) | first widget live (ms) | loaded (kB) |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| page | width | settled (ms) | first widget live (ms) | redraw (ms) | loaded (kB) |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for row in rows:
         widget = "-" if row["widget_ms"] is None else row["widget_ms"]
+        redraw = "-" if row.get("redraw_ms") is None else f"{row['redraw_ms']:.1f}"
         lines.append(f"| {row['page']} | {row['width']} | {row['settled_ms']} | {widget} |"
-                     f" {row['bytes'] / 1000:.0f} |")
+                     f" {redraw} | {row['bytes'] / 1000:.0f} |")
     return "\n".join(lines)
 
 
@@ -133,10 +160,13 @@ def main(argv: list[str] | None = None) -> int:
                 row = {"page": entry, "width": size["width"], "size": name,
                        "settled_ms": median([r["settled_ms"] for r in still]),
                        "widget_ms": median([r["widget_ms"] for r in nudged]),
+                       "redraw_ms": statistics.median(
+                           [r["redraw_ms"] for r in nudged if r["redraw_ms"] is not None] or [0]
+                       ) if nudged else None,
                        "bytes": median([r["bytes"] for r in still])}
                 rows.append(row)
                 print(f"  {entry} at {size['width']} px: settled {row['settled_ms']} ms,"
-                      f" widget {row['widget_ms']} ms", flush=True)
+                      f" widget {row['widget_ms']} ms, redraw {row['redraw_ms']} ms", flush=True)
     machine = {"python": platform.python_version(), "machine": platform.machine(),
                "processor": platform.processor() or platform.machine(),
                "cpus": os.cpu_count()}

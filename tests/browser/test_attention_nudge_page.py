@@ -1,7 +1,7 @@
 """The AttentionNudge widget in the built transformer chapter: live with no kernel.
 
-The page's saved widget state is rendered by the shipped html-manager; the widget's own
-JavaScript must recompute the weights and dC/dq on every slider move and target choice.
+The page's saved widget state is drawn by the book's widget runtime (static-widgets.js); the
+widget's own JavaScript must recompute the weights and dC/dq on every slider move and target choice.
 Every state is checked against NumPy computed here, to full precision (data-value) and to
 the digits printed; axe-core checks the widget for WCAG 2 A/AA problems.
 """

@@ -1,16 +1,16 @@
 """The ChainNudge widget in the built book: live with no kernel and no network.
 
-The page's saved widget state is rendered by the shipped html-manager; the widget's own
-JavaScript must recompute the chain on every slider move. Each move (by script and by
-keyboard) is checked against NumPy computed here, the redraw time is measured, and
-screenshots before and after a nudge are saved for a human to look at.
+The page's saved widget state is drawn by the book's widget runtime (static-widgets.js); the
+widget's own JavaScript must recompute the chain on every slider move. Each move (by script
+and by keyboard) is checked against NumPy computed here, and screenshots before and after a
+nudge are saved for a human to look at. How long a redraw takes is measured by
+``make bench-pages``, never judged by a test.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-import statistics
 
 import numpy as np
 import pytest
@@ -38,7 +38,6 @@ SLIDERS = {
     "step": (0.01, 1),
 }
 NUMBERS = ("z1", "a1", "z2", "a2", "C", "dC_dw1", "dC_db1", "dC_dw2", "dC_db2")
-FRAME_MS = 16.0
 
 ROOT = ".bp-chain-nudge"
 
@@ -59,7 +58,6 @@ MOVE = """(root, [name, value]) => {
   const input = root.querySelector(`input[data-param="${name}"]`);
   input.value = String(value);
   input.dispatchEvent(new Event('input', {bubbles: true}));
-  return Number(root.dataset.lastUpdateMs);
 }"""
 
 def reference(w1, b1, w2, b2, x, y) -> dict[str, float]:
@@ -198,17 +196,6 @@ def test_sliders_move_with_the_keyboard(widget, name):
             assert now < before or now == SLIDERS[name][0], f"{key} did not lower {name}"
         assert_matches_numpy(state, f"{name} after {key}")
     assert now == SLIDERS[name][1]
-
-
-def test_redraw_fits_in_a_frame(widget):
-    _, _, root = widget
-    times = [root.evaluate(MOVE, ["w2", round(-4 + 8 * i / 49, 2)]) for i in range(50)]
-    times += [root.evaluate(MOVE, ["x", round(-3 + 6 * i / 49, 2)]) for i in range(50)]
-    median = statistics.median(times)
-    print(
-        f"\nChainNudge redraw: median {median:.3f} ms, max {max(times):.3f} ms, {len(times)} moves"
-    )
-    assert median < FRAME_MS, f"median redraw {median:.2f} ms exceeds a {FRAME_MS} ms frame"
 
 
 def test_saved_state_is_live_and_matches_numpy_before_and_after_a_nudge(chapter, widget):

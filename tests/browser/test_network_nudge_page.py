@@ -4,10 +4,11 @@
    model (get/set/on/off/send/save_changes), for a 2-2-2 sigmoid network and for two
    softmax networks. Every slider is moved to several positions; every number shown
    (activations, deltas, every gradient, C, the nudge's predicted and actual change, the
-   softmax bars) must equal ``backprop_book.reference`` to 1e-9; the redraw is timed with
-   performance.now(); screenshots before and after a nudge go to ``_build/screenshots/``.
+   softmax bars) must equal ``backprop_book.reference`` to 1e-9; screenshots before and
+   after a nudge go to ``_build/screenshots/`` (how long a redraw takes is measured by
+   ``make bench-pages``, never judged by a test).
 2. The built chapter pages (``book/two-two-two.html``, ``book/softmax-four-layer.html``),
-   rendered by the shipped html-manager from their saved widget state, with no kernel and
+   drawn by the book's widget runtime (static-widgets.js) from their saved widget state, with no kernel and
    no network; skipped when the page is not in ``_build/html`` (this file never builds).
 3. JupyterLab with a notebook written here: the kernel's NumPy numbers are shown.
 
@@ -21,7 +22,6 @@ import functools
 import inspect
 import json
 import re
-import statistics
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +47,6 @@ STATIC = REPO / "backprop_book" / "widgets"
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = BUILD / "screenshots"
 ROOT = ".bp-network-nudge"
-FRAME_MS = 16.0
 PAGES = {"two-two-two": "book/two-two-two.html", "softmax": "book/softmax-four-layer.html"}
 SLIDER_RANGES = {"value": (-4, 4), "step": (0.01, 1), "x": (-3, 3), "y": (0, 1)}
 
@@ -82,14 +81,12 @@ MOVE = """(root, [key, value]) => {
   const input = root.querySelector(`input[data-param="${key}"]`);
   input.value = String(value);
   input.dispatchEvent(new Event('input', {bubbles: true}));
-  return Number(root.dataset.lastUpdateMs);
 }"""
 
 CHOOSE = """(root, [control, value]) => {
   const select = root.querySelector(`select[data-control="${control}"]`);
   select.value = String(value);
   select.dispatchEvent(new Event('change', {bubbles: true}));
-  return Number(root.dataset.lastUpdateMs);
 }"""
 
 # Where (in viewport pixels) a point t of the way along edge i is drawn.
@@ -255,13 +252,12 @@ def slider_positions(name: str, seed: int) -> list[float]:
 def test_every_slider_recomputes_like_numpy(harness):
     """The value slider for every parameter, then Δ and every input and target slider."""
     page, root, sizes, output, case = harness
-    times = []
     names = param_names(sizes)
     for i, name in enumerate(names):
-        times.append(root.evaluate(CHOOSE, ["param", i]))
+        root.evaluate(CHOOSE, ["param", i])
         for value in slider_positions("value", i)[: 2 if i % 3 else 4]:
             before = root.evaluate(READ)["redraws"]
-            times.append(root.evaluate(MOVE, ["value", float(value)]))
+            root.evaluate(MOVE, ["value", float(value)])
             read = root.evaluate(READ)
             assert read["redraws"] > before and read["state"]["param"] == i
             assert read["state"]["flat"][i] == pytest.approx(float(value), abs=1e-12)
@@ -270,7 +266,7 @@ def test_every_slider_recomputes_like_numpy(harness):
     keys += [] if output == "softmax-ce" else [f"y{j + 1}" for j in range(sizes[-1])]
     for seed, key in enumerate(keys):
         for value in slider_positions(key, seed):
-            times.append(root.evaluate(MOVE, [key, float(value)]))
+            root.evaluate(MOVE, [key, float(value)])
             read = root.evaluate(READ)
             shown = (
                 read["state"]["step"] if key == "step" else read["state"][key[0]][int(key[1:]) - 1]
@@ -279,14 +275,10 @@ def test_every_slider_recomputes_like_numpy(harness):
             assert_matches_numpy(read, sizes, output, f"{case}: {key} = {value}")
     if output == "softmax-ce":
         for j in range(sizes[-1]):
-            times.append(root.evaluate(CHOOSE, ["class", j]))
+            root.evaluate(CHOOSE, ["class", j])
             read = root.evaluate(READ)
             assert read["state"]["y"] == [float(k == j) for k in range(sizes[-1])]
             assert_matches_numpy(read, sizes, output, f"{case}: true class {j + 1}")
-    median = statistics.median(times)
-    print(f"\nNetworkNudge {case}: median redraw {median:.3f} ms, max {max(times):.3f} ms, "
-          f"{len(times)} updates")  # fmt: skip
-    assert median < FRAME_MS, f"median redraw {median:.2f} ms exceeds a {FRAME_MS} ms frame"
 
 
 def test_clicking_an_edge_or_a_neuron_selects_its_parameter(harness):
@@ -386,7 +378,7 @@ def test_screenshots_before_and_after_a_nudge(harness):
     root.screenshot(path=str(SCREENSHOTS / f"network-nudge-{case}-after.png"))
 
 
-# --- the built chapters: the saved widget state, rendered by the shipped html-manager -----
+# --- the built chapters: the saved widget state, drawn by the book's widget runtime -----
 
 
 def widget_states(html: str) -> tuple[re.Match, dict]:
@@ -442,11 +434,11 @@ def test_built_chapter_is_live_and_matches_numpy(chapter, chromium, built_book, 
     read = root.evaluate(READ)
     assert read["state"]["flat"] == saved[0]["flat"] and read["state"]["x"] == saved[0]["x"]
     assert_matches_numpy(read, sizes, output, f"{chapter}, as saved")
-    names, times = param_names(sizes), []
+    names = param_names(sizes)
     for index in (0, len(names) - 1, len(names) // 2):
-        times.append(root.evaluate(CHOOSE, ["param", index]))
+        root.evaluate(CHOOSE, ["param", index])
         for value in (-2.5, 0.37, 1.9):
-            times.append(root.evaluate(MOVE, ["value", value]))
+            root.evaluate(MOVE, ["value", value])
             assert_matches_numpy(
                 root.evaluate(READ), sizes, output, f"{chapter}, {names[index]} = {value}"
             )
@@ -456,12 +448,9 @@ def test_built_chapter_is_live_and_matches_numpy(chapter, chromium, built_book, 
         ("y1" if output == "sigmoid-mse" else "", 0.85),
     ]:
         if key:
-            times.append(root.evaluate(MOVE, [key, value]))
+            root.evaluate(MOVE, [key, value])
     assert_matches_numpy(root.evaluate(READ), sizes, output, f"{chapter}, after the inputs moved")
     root.screenshot(path=str(SCREENSHOTS / f"network-nudge-page-{chapter}-after.png"))
-    median = statistics.median(times)
-    print(f"\n{chapter} page: median redraw {median:.2f} ms over {len(times)} updates")
-    assert median < FRAME_MS
     page.close()
     assert not log.problems(), "; ".join(log.problems())
 

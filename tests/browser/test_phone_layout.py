@@ -1,13 +1,13 @@
 """The page as read on a phone.
 
 (Code that fits the column at 1280 px is checked where each page is read at that width,
-in test_browser_pages.py: cells folded behind "Show code cell source" are not seen until
+in test_pages.py: cells folded behind "Show code cell source" are not seen until
 opened, so they are exempt.)
 
 Each chapter with widgets is opened once on an emulated phone (390 px, touch), and on it:
 
 * the page does not scroll sideways (every page is also checked at 390 px, by narrowing
-  the window, in test_browser_pages.py);
+  the window, in test_pages.py);
 * every widget is laid out in one column, and a slider moves by touch and by keyboard, and
   the widget recomputes.
 
