@@ -6,16 +6,20 @@ password, SimpleLocalProcessSpawner and the proxy from the npm lock file. Then:
 * the teacher logs in through the hub's login page, gets a JupyterLab of their own, opens
   nbgrader's formgrader inside it (Nbgrader -> Formgrader) and there generates and releases
   the 1-1-1 assignment with its buttons;
-* two students log in the same way; each fetches the assignment in a terminal, opens it in
-  JupyterLab, runs it all (Run All reaches the last cell: an untouched answer raises
+* two students log in the same way; each fetches the assignment in nbgrader's Assignments
+  list (Nbgrader -> Assignment List, in JupyterLab), opens it, runs it all (Run All reaches the last cell: an untouched answer raises
   nothing), types an answer to the first exercise below its "YOUR CODE HERE" (Ada the
   right formula for her numbers, Bea the classic slip sigma'(z) = z(1 - z)), runs the
-  check, saves and submits;
-* the teacher collects, autogrades, generates and releases feedback;
-* the gradebook has Ada's point and not Bea's, and Bea's feedback, fetched and opened in
-  her own server, names her mistake.
+  check, saves and submits it in the same list; Ada then closes her browser;
+* the teacher collects, autogrades, generates and releases feedback, with nbgrader's
+  commands typed into a Lab terminal (no one clicks these), which closes when its shell
+  exits;
+* the gradebook has Ada's point and not Bea's, and Bea's feedback, fetched in her
+  Assignments list and opened in her own server, names her mistake.
 
-Steps no one clicks (nbgrader's commands) are typed into each person's Lab terminal.
+The students' steps are clicks in Lab, as a class makes them, not nbgrader commands in a
+terminal: each command started a Python of its own, and each terminal kept Chromium
+redrawing its cursor while it was open.
 """
 
 from __future__ import annotations
@@ -122,7 +126,8 @@ def log_in(b, hub, person: str):
 
 
 def in_terminal(page, hub, person: str, step: str, command: str, timeout: float = 300) -> str:
-    """Type ``command`` into a new Lab terminal of ``person``; wait for it; return its log."""
+    """Type ``command`` into a new Lab terminal of ``person``, then ``exit``; wait for it
+    and for its tab to close; return its log."""
     home = hub["state"] / "home" / person
     done, log = home / f".{step}.done", home / f".{step}.log"
     before = page.locator(".jp-Terminal").count()
@@ -141,7 +146,7 @@ def in_terminal(page, hub, person: str, step: str, command: str, timeout: float 
         return s && s.connectionStatus === 'connected';
     }""")
     terminal.click()
-    page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}")
+    page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}; exit")
     page.keyboard.press("Enter")
     deadline = time.monotonic() + timeout
     while not done.exists() or not done.read_text().strip():
@@ -149,7 +154,25 @@ def in_terminal(page, hub, person: str, step: str, command: str, timeout: float 
         time.sleep(0.2)
     text = log.read_text()
     assert done.read_text().strip() == "0", f"{person}: {step} failed:\n{text}"
+    # Lab closes a terminal's tab when its shell exits (its closeOnExit setting)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-Terminal').length === {before}")
     return text
+
+
+def in_the_assignment_list(page, where: str, button: str, then: str) -> None:
+    """Nbgrader -> Assignment List (nbgrader's list for students): click ``button`` on the
+    assignment's row in the list ``where`` (released, fetched, submitted); once the list is
+    reloaded, the assignment must be in the list ``then``."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('nbgrader:open-assignment-list'); }")
+    row = page.locator(f"#{where}_assignments_list > .list_item", has_text=ASSIGNMENT)
+    busy = page.locator(f"#{where}_assignments_list button", has_text=re.compile(r"\.\.\.$"))
+    row.get_by_role("button", name=button, exact=True).click()  # "Fetching...", until done
+    busy.wait_for(state="detached")
+    dialog = page.locator("#submission-message")
+    assert not dialog.count(), dialog.inner_text()
+    done = page.locator(f"#{then}_assignments_list > .list_item", has_text=ASSIGNMENT)
+    assert done.count(), f"{button}: {ASSIGNMENT} is not in the {then} list"
 
 
 def answer_first_exercise(page, person: str, code: str) -> str:
@@ -247,13 +270,15 @@ def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hu
     verdicts = {}
     for person, code in (("ada", RIGHT), ("bea", SLIP)):
         page = log_in(chromium, hub, person)
-        in_terminal(page, hub, person, "fetch", f"cd ~ && nbgrader fetch_assignment {ASSIGNMENT}")
+        in_the_assignment_list(page, "released", "Fetch", "fetched")
         assert (hub["state"] / "home" / person / ASSIGNMENT / "images" / "chain-111.svg").exists()
         verdicts[person] = answer_first_exercise(page, person, code)
         page.screenshot(path=str(tmp_path / f"{person}.png"))
-        in_terminal(page, hub, person, "submit", f"cd ~ && nbgrader submit {ASSIGNMENT}")
+        in_the_assignment_list(page, "fetched", "Submit", "submitted")
         if person == "bea":
             bea = page
+        else:
+            page.context.close()  # done for this assignment
     assert "Right!" in verdicts["ada"], verdicts
     assert "Not quite right" in verdicts["bea"] and "at a = z" in verdicts["bea"], verdicts
     in_terminal(teacher, hub, "teacher", "grade",
@@ -266,7 +291,12 @@ def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hu
     assert grades["bea"]["check-ex-111-sigmoid-slope"] == 0.0, grades
     for person in ("ada", "bea"):  # the unanswered exercises score nothing
         assert sum(grades[person].values()) == grades[person]["check-ex-111-sigmoid-slope"]
-    in_terminal(bea, hub, "bea", "feedback", f"cd ~ && nbgrader fetch_feedback {ASSIGNMENT}")
+    bea.evaluate("() => { window.jupyterapp.commands.execute('nbgrader:open-assignment-list'); }")
+    bea.locator("#refresh_assignments_list").click()
+    submitted = bea.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT)
+    submitted.get_by_text("(feedback available to fetch)").wait_for()
+    in_the_assignment_list(bea, "submitted", "Fetch Feedback", "submitted")
+    submitted.get_by_text("(view feedback)").wait_for()
     html = sorted((hub["state"] / "home" / "bea" / ASSIGNMENT / "feedback").glob(
         f"*/{ASSIGNMENT}.html"))
     assert html, "no feedback fetched"
