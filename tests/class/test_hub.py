@@ -12,15 +12,16 @@ password, SimpleLocalProcessSpawner and the proxy from the npm lock file. Then:
   exercise below its "YOUR CODE HERE" (Ada the right formula for her numbers, Bea the
   classic slip sigma'(z) = z(1 - z)), runs the check, saves, and submits it in the same
   list; Ada then closes her browser;
-* the teacher, in the same formgrader, collects the submissions, autogrades each
-  student's, and generates and releases the feedback;
+* the teacher collects the submissions with nbgrader's command, typed into a Lab terminal
+  (the book's tools are on its PATH), then, in the formgrader, autogrades each student's
+  and generates and releases the feedback;
 * the gradebook has Ada's point and not Bea's, and Bea's feedback, fetched in her
   Assignment List and opened in her own server, names her mistake.
 
-Every step is a click in JupyterLab, as the class makes it, not an nbgrader command typed
-into a terminal: each command started a Python of its own (a second of CPU to import
+The other steps are clicks in JupyterLab, as the class makes them, not nbgrader commands
+typed into terminals: each command started a Python of its own (a second of CPU to import
 nbgrader), and each terminal kept Chromium redrawing its cursor while it was open; the
-formgrader and the Assignments list do the same work in the person's running server.
+formgrader and the Assignment List do the same work in the person's running server.
 """
 
 from __future__ import annotations
@@ -124,6 +125,41 @@ def log_in(b, hub, person: str):
     assert page.evaluate("() => window.jupyterapp.commands.listCommands()"
                          ".some(c => c.startsWith('nbgrader:'))")
     return page
+
+
+def in_terminal(page, hub, person: str, step: str, command: str, timeout: float = 300) -> str:
+    """Type ``command`` into a new Lab terminal of ``person``, then ``exit``; wait for it
+    and for its tab to close; return its log."""
+    home = hub["state"] / "home" / person
+    done, log = home / f".{step}.done", home / f".{step}.log"
+    before = page.locator(".jp-Terminal").count()
+    page.evaluate("() => { window.jupyterapp.commands.execute('terminal:create-new'); }")
+    # Wait for the NEW terminal: a second terminal opens in a new tab, and the first one,
+    # hidden behind it, must not be the one we type into.
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-Terminal').length > {before}")
+    terminal = page.locator(".jp-Terminal:visible").last
+    terminal.wait_for(state="visible")
+    # Type once its connection to the server's terminal is open (the shell reads what is
+    # typed before its prompt shows), not after a fixed pause.
+    page.wait_for_function("""() => {
+        const w = window.jupyterapp.shell.currentWidget;
+        const s = w && w.content && w.content.session;
+        return s && s.connectionStatus === 'connected';
+    }""")
+    terminal.click()
+    page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}; exit")
+    page.keyboard.press("Enter")
+    deadline = time.monotonic() + timeout
+    while not done.exists() or not done.read_text().strip():
+        assert time.monotonic() < deadline, f"{person}: {step} did not finish"
+        time.sleep(0.2)
+    text = log.read_text()
+    assert done.read_text().strip() == "0", f"{person}: {step} failed:\n{text}"
+    # Lab closes a terminal's tab when its shell exits (its closeOnExit setting)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-Terminal').length === {before}")
+    return text
 
 
 def in_the_assignment_list(page, where: str, button: str, then: str) -> None:
@@ -247,12 +283,18 @@ def release_in_the_formgrader(page, tmp_path) -> None:
 
 
 def grade_in_the_formgrader(page, students: tuple[str, ...]) -> None:
-    """In the teacher's formgrader (still open in their Lab): Collect; then, in the
-    assignment's submissions, Autograde each student's; back in Manage Assignments,
-    Generate Feedback and Release Feedback, as a teacher clicks."""
+    """In the teacher's formgrader (still open in their Lab), once the submissions are
+    collected: Manage Assignments again, then in the assignment's submissions Autograde
+    each student's; back in Manage Assignments, Generate Feedback and Release Feedback, as
+    a teacher clicks."""
+    page.evaluate("""() => {
+        const tab = [...window.jupyterapp.shell.widgets('main')]
+            .find(w => w.node.querySelector("iframe[src*='formgrader']"));
+        window.jupyterapp.shell.activateById(tab.id);
+    }""")
     frame = formgrader(page)
     row = assignment_row(frame)
-    in_the_formgrader(frame, row.locator("td.collect a"), "Successfully collected submissions")
+    frame.get_by_role("link", name="Manage Assignments").click()  # the collected count
     row.locator("td.num-submissions a", has_text=str(len(students))).click()
     for student in students:
         submission = frame.locator("tr", has=frame.locator("td.student-id", has_text=student))
@@ -282,6 +324,7 @@ def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hu
             page.context.close()  # done for this assignment
     assert "Right!" in verdicts["ada"], verdicts
     assert "Not quite right" in verdicts["bea"] and "at a = z" in verdicts["bea"], verdicts
+    in_terminal(teacher, hub, "teacher", "collect", f"cd ~/course && nbgrader collect {ASSIGNMENT}")
     grade_in_the_formgrader(teacher, ("ada", "bea"))
     grades = read_grades(hub["state"] / "home" / "teacher" / "course" / "gradebook.db")
     assert grades["ada"]["check-ex-111-sigmoid-slope"] == 1.0, grades
