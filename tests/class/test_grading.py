@@ -116,7 +116,8 @@ def nbgrader(course: Path, *args: str, check: bool = True) -> str:
     In-process, as nbgrader's own test suite runs it: the same application, config files
     and converters as the command line, without a new Python that imports nbgrader (about
     2 s of CPU) for each of the suite's sixty or so runs. The class on JupyterHub
-    (tests/test_hub.py) types the same commands into a terminal.
+    (tests/class/test_hub.py) types one of them (collect) into a Lab terminal, and clicks
+    the rest in the formgrader and the students' Assignment List.
     """
     from jupyter_core.application import NoStart
     from nbgrader.apps.nbgraderapp import NbGraderApp

@@ -6,16 +6,22 @@ password, SimpleLocalProcessSpawner and the proxy from the npm lock file. Then:
 * the teacher logs in through the hub's login page, gets a JupyterLab of their own, opens
   nbgrader's formgrader inside it (Nbgrader -> Formgrader) and there generates and releases
   the 1-1-1 assignment with its buttons;
-* two students log in the same way; each fetches the assignment in a terminal, opens it in
-  JupyterLab, runs it all (Run All reaches the last cell: an untouched answer raises
-  nothing), types an answer to the first exercise below its "YOUR CODE HERE" (Ada the
-  right formula for her numbers, Bea the classic slip sigma'(z) = z(1 - z)), runs the
-  check, saves and submits;
-* the teacher collects, autogrades, generates and releases feedback;
-* the gradebook has Ada's point and not Bea's, and Bea's feedback, fetched and opened in
-  her own server, names her mistake.
+* two students log in the same way; each fetches the assignment in nbgrader's list for
+  students (Nbgrader -> Assignment List, in JupyterLab), opens it, runs it all (Run All
+  reaches the last cell: an untouched answer raises nothing), types an answer to the first
+  exercise below its "YOUR CODE HERE" (Ada the right formula for her numbers, Bea the
+  classic slip sigma'(z) = z(1 - z)), runs the check, saves, and submits it in the same
+  list; Ada then closes her browser;
+* the teacher collects the submissions with nbgrader's command, typed into a Lab terminal
+  (the book's tools are on its PATH), then, in the formgrader, autogrades each student's
+  and generates and releases the feedback;
+* the gradebook has Ada's point and not Bea's, and Bea's feedback, fetched in her
+  Assignment List and opened in her own server, names her mistake.
 
-Steps no one clicks (nbgrader's commands) are typed into each person's Lab terminal.
+The other steps are clicks in JupyterLab, as the class makes them, not nbgrader commands
+typed into terminals: each command started a Python of its own (a second of CPU to import
+nbgrader), and each terminal kept Chromium redrawing its cursor while it was open; the
+formgrader and the Assignment List do the same work in the person's running server.
 """
 
 from __future__ import annotations
@@ -122,13 +128,14 @@ def log_in(b, hub, person: str):
 
 
 def in_terminal(page, hub, person: str, step: str, command: str, timeout: float = 300) -> str:
-    """Type ``command`` into a new Lab terminal of ``person``; wait for it; return its log."""
+    """Type ``command`` into a new Lab terminal of ``person``, then ``exit``; wait for it
+    and for its tab to close; return its log."""
     home = hub["state"] / "home" / person
     done, log = home / f".{step}.done", home / f".{step}.log"
     before = page.locator(".jp-Terminal").count()
     page.evaluate("() => { window.jupyterapp.commands.execute('terminal:create-new'); }")
-    # Wait for the NEW terminal: a person's second terminal opens in a new tab, and the
-    # first one, hidden behind it, must not be the one we type into.
+    # Wait for the NEW terminal: a second terminal opens in a new tab, and the first one,
+    # hidden behind it, must not be the one we type into.
     page.wait_for_function(
         f"() => document.querySelectorAll('.jp-Terminal').length > {before}")
     terminal = page.locator(".jp-Terminal:visible").last
@@ -141,7 +148,7 @@ def in_terminal(page, hub, person: str, step: str, command: str, timeout: float 
         return s && s.connectionStatus === 'connected';
     }""")
     terminal.click()
-    page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}")
+    page.keyboard.type(f"( {command} ) > {log} 2>&1; echo $? > {done}; exit")
     page.keyboard.press("Enter")
     deadline = time.monotonic() + timeout
     while not done.exists() or not done.read_text().strip():
@@ -149,7 +156,25 @@ def in_terminal(page, hub, person: str, step: str, command: str, timeout: float 
         time.sleep(0.2)
     text = log.read_text()
     assert done.read_text().strip() == "0", f"{person}: {step} failed:\n{text}"
+    # Lab closes a terminal's tab when its shell exits (its closeOnExit setting)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-Terminal').length === {before}")
     return text
+
+
+def in_the_assignment_list(page, where: str, button: str, then: str) -> None:
+    """Nbgrader -> Assignment List (nbgrader's list for students): click ``button`` on the
+    assignment's row in the list ``where`` (released, fetched, submitted); once the list is
+    reloaded, the assignment must be in the list ``then``."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('nbgrader:open-assignment-list'); }")
+    row = page.locator(f"#{where}_assignments_list > .list_item", has_text=ASSIGNMENT)
+    busy = page.locator(f"#{where}_assignments_list button", has_text=re.compile(r"\.\.\.$"))
+    row.get_by_role("button", name=button, exact=True).click()  # "Fetching...", until done
+    busy.wait_for(state="detached")
+    dialog = page.locator("#submission-message")
+    assert not dialog.count(), dialog.inner_text()
+    done = page.locator(f"#{then}_assignments_list > .list_item", has_text=ASSIGNMENT)
+    assert done.count(), f"{button}: {ASSIGNMENT} is not in the {then} list"
 
 
 def answer_first_exercise(page, person: str, code: str) -> str:
@@ -220,25 +245,66 @@ def read_grades(gradebook: Path) -> dict[str, dict[str, float]]:
                     ASSIGNMENT, ASSIGNMENT, s).grades} for s in ("ada", "bea")}
 
 
-def release_in_the_formgrader(page, tmp_path) -> None:
-    """Nbgrader -> Formgrader, inside JupyterLab (a frame of the same server, which the
-    hub's headers allow); there, Generate and Release the assignment, as a teacher clicks."""
-    page.evaluate("() => { window.jupyterapp.commands.execute('nbgrader:open-formgrader'); }")
-    frame = page.frame_locator("iframe[src*='formgrader']")
-    row = frame.locator("tr", has=frame.locator("td.name", has_text=ASSIGNMENT))
-    row.wait_for()
-    page.screenshot(path=str(tmp_path / "formgrader-in-lab.png"))
-    row.locator("td.assign a").click()  # Generate
-    frame.locator(".modal-body", has_text="Successfully created the student version").wait_for(
-        timeout=120_000)
+def formgrader(page):
+    """The formgrader's frame in the teacher's JupyterLab."""
+    return page.frame_locator("iframe[src*='formgrader']")
+
+
+def in_the_formgrader(frame, link, says: str) -> None:
+    """Click ``link``, a formgrader button; its dialog must say ``says``; close it."""
+    link.click()
+    body = frame.locator(".modal-body")
+    body.wait_for()
+    text = " ".join(body.inner_text().split())
+    assert says in text, text
     frame.locator(".modal-footer button").first.click()
     deadline = time.monotonic() + 30
     while frame.locator(".modal").count():  # the dialog is removed once it has closed
         assert time.monotonic() < deadline, "the formgrader's dialog did not close"
         time.sleep(0.2)
-    row.locator("td.release a").click()  # Release
-    frame.locator(".modal-body", has_text="Successfully released").wait_for(timeout=60_000)
-    frame.locator(".modal-footer button").first.click()
+
+
+def assignment_row(frame):
+    """The assignment's row in the formgrader's Manage Assignments."""
+    return frame.locator("tr", has=frame.locator("td.name", has_text=ASSIGNMENT))
+
+
+def release_in_the_formgrader(page, tmp_path) -> None:
+    """Nbgrader -> Formgrader, inside JupyterLab (a frame of the same server, which the
+    hub's headers allow); there, Generate and Release the assignment, as a teacher clicks."""
+    page.evaluate("() => { window.jupyterapp.commands.execute('nbgrader:open-formgrader'); }")
+    frame = formgrader(page)
+    row = assignment_row(frame)
+    row.wait_for()
+    page.screenshot(path=str(tmp_path / "formgrader-in-lab.png"))
+    in_the_formgrader(frame, row.locator("td.assign a"),
+                      "Successfully created the student version")  # Generate
+    in_the_formgrader(frame, row.locator("td.release a"), "Successfully released")
+
+
+def grade_in_the_formgrader(page, students: tuple[str, ...]) -> None:
+    """In the teacher's formgrader (still open in their Lab), once the submissions are
+    collected: Manage Assignments again, then in the assignment's submissions Autograde
+    each student's; back in Manage Assignments, Generate Feedback and Release Feedback, as
+    a teacher clicks."""
+    page.evaluate("""() => {
+        const tab = [...window.jupyterapp.shell.widgets('main')]
+            .find(w => w.node.querySelector("iframe[src*='formgrader']"));
+        window.jupyterapp.shell.activateById(tab.id);
+    }""")
+    frame = formgrader(page)
+    row = assignment_row(frame)
+    frame.get_by_role("link", name="Manage Assignments").click()  # the collected count
+    row.locator("td.num-submissions a", has_text=str(len(students))).click()
+    for student in students:
+        submission = frame.locator("tr", has=frame.locator("td.student-id", has_text=student))
+        in_the_formgrader(frame, submission.locator("td.autograde a"),
+                          f"Successfully autograded '{ASSIGNMENT}' for student '{student}'")
+    frame.get_by_role("link", name="Manage Assignments").click()
+    in_the_formgrader(frame, row.locator("td.generate-feedback a"),
+                      "Successfully generated feedback")
+    in_the_formgrader(frame, row.locator("td.release-feedback a"),
+                      "Successfully released feedback")
 
 
 def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hub, tmp_path):
@@ -247,26 +313,30 @@ def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hu
     verdicts = {}
     for person, code in (("ada", RIGHT), ("bea", SLIP)):
         page = log_in(chromium, hub, person)
-        in_terminal(page, hub, person, "fetch", f"cd ~ && nbgrader fetch_assignment {ASSIGNMENT}")
+        in_the_assignment_list(page, "released", "Fetch", "fetched")
         assert (hub["state"] / "home" / person / ASSIGNMENT / "images" / "chain-111.svg").exists()
         verdicts[person] = answer_first_exercise(page, person, code)
         page.screenshot(path=str(tmp_path / f"{person}.png"))
-        in_terminal(page, hub, person, "submit", f"cd ~ && nbgrader submit {ASSIGNMENT}")
+        in_the_assignment_list(page, "fetched", "Submit", "submitted")
         if person == "bea":
             bea = page
+        else:
+            page.context.close()  # done for this assignment
     assert "Right!" in verdicts["ada"], verdicts
     assert "Not quite right" in verdicts["bea"] and "at a = z" in verdicts["bea"], verdicts
-    in_terminal(teacher, hub, "teacher", "grade",
-                f"cd ~/course && nbgrader collect {ASSIGNMENT} && "
-                f"nbgrader autograde {ASSIGNMENT} && "
-                f"nbgrader generate_feedback {ASSIGNMENT} && "
-                f"nbgrader release_feedback {ASSIGNMENT}", timeout=600)
+    in_terminal(teacher, hub, "teacher", "collect", f"cd ~/course && nbgrader collect {ASSIGNMENT}")
+    grade_in_the_formgrader(teacher, ("ada", "bea"))
     grades = read_grades(hub["state"] / "home" / "teacher" / "course" / "gradebook.db")
     assert grades["ada"]["check-ex-111-sigmoid-slope"] == 1.0, grades
     assert grades["bea"]["check-ex-111-sigmoid-slope"] == 0.0, grades
     for person in ("ada", "bea"):  # the unanswered exercises score nothing
         assert sum(grades[person].values()) == grades[person]["check-ex-111-sigmoid-slope"]
-    in_terminal(bea, hub, "bea", "feedback", f"cd ~ && nbgrader fetch_feedback {ASSIGNMENT}")
+    bea.evaluate("() => { window.jupyterapp.commands.execute('nbgrader:open-assignment-list'); }")
+    bea.locator("#refresh_assignments_list").click()
+    submitted = bea.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT)
+    submitted.get_by_text("(feedback available to fetch)").wait_for()
+    in_the_assignment_list(bea, "submitted", "Fetch Feedback", "submitted")
+    submitted.get_by_text("(view feedback)").wait_for()
     html = sorted((hub["state"] / "home" / "bea" / ASSIGNMENT / "feedback").glob(
         f"*/{ASSIGNMENT}.html"))
     assert html, "no feedback fetched"

@@ -1,21 +1,19 @@
 """The kernel path of the attention chapter's widget, in a real JupyterLab driven by Chromium.
 
-The chapter is run as a reader runs it (open, Run All Cells); the widget must then show the
-numbers the kernel computes with the package (labelled "kernel"), and after the query's
-slider moves by the keyboard, the kernel's numbers for the new query: equal to NumPy's,
-written out here.
+The chapter's widget cell and the cells it needs (``lab_server.widget_notebook``: not the
+language model the chapter trains, which the build and nbval run) are run as a reader runs
+a notebook (open, Run All Cells); the widget must then show the numbers the kernel computes
+with the package (labelled "kernel"), and after the query's slider moves by the keyboard,
+the kernel's numbers for the new query: equal to NumPy's, written out here.
 """
 
 from __future__ import annotations
 
 import math
-import shutil
 
 import numpy as np
 import pytest
-from lab_server import copy_chapter, lab_errors, run_all_until
-
-from bookkit.paths import ROOT
+from lab_server import lab_errors, run_all_until, widget_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -39,8 +37,7 @@ def query_numbers(q1: float, q2: float, c: int) -> dict[str, float]:
 
 
 def test_attention_widget_follows_the_kernel_in_jupyterlab(lab_tab, lab_folder):
-    notebook = copy_chapter(NOTEBOOK, lab_folder)
-    shutil.copytree(ROOT / "book" / "data", lab_folder / "data")  # the chapter's text
+    notebook = widget_notebook(NOTEBOOK, "AttentionNudge(", lab_folder)
     page = lab_tab.open(notebook)
     widget = run_all_until(page, ".bp-attention-nudge")
     widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()
@@ -56,7 +53,7 @@ def test_attention_widget_follows_the_kernel_in_jupyterlab(lab_tab, lab_folder):
         page.keyboard.press("ArrowRight")
     moved = round(float(before["q1"]) + 0.5, 10)
     expected = query_numbers(moved, float(before["q2"]), before["target"])
-    # the kernel answers once it is free (Run All may still be training the language model)
+    # the kernel's answer for the new query, never a fixed sleep
     page.wait_for_function(
         """([root, want]) => {
           const c = root.querySelector('[data-readout="C"]');

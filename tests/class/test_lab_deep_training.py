@@ -8,22 +8,16 @@ labelled as the kernel's, the final points that an independent NumPy computation
 the new value.
 
 Only the cells the race needs: the chapter's imports, its update rules and the race cell,
-found by reading the code as the course finds an exercise's setup. The rest of the chapter
-(trained networks, a quarter of a minute) changes nothing here, and nbval and the build run
-it in full.
+found by reading the code as the course finds an exercise's setup
+(``lab_server.widget_notebook``). The rest of the chapter (trained networks, a quarter of a
+minute) changes nothing here, and nbval and the build run it in full.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
-from lab_server import run_all_until
-
-from bookkit.course import names_used, needed_cells
-from bookkit.paths import ROOT
+from lab_server import run_all_until, widget_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -54,22 +48,8 @@ def race_final(eta: float, beta: float, steps: int = 60) -> dict[str, np.ndarray
     return w
 
 
-def the_race_of_the_chapter(folder: Path) -> Path:
-    """A notebook in ``folder``: the chapter's title, then its cells the race widget needs."""
-    chapter = json.loads((ROOT / "book" / NOTEBOOK).read_text())
-    cells = chapter["cells"]
-    race = next(i for i, c in enumerate(cells)
-                if "OptimizerRace(" in "".join(c["source"]) and c["cell_type"] == "code")
-    needed = needed_cells(cells[:race], names_used("".join(cells[race]["source"])))
-    assert needed, "the race cell needs no earlier cell: the chapter changed shape"
-    chapter["cells"] = [cells[0], *(cells[i] for i in needed), cells[race]]
-    path = folder / NOTEBOOK
-    path.write_text(json.dumps(chapter))
-    return path
-
-
 def test_race_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folder, tmp_path):
-    notebook = the_race_of_the_chapter(lab_folder)
+    notebook = widget_notebook(NOTEBOOK, "OptimizerRace(", lab_folder)
     page = lab_tab.open(notebook)
     widget = run_all_until(page, ".bp-optimizer-race")
     widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()

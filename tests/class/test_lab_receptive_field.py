@@ -14,10 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab_server import run_all_until
-
-from bookkit.course import names_used, needed_cells
-from bookkit.paths import ROOT
+from lab_server import run_all_until, widget_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -32,18 +29,9 @@ SET_FROM_PYTHON = ("import json\nfield.row, field.col, field.nudge = 4, 1, -0.5\
 
 
 def the_widget_of_the_chapter(folder: Path) -> Path:
-    chapter = json.loads((ROOT / "book" / NOTEBOOK).read_text())
-    cells = chapter["cells"]
-    at = next(i for i, c in enumerate(cells)
-              if c["cell_type"] == "code" and "ReceptiveField(" in "".join(c["source"]))
-    needed = needed_cells(cells[:at], names_used("".join(cells[at]["source"])))
-    assert needed, "the widget cell needs no earlier cell: the chapter changed shape"
     extra = {"cell_type": "code", "id": "set-from-python", "metadata": {}, "outputs": [],
              "execution_count": None, "source": SET_FROM_PYTHON}
-    chapter["cells"] = [cells[0], *(cells[i] for i in needed), cells[at], extra]
-    path = folder / NOTEBOOK
-    path.write_text(json.dumps(chapter))
-    return path
+    return widget_notebook(NOTEBOOK, "ReceptiveField(", folder, after=(extra,))
 
 
 def dC_of(x, k, g, r, c, eps):

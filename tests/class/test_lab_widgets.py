@@ -1,18 +1,22 @@
 """The kernel path: a chapter's nudge widget, live in a real JupyterLab driven by Chromium.
 
 The static book computes the widget in JavaScript; in a notebook the chapter's own NumPy
-function computes it. This test runs a chapter in JupyterLab exactly as a reader does
+function computes it. Each test opens a chapter's widget in JupyterLab as a reader does
 (open, Run All Cells), moves a slider with the keyboard and waits until the widget
 shows the cost NumPy gives for the new position, labelled as computed by the kernel. In the
 same visit to the 1-1-1 chapter, jupyterlab-myst must show the book's figure and exercise
 boxes, not raw directives.
+
+The kernel runs only the chapter's code the widget needs (``lab_server.widget_notebook``):
+the rest (plots, derivations, training) changes nothing the widget shows, and the build
+and nbval run every chapter in full. The 1-1-1 chapter keeps all its prose, in place.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from lab_server import copy_chapter, lab_errors, run_all_until
+from lab_server import lab_errors, run_all_until, widget_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -79,9 +83,10 @@ def myst_exercise_box_renders(page) -> None:
 
 def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_kernel(
         lab_tab, lab_folder, tmp_path):
-    """One visit, as a reader of `make lab` makes it: the chapter opens with the book's
-    figure and exercise boxes (jupyterlab-myst), then Run All, then the widget's slider."""
-    notebook = copy_chapter(CHAIN_NOTEBOOK, lab_folder)  # with images/
+    """One visit, as a reader of `make lab` makes it: the chapter (all its prose, the code
+    its widget needs) opens with the book's figure and exercise boxes (jupyterlab-myst),
+    then Run All, then the widget's slider."""
+    notebook = widget_notebook(CHAIN_NOTEBOOK, "ChainNudge(", lab_folder, prose=True)
     page = lab_tab.open(notebook)
     myst_figure_renders(page)
     widget = run_all_until(page, ".bp-chain-nudge")
@@ -139,7 +144,9 @@ def network_cost(flat, x, y) -> float:
 
 
 def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folder, tmp_path):
-    notebook = copy_chapter(NETWORK_NOTEBOOK, lab_folder)
+    """The 2-2-2 chapter's widget cell and its setup, Run All: the widget shows the cost of
+    the kernel's numbers, and after 30 steps of the first weight's slider, the new cost."""
+    notebook = widget_notebook(NETWORK_NOTEBOOK, "NetworkNudge(", lab_folder)
     page = lab_tab.open(notebook)
     widget = run_all_until(page, ".bp-network-nudge")
     widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()

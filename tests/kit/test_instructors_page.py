@@ -1,7 +1,8 @@
 """The page *For instructors*: every command it shows exists, as written.
 
 The round itself (generate, release, collect, autograde, feedback, export) runs in
-tests/class/test_grading.py and, typed into terminals on a hub, tests/class/test_hub.py.
+tests/class/test_grading.py and, on a hub, in tests/class/test_hub.py (collect typed into a
+Lab terminal, the rest clicked in the formgrader and the students' Assignment List).
 """
 
 from __future__ import annotations

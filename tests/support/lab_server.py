@@ -47,6 +47,45 @@ def copy_chapter(name: str, work: Path) -> Path:
     return Path(shutil.copy(ROOT / "book" / name, work / name))
 
 
+def widget_notebook(chapter: str, call: str, folder: Path, *, prose: bool = False,
+                    after: tuple[dict, ...] = ()) -> Path:
+    """A notebook in ``folder`` named as ``book/<chapter>`` whose code is only what its
+    widget needs: the widget cell (the first code cell with ``call``), then ``after``.
+
+    The widget's setup is found by reading the code, as the course finds an exercise's
+    (:func:`bookkit.course.needed_cells`), and trimmed as the course trims it: statements
+    that only show something, or compute what nothing kept reads, and unused imports go.
+    The rest of the chapter (its plots, derivations, trained models) changes nothing the
+    widget shows, and the build and nbval run it in full. With ``prose`` every Markdown
+    cell stays where the chapter has it (what jupyterlab-myst renders), else the title
+    cell only. The book's ``images/`` come along.
+    """
+    from bookkit.anatomy import cell_text, names_used
+    from bookkit.course import needed_cells, without_unneeded_statements, without_unused_imports
+
+    notebook = json.loads((ROOT / "book" / chapter).read_text())
+    cells = notebook["cells"]
+    at = next(i for i, c in enumerate(cells) if c["cell_type"] == "code" and call in cell_text(c))
+    setup = needed_cells(cells[:at], names_used(cell_text(cells[at])))
+    assert setup, f"{call} needs no earlier cell of {chapter}: the chapter changed shape"
+    code = {i: dict(cells[i], outputs=[], execution_count=None) for i in [*setup, at]}
+    later = [cell_text(c) for c in [code[at], *after]]
+    needed = set().union(*(names_used(t) for t in later))
+    for i in reversed(setup):
+        code[i]["source"] = without_unneeded_statements(cell_text(code[i]), needed)
+        needed |= names_used(cell_text(code[i]))
+    for i in setup:
+        others = [cell_text(code[j]) for j in setup if j != i] + later
+        code[i]["source"] = without_unused_imports(
+            cell_text(code[i]), set().union(*(names_used(t) for t in others)))
+    kept = [code.get(i, c) for i, c in enumerate(cells)
+            if i in code or c["cell_type"] == "markdown" and (prose or i == 0)]
+    notebook["cells"] = [*kept, *after]
+    work = copy_chapter(chapter, folder)
+    work.write_text(json.dumps(notebook))
+    return work
+
+
 def wait_until_up(url: str, proc: subprocess.Popen, seconds: float, what: str,
                   log: Path) -> None:
     """Poll ``url`` until it answers 200; fail with ``log`` if ``proc`` exits or time runs out."""
