@@ -43,6 +43,7 @@ from .anatomy import (
     GATE_START,
     IMAGE,
     HandoutError,
+    as_python,
     cell_text,
     checked_names,
     exercise_span,
@@ -101,9 +102,7 @@ def needed_cells(cells: list[dict], wanted: set[str]) -> list[int]:
 def _plain_python(code: str) -> ast.Module | None:
     """``code``'s syntax tree, or None when it is not plain Python (IPython's magics, a
     syntax error): the cell-pruning functions below leave such code as it is."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    if TransformerManager().transform_cell(code) != code.rstrip("\n") + "\n":
+    if as_python(code) != code.rstrip("\n") + "\n":
         return None
     try:
         return ast.parse(code)

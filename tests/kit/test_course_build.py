@@ -8,12 +8,15 @@ import re
 from pathlib import Path
 
 import pytest
+from gradebook_once import ask_alembic_once
 
 from backprop_book import checkers
 from backprop_book.classroom import STUDENT_ENV, IdentityError, class_student, use_class_identity
 from bookkit.course import assignment, names_used, needed_cells
 from bookkit.handouts import HandoutError
 from bookkit.paths import ROOT
+
+ask_alembic_once()  # (the hub's gradebooks: the schema's version asked once)
 
 
 def code(text, cell_id="c"):
