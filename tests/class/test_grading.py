@@ -40,8 +40,8 @@ import nbformat
 import numpy as np
 import pytest
 from course_mistakes import MISTAKES
-from gradebook_once import ask_alembic_once
 from nbclient import NotebookClient
+from nbgrader_once import ask_once
 
 from backprop_book.classroom import STUDENT_ENV
 from bookkit.autograde import autograde, shares
@@ -58,7 +58,7 @@ NAMES = assignment_names()
 #: nbgrader's gradebook trips SQLAlchemy's autoflush warning on every submission it adds; on
 #: the command line that went to its stderr, in this process it would fill the summary.
 pytestmark = pytest.mark.filterwarnings("ignore:Object of type:sqlalchemy.exc.SAWarning")
-ask_alembic_once()  # (the schema's version, asked once, not for each new gradebook)
+ask_once()  # (alembic asked once, each metadata schema checked once: nbgrader_once.py)
 #: Exercises whose answer does not depend on the student's numbers (copying it is fine).
 SAME_FOR_ALL = {
     "check-ex-111-tanh", "check-ex-111-tanh-2", "check-ex-222-paths",

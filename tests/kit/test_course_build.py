@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from gradebook_once import ask_alembic_once
+from nbgrader_once import ask_once
 
 from backprop_book import checkers
 from backprop_book.classroom import STUDENT_ENV, IdentityError, class_student, use_class_identity
@@ -16,7 +16,7 @@ from bookkit.course import assignment, names_used, needed_cells
 from bookkit.handouts import HandoutError
 from bookkit.paths import ROOT
 
-ask_alembic_once()  # (the hub's gradebooks: the schema's version asked once)
+ask_once()  # (the hub's gradebooks: alembic asked once, nbgrader_once.py)
 
 
 def code(text, cell_id="c"):
