@@ -229,8 +229,10 @@ def _droppable(stmt: ast.stmt, needed: set[str], functions: frozenset[str],
 
 
 def without_unneeded_statements(code: str, needed: set[str]) -> str:
-    """``code`` (a setup cell) without its top-level statements that only show something
-    or compute names nothing in ``needed`` reads (with the comment lines right above them).
+    """``code`` (a setup cell) without its top-level statements that only show something,
+    compute or define names that nothing in ``needed`` and no statement above reads, or
+    only configure a module nothing else uses (:func:`_droppable`), with the comment lines
+    right above them.
 
     A chapter's setup cell defines what the exercises use and, beside it, what its own
     demonstrations use; the assignment keeps the first. Code with IPython syntax is left as
