@@ -21,6 +21,7 @@ the claim ledger, the print edition) reads them from here:
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -53,11 +54,19 @@ def cell_text(cell: dict) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def parse(code: str) -> ast.Module | None:
+@functools.lru_cache(maxsize=8192)
+def as_python(code: str) -> str:
+    """``code`` with IPython's syntax (magics, ``!cmd``) turned into Python, as IPython
+    runs it. Cached: the course, the handouts and the worksheets read the same cells many
+    times, and IPython's tokenizing is most of what reading them costs."""
     from IPython.core.inputtransformer2 import TransformerManager
 
+    return TransformerManager().transform_cell(code)
+
+
+def parse(code: str) -> ast.Module | None:
     try:
-        return ast.parse(TransformerManager().transform_cell(code))
+        return ast.parse(as_python(code))
     except SyntaxError:
         return None
 
@@ -112,10 +121,8 @@ def names_used(code: str) -> set[str]:
     """The free names of ``code``: what it reads without binding it itself (builtins too)."""
     import symtable
 
-    from IPython.core.inputtransformer2 import TransformerManager
-
     try:
-        top = symtable.symtable(TransformerManager().transform_cell(code), "cell", "exec")
+        top = symtable.symtable(as_python(code), "cell", "exec")
     except SyntaxError:
         return set()
     free = {s.get_name() for s in top.get_symbols()

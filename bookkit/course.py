@@ -43,6 +43,7 @@ from .anatomy import (
     GATE_START,
     IMAGE,
     HandoutError,
+    as_python,
     cell_text,
     checked_names,
     exercise_span,
@@ -101,9 +102,7 @@ def needed_cells(cells: list[dict], wanted: set[str]) -> list[int]:
 def _plain_python(code: str) -> ast.Module | None:
     """``code``'s syntax tree, or None when it is not plain Python (IPython's magics, a
     syntax error): the cell-pruning functions below leave such code as it is."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    if TransformerManager().transform_cell(code) != code.rstrip("\n") + "\n":
+    if as_python(code) != code.rstrip("\n") + "\n":
         return None
     try:
         return ast.parse(code)
@@ -164,13 +163,61 @@ def _pure(node: ast.AST, functions: frozenset[str] = frozenset(),
     return all(_pure(child, functions, modules) for child in ast.iter_child_nodes(node))
 
 
-def _droppable(stmt: ast.stmt, needed: set[str], functions: frozenset[str]) -> bool:
-    """A setup statement the assignment does without: one that only shows something, or a
-    side-effect-free assignment of names nothing later reads (the chapter's colours)."""
+def _loaded(node: ast.AST) -> list[str]:
+    """Every name ``node`` reads, once per reading."""
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+
+
+def _configures_unused(stmt: ast.stmt, needed: set[str], modules: set[str]) -> bool:
+    """``torch.set_num_threads(1)``: a call with constant arguments of a function of a
+    module this cell imports (``modules``) that nothing in ``needed`` uses. Its only
+    effect is on that module, which nothing after it reads."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name) and call.func.value.id in modules
+            and call.func.value.id not in needed
+            and all(isinstance(a, ast.Constant) for a in call.args)
+            and all(isinstance(k.value, ast.Constant) for k in call.keywords))
+
+
+def _optional_import(stmt: ast.stmt, needed: set[str]) -> bool:
+    """``try: import torch`` / ``except ImportError: torch = None; print(...)``, where
+    nothing in ``needed`` uses a name it binds."""
+    if not (isinstance(stmt, ast.Try) and stmt.handlers and not stmt.orelse
+            and not stmt.finalbody
+            and all(isinstance(s, ast.Import | ast.ImportFrom) for s in stmt.body)):
+        return False
+    bound = {(a.asname or a.name.split(".")[0]) for s in stmt.body for a in s.names}
+    for handler in stmt.handlers:
+        if not (isinstance(handler.type, ast.Name)
+                and handler.type.id in ("ImportError", "ModuleNotFoundError")):
+            return False
+        for s in handler.body:
+            if isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant):
+                bound |= {n.id for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            elif not _droppable(s, needed, frozenset()):
+                return False
+    return not bound & needed
+
+
+def _droppable(stmt: ast.stmt, needed: set[str], functions: frozenset[str],
+               modules: set[str] | frozenset[str] = frozenset()) -> bool:
+    """A setup statement the assignment does without: one that only shows something, a
+    side-effect-free assignment of names nothing later reads (the chapter's colours), a
+    function nothing later calls, a call that only configures a module nothing later uses
+    (``torch.set_num_threads(1)``: the import then goes too), or an optional import of
+    names nothing later uses."""
     if isinstance(stmt, ast.Expr):
         call = stmt.value
         return (isinstance(call, ast.Name | ast.Constant) or isinstance(call, ast.Call)
-                and isinstance(call.func, ast.Name) and call.func.id in SHOW_ONLY)
+                and isinstance(call.func, ast.Name) and call.func.id in SHOW_ONLY
+                or _configures_unused(stmt, needed, modules))
+    if isinstance(stmt, ast.FunctionDef):  # defining it has no effect but its name
+        defaults = stmt.args.defaults + [d for d in stmt.args.kw_defaults if d is not None]
+        return (not stmt.decorator_list and stmt.name not in needed
+                and all(_pure(d, functions) for d in defaults))
+    if isinstance(stmt, ast.Try):
+        return _optional_import(stmt, needed)
     if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         names = [n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
@@ -182,8 +229,10 @@ def _droppable(stmt: ast.stmt, needed: set[str], functions: frozenset[str]) -> b
 
 
 def without_unneeded_statements(code: str, needed: set[str]) -> str:
-    """``code`` (a setup cell) without its top-level statements that only show something
-    or compute names nothing in ``needed`` reads (with the comment lines right above them).
+    """``code`` (a setup cell) without its top-level statements that only show something,
+    compute or define names that nothing in ``needed`` and no statement above reads, or
+    only configure a module nothing else uses (:func:`_droppable`), with the comment lines
+    right above them.
 
     A chapter's setup cell defines what the exercises use and, beside it, what its own
     demonstrations use; the assignment keeps the first. Code with IPython syntax is left as
@@ -195,6 +244,8 @@ def without_unneeded_statements(code: str, needed: set[str]) -> str:
     functions = frozenset(t.id for s in tree.body if isinstance(s, ast.Assign)
                           and isinstance(s.value, ast.Lambda) and _pure(s.value.body)
                           for t in s.targets if isinstance(t, ast.Name))
+    modules = {(a.asname or a.name.split(".")[0]) for s in tree.body
+               if isinstance(s, ast.Import | ast.ImportFrom) for a in s.names}
     owners: dict[int, int] = {}
     for stmt in tree.body:
         for line in range(stmt.lineno, stmt.end_lineno + 1):
@@ -203,7 +254,9 @@ def without_unneeded_statements(code: str, needed: set[str]) -> str:
     kept_needs = set(needed)
     for stmt in reversed(tree.body):
         alone = all(owners[ln] == 1 for ln in range(stmt.lineno, stmt.end_lineno + 1))
-        if alone and _droppable(stmt, kept_needs, functions):
+        # (a name a statement above reads, even in a function's body, is needed too)
+        above = {n for s in tree.body[:tree.body.index(stmt)] for n in _loaded(s)}
+        if alone and _droppable(stmt, kept_needs | above, functions, modules):
             drop.update(range(stmt.lineno, stmt.end_lineno + 1))
             above = stmt.lineno - 1
             while above >= 1 and lines[above - 1].lstrip().startswith("#"):

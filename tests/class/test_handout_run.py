@@ -9,9 +9,13 @@ with an identity cell added after the title (no student id: the book's numbers) 
 solution replaced by a placeholder; its code cells before the first replaced one are the
 chapter's own, in the same order, with the same numbers. The build (which fails on any
 error) and nbval run exactly that code, so here those cells run only if a later cell needs
-what they define (``needed_cells``, the course's rule for a lean assignment). From the
-first replaced cell on, every cell runs. (Before, every chapter ran in full a third time:
-the suite's longest notebook runs, for cells that are the book's.)
+what they define (``needed_cells``, the course's rule for a lean assignment), and without
+their statements and imports nothing later uses (``without_unneeded_statements`` and
+``without_unused_imports``, the course's rules too: a chapter's setup cell imports torch,
+scikit-learn and the widgets for its demonstrations, a second or more of each kernel's
+CPU). From the first replaced cell on, every cell runs as the handout has it. (Before,
+every chapter ran in full a third time: the suite's longest notebook runs, for cells that
+are the book's.)
 
 (That the solutions stay right with a student's own numbers, not only the book's, is
 checked by the graded class: tests/class/test_grading.py grades Ada's submission, her own
@@ -27,7 +31,12 @@ import pytest
 from nbclient import NotebookClient
 
 from bookkit import toc
-from bookkit.course import names_used, needed_cells
+from bookkit.course import (
+    names_used,
+    needed_cells,
+    without_unneeded_statements,
+    without_unused_imports,
+)
 from bookkit.handouts import CHECK_TAG, make_handout, student_cell
 from bookkit.paths import ROOT
 
@@ -93,6 +102,27 @@ def test_cells_to_run_keeps_what_the_changed_part_needs():
         cells_to_run(book, unchanged)
 
 
+def lean(handout: dict, run_these: list[int], shared: int) -> list[dict]:
+    """The cells ``run_these`` (from :func:`cells_to_run`), with each of the book's own
+    cells before the first changed one cut to the statements and imports that the cells run
+    after it use, as a lean assignment's setup is."""
+    code = [i for i, c in enumerate(handout["cells"]) if c["cell_type"] == "code"]
+    start = code[1 + shared]  # the first changed cell (code[0] is the identity cell)
+    cells = {i: dict(handout["cells"][i], source=source(handout["cells"][i]))
+             for i in run_these}
+    book = [i for i in run_these[1:] if i < start and cells[i]["cell_type"] == "code"]
+    needed = set().union(*(names_used(c["source"]) for i, c in cells.items()
+                           if i not in book and c["cell_type"] == "code"))
+    for i in reversed(book):  # what the later cells need, back to where it is defined
+        cells[i]["source"] = without_unneeded_statements(cells[i]["source"], needed)
+        needed |= names_used(cells[i]["source"])
+    for i in book:
+        others = set().union(*(names_used(c["source"]) for j, c in cells.items()
+                               if j != i and c["cell_type"] == "code"))
+        cells[i]["source"] = without_unused_imports(cells[i]["source"], others)
+    return [cells[i] for i in run_these]
+
+
 def run(notebook: dict, allow_errors: bool) -> nbformat.NotebookNode:
     nb = nbformat.reads(json.dumps(notebook), as_version=4)  # joins list sources
     NotebookClient(
@@ -125,7 +155,8 @@ def test_handout_runs_with_placeholders(entry):
               if CHECK_TAG in c["metadata"].get("tags", [])]
     assert tagged, f"{entry}: the handout has no tagged checker cells"
     assert set(tagged) <= set(run_these), f"{entry}: a checker cell would not run"
-    nb = run({**handout, "cells": [handout["cells"][i] for i in run_these]}, allow_errors=True)
+    cells = lean(handout, run_these, shared)
+    nb = run({**handout, "cells": cells}, allow_errors=True)
     for index, cell in zip(run_these, nb.cells, strict=True):
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         if errors and CHECK_TAG not in cell.metadata.get("tags", []):

@@ -8,12 +8,15 @@ import re
 from pathlib import Path
 
 import pytest
+from nbgrader_once import ask_once
 
 from backprop_book import checkers
 from backprop_book.classroom import STUDENT_ENV, IdentityError, class_student, use_class_identity
 from bookkit.course import assignment, names_used, needed_cells
 from bookkit.handouts import HandoutError
 from bookkit.paths import ROOT
+
+ask_once()  # (the hub's gradebooks: alembic asked once, nbgrader_once.py)
 
 
 def code(text, cell_id="c"):
@@ -119,7 +122,27 @@ def test_an_assignment_keeps_only_the_imports_it_uses():
     assert without_unused_imports(magic, needed=set()) == magic  # IPython syntax: untouched
 
 
-def test_no_assignment_imports_matplotlib_it_never_draws_with():
+def test_an_assignment_drops_setup_that_only_serves_the_chapter():
+    """A function nothing calls, a call that only configures a module nothing else uses, and
+    an optional import nothing uses go; then so does the module's import (torch costs a
+    grading kernel more than a second of CPU, per student)."""
+    from bookkit.course import without_unneeded_statements, without_unused_imports
+
+    code = ("import numpy as np\nimport torch\n\ntorch.set_num_threads(1)\ntry:\n"
+            "    import sklearn\nexcept ImportError:\n    sklearn = None\n    print('no')\n\n\n"
+            "def helper(a):\n    return a + 1\n\n\ndef show(a):\n    return torch.tensor(a)\n\n\n"
+            "def used(a):\n    return helper(a)\n")
+    lean = without_unused_imports(without_unneeded_statements(code, {"used"}), {"used"})
+    assert lean == ("def helper(a):\n    return a + 1\n\n"
+                    "def used(a):\n    return helper(a)\n"), lean
+    kept = without_unneeded_statements(code, {"used", "torch", "sklearn"})
+    assert "torch.set_num_threads(1)" in kept and "import sklearn" in kept
+    # (a function that a statement above reads stays, and so does what it reads)
+    above = "import torch\ndef f():\n    return g(torch)\ntorch.set_num_threads(1)\ndef g():\n    return 1\n"
+    assert without_unneeded_statements(above, {"f"}) == above
+
+
+def test_no_assignment_imports_matplotlib_or_torch_it_never_uses():
     for path in sorted((ROOT / "book").glob("*.ipynb")):
         nb = json.loads(path.read_text())
         if "{exercise}" not in path.read_text():
@@ -128,6 +151,8 @@ def test_no_assignment_imports_matplotlib_it_never_draws_with():
         code = "\n".join("".join(c["source"]) for c in lean["cells"] if c["cell_type"] == "code")
         if "plt." not in code:
             assert "matplotlib" not in code, f"{path.stem}: the assignment imports matplotlib"
+        if "torch." not in code:
+            assert "torch" not in code, f"{path.stem}: the assignment imports torch"
 
 
 # ------------------------------------------------------------------ the teacher's course folder

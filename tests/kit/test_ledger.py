@@ -8,6 +8,7 @@ where each claim links to its proving cell, each proving cell links back, and th
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from urllib.parse import urldefrag
@@ -234,6 +235,36 @@ def _page(html: Path, relative: str) -> BeautifulSoup:
     return BeautifulSoup((html / relative).read_text(), "html.parser")
 
 
+@functools.lru_cache(maxsize=1)
+def _claims_page(html: Path) -> BeautifulSoup:
+    """The appendix, parsed once for the two tests that read its tables."""
+    return _page(html, "book/every-claim.html")
+
+
+class _Pages:
+    """The built pages one test reads, each parsed once (pages carry their widgets'
+    state), with its elements by id found in one pass: ``soup.find(id=...)`` walks the
+    whole page each time, and the links ask hundreds of times."""
+
+    def __init__(self, html: Path):
+        self.html, self.parsed = html, {}
+
+    def soup(self, page: str) -> BeautifulSoup:
+        return self._parse(page)[0]
+
+    def by_id(self, page: str, anchor: str):
+        """The page's first element with id ``anchor``, or None (``soup.find(id=anchor)``)."""
+        return self._parse(page)[1].get(anchor)
+
+    def _parse(self, page: str) -> tuple[BeautifulSoup, dict]:
+        if page not in self.parsed:
+            soup, ids = _page(self.html, page), {}
+            for tag in soup.find_all(id=True):
+                ids.setdefault(tag["id"], tag)  # the first, as find() returns
+            self.parsed[page] = soup, ids
+        return self.parsed[page]
+
+
 def _resolve(html: Path, page: str, href: str) -> tuple[str, str]:
     target, anchor = urldefrag(href)
     target_page = (
@@ -244,28 +275,17 @@ def _resolve(html: Path, page: str, href: str) -> tuple[str, str]:
     return target_page, anchor
 
 
-def _cached(cache: dict, html: Path, page: str) -> BeautifulSoup:
-    if page not in cache:  # pages carry their widgets' state: parse each one once
-        cache[page] = _page(html, page)
-    return cache[page]
-
-
-def _exists(html: Path, page: str, anchor: str, cache: dict) -> bool:
-    return _cached(cache, html, page).find(id=anchor) is not None
-
-
 @pytest.mark.build
 def test_each_claim_links_to_its_proof_and_back(built_book):
     claims, proofs, _ = read_book()
-    cache: dict = {}
+    pages = _Pages(built_book)
     by_page: dict[str, list] = {}
     for claim in claims:
         by_page.setdefault(claim.where + ".html", []).append(claim)
     for page, page_claims in by_page.items():
-        soup = _cached(cache, built_book, page)
         for claim in page_claims:
             if claim.kind == "behaviour":
-                box = soup.find(id=claim.label)
+                box = pages.by_id(page, claim.label)
                 assert box is not None, f"{page}: no element with id {claim.label}"
                 note = box.find("p", class_="claim-proof") or box.find_next_sibling(
                     "p", class_="claim-proof"
@@ -273,9 +293,9 @@ def test_each_claim_links_to_its_proof_and_back(built_book):
                 assert note is not None, f"{page}: no 'checked in code' link at {claim.label}"
                 for link in note.find_all("a"):
                     target, anchor = _resolve(built_book, page, link["href"])
-                    assert _exists(built_book, target, anchor, cache), link["href"]
+                    assert pages.by_id(target, anchor) is not None, link["href"]
                 continue
-            block = soup.find(id=f"equation-{claim.label}")
+            block = pages.by_id(page, f"equation-{claim.label}")
             assert block is not None, f"{page}: no equation with id equation-{claim.label}"
             if claim.kind == "definition":
                 continue
@@ -285,13 +305,13 @@ def test_each_claim_links_to_its_proof_and_back(built_book):
             )
             for link in note.find_all("a"):
                 target, anchor = _resolve(built_book, page, link["href"])
-                assert _exists(built_book, target, anchor, cache), (
+                assert pages.by_id(target, anchor) is not None, (
                     f"{page}: the link under {claim.label} points at {link['href']}, which does not exist"
                 )
     proving_cells: dict[str, list] = {}
     for proof in sorted(proofs, key=lambda p: (p.where, p.cell)):
         page = proof.where + ".html"
-        soup = _cached(cache, built_book, page)
+        soup = pages.soup(page)
         if page not in proving_cells:  # the page's proving cells, in reading order
             proving_cells[page] = [
                 div
@@ -309,12 +329,12 @@ def test_each_claim_links_to_its_proof_and_back(built_book):
         assert len(hrefs) == len(proof.labels)
         for link in back.find_all("a"):
             target, anchor = _resolve(built_book, page, link["href"])
-            assert _exists(built_book, target, anchor, cache), (
+            assert pages.by_id(target, anchor) is not None, (
                 f"{page}: {link['href']} does not exist"
             )
             if anchor.startswith("beh-"):
                 continue  # a behaviour has no equation number to agree with
-            shown = _cached(cache, built_book, target).find(id=anchor).find(class_="eqno")
+            shown = pages.by_id(target, anchor).find(class_="eqno")
             assert shown is not None and shown.get_text().startswith(link.get_text().split()[-1]), (
                 f"{page}: the link says {link.get_text()!r}, the equation shows {shown and shown.get_text()!r}"
             )
@@ -324,7 +344,7 @@ def test_each_claim_links_to_its_proof_and_back(built_book):
 def test_the_claims_page_lists_every_claim(built_book):
     claims, _, _ = read_book()
     expected = sorted(c.label for c in claims if c.kind == "claim")
-    soup = _page(built_book, "book/every-claim.html")
+    soup = _claims_page(built_book)
     table = soup.find("table", class_="claim-ledger")
     assert table is not None, "the appendix has no ledger table"
     rows = table.find("tbody").find_all("tr")
@@ -343,7 +363,7 @@ def test_the_claims_page_lists_every_behaviour(built_book):
     claims, _, _ = read_book()
     expected = sorted(c.label for c in claims if c.kind == "behaviour")
     assert expected, "the book states no behavioural claim"
-    soup = _page(built_book, "book/every-claim.html")
+    soup = _claims_page(built_book)
     table = soup.find("table", class_="behaviour-ledger")
     assert table is not None, "the appendix has no table of behavioural claims"
     listed = []
