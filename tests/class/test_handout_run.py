@@ -7,8 +7,8 @@ every checker says "not done yet".
 What runs here is the part of the handout that is not the book. A handout is the chapter
 with an identity cell added after the title (no student id: the book's numbers) and each
 solution replaced by a placeholder; its code cells before the first replaced one are the
-chapter's own, in the same order, with the same numbers. The build (which fails on any
-error) and nbval run exactly that code, so here those cells run only if a later cell needs
+chapter's own, in the same order, with the same numbers. nbval runs exactly that code
+(and its run is the build's, which fails on any error), so here those cells run only if a later cell needs
 what they define (``needed_cells``, the course's rule for a lean assignment), and without
 their statements and imports nothing later uses (``without_unneeded_statements`` and
 ``without_unused_imports``, the course's rules too: a chapter's setup cell imports torch,
