@@ -135,8 +135,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             " group; install the versions pinned in requirements.txt", pytrace=False)
 
 
-#: The two longest runs of the suite, by far: the class on JupyterHub (about 100 s) and the
-#: printed book (about 60 s). Each is started first in its part of the run.
+#: The two longest runs of the suite: the class on JupyterHub (about 50 s on a quiet machine)
+#: and the printed book (about 60 s). Each is started first in its part of the run.
 LONGEST = ("tests/class/test_hub.py::", "tests/print/test_pdf.py::")
 
 
