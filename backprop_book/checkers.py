@@ -209,6 +209,17 @@ def given(label: str, default: Mapping[str, Any], draw: Callable[[np.random.Gene
     return dict(draw(np.random.default_rng(int.from_bytes(digest[:8], "little"))))
 
 
+def numbers_table(numbers: Mapping[str, Any], precision: int = 4) -> str:
+    """An exercise's given numbers, one labelled line each, arrays printed as NumPy shows
+    them to ``precision`` digits (a matrix starts on a line of its own)."""
+    lines = []
+    for key, value in numbers.items():
+        arr = np.asarray(value)
+        text = np.array2string(arr, precision=precision) if arr.ndim else str(value)
+        lines.append(f"{key} =" + ("\n" if arr.ndim == 2 else " ") + text)
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ arrays and numbers
 
 

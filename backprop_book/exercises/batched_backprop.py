@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checkers
 from .. import reference as ref
 from ..checkers import NotQuiteRight, Verdict, check_array, given, is_placeholder, not_done
 from ..codecheck import fresh_rngs
@@ -273,13 +274,8 @@ def check_l2_grad(answer: object) -> Verdict:
 
 
 def numbers_table(numbers: dict) -> str:
-    """The given numbers, one labelled line each, arrays printed as NumPy shows them."""
-    lines = []
-    for key, value in numbers.items():
-        arr = np.asarray(value)
-        text = np.array2string(arr, precision=3) if arr.ndim else str(value)
-        lines.append(f"{key} =" + ("\n" if arr.ndim == 2 else " ") + text)
-    return "\n".join(lines)
+    """The given numbers, one labelled line each, arrays to 3 digits."""
+    return checkers.numbers_table(numbers, precision=3)
 
 
 # ------------------------------------------------------------------ the batched pass, as code

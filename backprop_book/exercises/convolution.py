@@ -38,6 +38,7 @@ from ..checkers import (
     given,
     is_placeholder,
     not_done,
+    numbers_table,
     right,
 )
 from ..gradcheck import numerical_gradient
@@ -475,16 +476,6 @@ def check_maxpool_backward(answer: object) -> Verdict:
         differences=_maxpool_differences, bugs=_maxpool_bugs(),
         shape_reason="dC/dx has the shape of x (the entries no window picked get 0).",
     )  # fmt: skip
-
-
-def numbers_table(numbers: dict) -> str:
-    """The given numbers, one labelled line each, arrays printed as NumPy shows them."""
-    lines = []
-    for key, value in numbers.items():
-        arr = np.asarray(value)
-        text = np.array2string(arr, precision=4) if arr.ndim else str(value)
-        lines.append(f"{key} =" + ("\n" if arr.ndim == 2 else " ") + text)
-    return "\n".join(lines)
 
 
 __all__ = [

@@ -33,6 +33,7 @@ from ..checkers import (
     given,
     is_placeholder,
     not_done,
+    numbers_table,
 )
 from ..codecheck import check_code, fresh_rngs
 from ..derivations import check_derivation
@@ -380,16 +381,6 @@ def check_adam_update(adam_update: object, part: str | None = None) -> Verdict:
 
 
 check_adam_update.parts = ["w_new", "m_new", "s_new"]
-
-
-def numbers_table(numbers: dict) -> str:
-    """The given numbers, one labelled line each, arrays printed as NumPy shows them."""
-    lines = []
-    for key, value in numbers.items():
-        arr = np.asarray(value)
-        text = np.array2string(arr, precision=4) if arr.ndim else str(value)
-        lines.append(f"{key} =" + ("\n" if arr.ndim == 2 else " ") + text)
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ a derivation, typed
