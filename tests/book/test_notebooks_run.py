@@ -15,9 +15,12 @@ each chapter with placeholders.)
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 from jupyter_cache import get_cache
+from nbval_run import RUNS
 
 from bookkit import toc
 from bookkit.paths import BUILD, ROOT
@@ -40,3 +43,6 @@ def test_notebook_ran_without_error_in_the_build(built_book, path):
     except KeyError:
         pytest.fail(f"{entry}: the build holds no passing run of its current code", pytrace=False)
     assert record.data.get("execution_seconds") is not None, f"{entry}: no run time recorded"
+    if os.environ.get(RUNS):  # make test: nbval's run of each chapter is the build's
+        assert record.data.get("run_by") == "nbval", (
+            f"{entry}: the build executed it again instead of using nbval's run")

@@ -36,6 +36,8 @@ import pytest
 #: stem per line, written once the workers have collected) and which it has run (``ran/<stem>``:
 #: ``cached``, or ``failed``). The early build waits for them (tests/conftest.py).
 RUNS = "BACKPROP_BOOK_NBVAL_RUNS"
+#: The jupyter-cache the runs go to: the build's, unless this names another (a test's).
+CACHE_AT = "BACKPROP_BOOK_NBVAL_CACHE"
 
 
 def _is_nbval_cell(item: pytest.Item) -> bool:
@@ -161,8 +163,9 @@ def _store(notebook) -> str:
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    from bookkit.build import CACHE
+    from bookkit import build
 
+    cache = Path(os.environ.get(CACHE_AT, build.CACHE))
     run = getattr(notebook, "bp_run", None)
     if run is None or run["failed"] or run["client"] is None:
         return "failed"
@@ -170,11 +173,11 @@ def _store(notebook) -> str:
     client.set_widgets_metadata()
     client.nb.metadata["language_info"] = dict(IPythonKernel.language_info)
     seconds = time.perf_counter() - run["start"]
-    CACHE.parent.mkdir(parents=True, exist_ok=True)
-    with open(CACHE.parent / ".jupyter_cache.lock", "w") as lock:  # both workers write
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache.parent / ".jupyter_cache.lock", "w") as lock:  # both workers write
         fcntl.flock(lock, fcntl.LOCK_EX)
-        get_cache(str(CACHE)).cache_notebook_bundle(
-            CacheBundleIn(client.nb, str(notebook.path), data={"execution_seconds": seconds}),
+        get_cache(str(cache)).cache_notebook_bundle(
+            CacheBundleIn(client.nb, str(notebook.path), data={"execution_seconds": seconds, "run_by": "nbval"}),
             check_validity=False, overwrite=True)
     return "cached"
 
