@@ -271,6 +271,22 @@ def without_unneeded_statements(code: str, needed: set[str]) -> str:
 # ------------------------------------------------------------------ the assignment
 
 
+
+def trim_setup(setup: list[dict], later: list[str]) -> None:
+    """Cut the chapter's cells ``setup`` (in place) to what the code ``later`` needs, as a
+    lean assignment's setup is cut: from the last cell back, the statements nothing after
+    them reads (:func:`without_unneeded_statements`); then in each code cell the imports no
+    other cell uses (:func:`without_unused_imports`). A cell may end up empty."""
+    code = [c for c in setup if c["cell_type"] == "code"]
+    needed = set().union(*(names_used(t) for t in later))
+    for cell in reversed(code):  # what the later code needs, back to where it is defined
+        cell["source"] = without_unneeded_statements(cell_text(cell), needed)
+        needed |= names_used(cell_text(cell))
+    for cell in code:
+        others = [cell_text(c) for c in code if c is not cell] + list(later)
+        cell["source"] = without_unused_imports(cell_text(cell),
+                                                set().union(*(names_used(t) for t in others)))
+
 def _meta(cell: dict, **nbgrader) -> dict:
     cell = copy.deepcopy(cell)
     cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k == "tags"}
@@ -481,21 +497,12 @@ def assignment(notebook: dict, name: str) -> tuple[dict, list[str]]:
         locked({"cell_type": "code", "id": "course-identity", "metadata": {},
                 "source": IDENTITY}),
     ]
-    needed = set().union(*(names_used(cell_text(c)) for c in head + section
-                           if c["cell_type"] == "code"))
-    used = set(needed)
-    for cell in reversed(setup):  # what the exercises need, back to where it is defined
-        cell["source"] = without_unneeded_statements(cell_text(cell), needed)
-        needed |= names_used(cell_text(cell))
+    later = [cell_text(c) for c in head + section if c["cell_type"] == "code"]
+    used = set().union(*(names_used(t) for t in later))
+    trim_setup(setup, later)
     setup = [c for c in setup if cell_text(c).strip()]
     if setup:
         head.append(from_the_chapter(setup, used))
-    for cell in setup:
-        if cell["cell_type"] == "code":
-            others = [c for c in head + setup + section if c is not cell]
-            needed = set().union(*(names_used(cell_text(c)) for c in others
-                                   if c["cell_type"] == "code"))
-            cell["source"] = without_unused_imports(cell_text(cell), needed)
     nb = copy.deepcopy({k: v for k, v in notebook.items() if k != "cells"})
     nb["cells"] = head + setup + section
     for cell in nb["cells"]:  # what the classic notebook, nbconvert and the formgrader show

@@ -31,12 +31,7 @@ import pytest
 from nbclient import NotebookClient
 
 from bookkit import toc
-from bookkit.course import (
-    names_used,
-    needed_cells,
-    without_unneeded_statements,
-    without_unused_imports,
-)
+from bookkit.course import names_used, needed_cells, trim_setup
 from bookkit.handouts import CHECK_TAG, make_handout, student_cell
 from bookkit.paths import ROOT
 
@@ -111,15 +106,8 @@ def lean(handout: dict, run_these: list[int], shared: int) -> list[dict]:
     cells = {i: dict(handout["cells"][i], source=source(handout["cells"][i]))
              for i in run_these}
     book = [i for i in run_these[1:] if i < start and cells[i]["cell_type"] == "code"]
-    needed = set().union(*(names_used(c["source"]) for i, c in cells.items()
-                           if i not in book and c["cell_type"] == "code"))
-    for i in reversed(book):  # what the later cells need, back to where it is defined
-        cells[i]["source"] = without_unneeded_statements(cells[i]["source"], needed)
-        needed |= names_used(cells[i]["source"])
-    for i in book:
-        others = set().union(*(names_used(c["source"]) for j, c in cells.items()
-                               if j != i and c["cell_type"] == "code"))
-        cells[i]["source"] = without_unused_imports(cells[i]["source"], others)
+    trim_setup([cells[i] for i in book], [c["source"] for i, c in cells.items()
+                                          if i not in book and c["cell_type"] == "code"])
     return [cells[i] for i in run_these]
 
 

@@ -61,7 +61,7 @@ def widget_notebook(chapter: str, call: str, folder: Path, *, prose: bool = Fals
     cell only. The book's ``images/`` come along.
     """
     from bookkit.anatomy import cell_text, names_used
-    from bookkit.course import needed_cells, without_unneeded_statements, without_unused_imports
+    from bookkit.course import needed_cells, trim_setup
 
     notebook = json.loads((ROOT / "book" / chapter).read_text())
     cells = notebook["cells"]
@@ -69,15 +69,7 @@ def widget_notebook(chapter: str, call: str, folder: Path, *, prose: bool = Fals
     setup = needed_cells(cells[:at], names_used(cell_text(cells[at])))
     assert setup, f"{call} needs no earlier cell of {chapter}: the chapter changed shape"
     code = {i: dict(cells[i], outputs=[], execution_count=None) for i in [*setup, at]}
-    later = [cell_text(c) for c in [code[at], *after]]
-    needed = set().union(*(names_used(t) for t in later))
-    for i in reversed(setup):
-        code[i]["source"] = without_unneeded_statements(cell_text(code[i]), needed)
-        needed |= names_used(cell_text(code[i]))
-    for i in setup:
-        others = [cell_text(code[j]) for j in setup if j != i] + later
-        code[i]["source"] = without_unused_imports(
-            cell_text(code[i]), set().union(*(names_used(t) for t in others)))
+    trim_setup([code[i] for i in setup], [cell_text(c) for c in [code[at], *after]])
     kept = [code.get(i, c) for i, c in enumerate(cells)
             if i in code or c["cell_type"] == "markdown" and (prose or i == 0)]
     notebook["cells"] = [*kept, *after]
