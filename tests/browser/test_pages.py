@@ -150,7 +150,7 @@ def test_page_reads_cleanly_offline(chromium, book_server, entry):
     assert not violations, f"{entry}: WCAG A/AA problems found by axe-core: {violations}"
     # As narrow as a phone (390 px), nothing may scroll sideways. Measured against the
     # document's client width, so a scroll bar cannot hide an overflow of its own width.
-    # (A widget chapter is also opened fresh on an emulated phone: test_page_layout_browser.)
+    # (A widget chapter is also opened fresh on an emulated phone: test_widget_chapters_on_a_slow_phone.)
     page.set_viewport_size(PHONE)
     sizes = page.evaluate(SIDEWAYS)
     page.screenshot(path=f"{shot}-phone.png")

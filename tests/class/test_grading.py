@@ -446,19 +446,22 @@ def test_nbgrader_restores_the_locked_cells_a_student_edited(graded):
            " numbers" if full else ""))
 
 
+@pytest.mark.parametrize("graded", [CHAPTERS[0]], indirect=True)
 def test_validate_passes_the_solutions_and_refuses_an_untouched_release(graded):
     """``nbgrader validate``, as a student's Validate button runs it: the solved assignment
-    passes; on the first chapter the release as fetched is refused, in the same call (each
-    notebook in a kernel of its own).
+    passes and the release as fetched is refused, in one call (each notebook in a kernel of
+    its own).
 
-    Every chapter's untouched answers are refused twice already: in the grader's kernel,
-    one test cell at a time (above), and in a student's, where each handout's checkers say
-    Not done yet (tests/test_handout_run.py). One chapter shows validate's verdict on them.
+    On the first chapter only. Validate runs the same notebooks as grading does, in a kernel
+    that differs from the grader's in one way, the same for every chapter: nbgrader's mode
+    (``NBGRADER_EXECUTION=validate``: the student's login, or the book's numbers, instead of
+    the grader's student id; an untouched answer raises, as when graded). Every chapter's
+    solved assignment already scores full points in the grader's kernel (Ada), and every
+    chapter's untouched answers are refused there one test cell at a time (above) and, in
+    a student's kernel, by each handout's checkers (tests/class/test_handout_run.py).
     """
     solved = os.path.realpath(graded["ada"])
-    notebooks = [solved]
-    if graded["stem"] == CHAPTERS[0]:
-        notebooks.insert(0, os.path.realpath(graded["release"]))
+    notebooks = [os.path.realpath(graded["release"]), solved]
     out = nbgrader(graded["course"], "validate", *notebooks, check=False)
     # nbgrader logs "Validating '<path>'" before each notebook's verdict
     verdicts = {os.path.realpath(path): said for path, said in
