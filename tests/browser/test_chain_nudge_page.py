@@ -9,13 +9,12 @@ nudge are saved for a human to look at. How long a redraw takes is measured by
 
 from __future__ import annotations
 
-import inspect
 import json
 
 import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, shared_widget_page
-from lab_server import KERNEL_IDLE
+from chain_widget import MOVE, READ, assert_matches_numpy
 
 from backprop_book.widgets._assets import script
 from bookkit.paths import BUILD
@@ -40,67 +39,6 @@ SLIDERS = {
 NUMBERS = ("z1", "a1", "z2", "a2", "C", "dC_dw1", "dC_db1", "dC_dw2", "dC_db2")
 
 ROOT = ".bp-chain-nudge"
-
-READ = """root => {
-  const values = {}, numbers = {};
-  root.querySelectorAll('input[type=range][data-param]').forEach(i => {
-    values[i.dataset.param] = Number(root.querySelector(`output[for="${i.id}"]`).dataset.value);
-    values['slider_' + i.dataset.param] = i.valueAsNumber;
-  });
-  values.param = root.querySelector('input[data-control=param]:checked').value;
-  root.querySelectorAll('[data-readout]').forEach(e => {
-    numbers[e.dataset.readout] = e.dataset.value;
-  });
-  return {values, numbers, redraws: Number(root.dataset.redraws)};
-}"""
-
-MOVE = """(root, [name, value]) => {
-  const input = root.querySelector(`input[data-param="${name}"]`);
-  input.value = String(value);
-  input.dispatchEvent(new Event('input', {bubbles: true}));
-}"""
-
-def reference(w1, b1, w2, b2, x, y) -> dict[str, float]:
-    """NumPy, float64: the 1-1-1 sigmoid chain with C = (a2 - y)^2 and its four gradients."""
-    z1 = w1 * x + b1
-    a1 = 1.0 / (1.0 + np.exp(-z1))
-    z2 = w2 * a1 + b2
-    a2 = 1.0 / (1.0 + np.exp(-z2))
-    dC_dz2 = 2.0 * (a2 - y) * a2 * (1.0 - a2)
-    dC_dz1 = dC_dz2 * w2 * a1 * (1.0 - a1)
-    out = dict(z1=z1, a1=a1, z2=z2, a2=a2, C=(a2 - y) ** 2)
-    out.update(dC_dw1=dC_dz1 * x, dC_db1=dC_dz1, dC_dw2=dC_dz2 * a1, dC_db2=dC_dz2)
-    return {k: float(v) for k, v in out.items()}
-
-
-def expected_numbers(values: dict) -> dict[str, float]:
-    args = {k: values[k] for k in ("w1", "b1", "w2", "b2", "x", "y")}
-    here, p, step = reference(**args), values["param"], values["step"]
-    after = reference(**{**args, p: args[p] + step})
-    gradient = here[f"dC_d{p}"]
-    return {
-        **here,
-        "diagram_C": here["C"],
-        "gradient": gradient,
-        "step": step,
-        "predicted_change": gradient * step,
-        "actual_change": after["C"] - here["C"],
-    }
-
-
-def assert_matches_numpy(state: dict, where: str, source: str = "browser") -> None:
-    want = expected_numbers(state["values"])
-    for key, value in want.items():
-        got = float(state["numbers"][key])
-        assert abs(got - value) <= 1e-9 * max(1.0, abs(value)), (
-            f"{where}: {key} shows {got!r}, NumPy says {value!r}"
-        )
-    said = state["numbers"]["source"]
-    assert said == source, (
-        f"{where}: the numbers should come from the {source}, the label says {said}"
-    )
-
-
 
 # One page for the module: the widget's state as saved is read as the page opens, before
 # any test moves it; then each test moves the widget from wherever the last one left it.
@@ -222,72 +160,3 @@ def test_saved_state_is_live_and_matches_numpy_before_and_after_a_nudge(chapter,
     assert after["values"][param] == target
     assert_matches_numpy(after, "after the nudge")
     shoot("widget-chain-after.png")
-
-
-# --- the same widget with a live kernel (JupyterLab) -----------------------------------------
-
-KERNEL_CELLS = [
-    "import numpy as np\nfrom backprop_book.widgets import ChainNudge\n\n\n" + "{reference}",
-    "nudge = ChainNudge(reference, w1=0.8, b1=-0.4, w2=-1.3, b2=0.6, x=1.5, y=0.2)\nnudge",
-    "nudge.w1 = 1.25  # set from Python: the slider must follow",
-]
-SHOWS_KERNEL = """([name, value]) => {
-  const r = document.querySelector('.bp-chain-nudge');
-  const i = r && r.querySelector(`input[data-param="${name}"]`);
-  const source = r && r.querySelector('[data-readout=source]').dataset.value;
-  return i && i.valueAsNumber === value && source === 'kernel';
-}"""
-
-
-@pytest.mark.kernel
-def test_live_kernel_numbers_in_jupyterlab(lab_tab, lab_folder):
-    """Run the widget in JupyterLab: it shows the kernel's NumPy numbers and follows both ways."""
-    cells = [c.replace("{reference}", inspect.getsource(reference)) for c in KERNEL_CELLS]
-    nb = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": f"c{i}",
-                "metadata": {},
-                "outputs": [],
-                "source": src,
-            }
-            for i, src in enumerate(cells)
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    notebook = lab_folder / "nudge.ipynb"
-    notebook.write_text(json.dumps(nb))
-    page = lab_tab.open(notebook, width=1280, height=1400)
-    page.wait_for_function(KERNEL_IDLE)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(SHOWS_KERNEL, arg=["w1", 1.25])
-    root = page.locator(ROOT).first
-    assert (
-        "computed by the kernel (NumPy)" in root.locator("[data-readout=source]").text_content()
-    )
-    assert_matches_numpy(root.evaluate(READ), "Lab, as run", source="kernel")
-
-    root.evaluate(MOVE, ["w2", 2.5])  # front end -> Python -> forward_backward -> front end
-    page.wait_for_function(SHOWS_KERNEL, arg=["w2", 2.5])
-    assert_matches_numpy(root.evaluate(READ), "Lab, after moving w2", source="kernel")
-
-    active = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
-        .findIndex(c => c.classList.contains('jp-mod-active'))"""
-    slider = root.locator('input[data-param="b2"]')
-    slider.focus()
-    cell = page.evaluate(active)
-    for key in ("ArrowDown", "ArrowUp", "ArrowUp", "PageUp"):  # Lab binds arrows to cell moves
-        page.keyboard.press(key)
-    assert page.evaluate(active) == cell, "the arrow keys moved the notebook's selection"
-    page.wait_for_function(
-        SHOWS_KERNEL, arg=["b2", slider.evaluate("i => i.valueAsNumber")])
-    state = root.evaluate(READ)
-    assert state["values"]["b2"] > 0.6, "the keyboard did not move the b2 slider"
-    assert_matches_numpy(state, "Lab, after the keyboard", source="kernel")
-    assert not lab_tab.problems(), "; ".join(lab_tab.problems())

@@ -346,20 +346,29 @@ def graded(request, course):
             elif cell["metadata"].get("nbgrader", {}).get("grade"):
                 cell["source"] = 'print("Right!")'
         submissions["cy"] = tampered
+    # the feedback the tests read: the slip's (the diagnoses), and on the code exercise's
+    # chapter its own class's (below)
+    readers = ["slip"]
+    if stem == CODE_CHAPTER:
+        code_class = code_exercise_class(release, solutions)
+        submissions.update(code_class)
+        readers += ["ada", *code_class]
     for student, nb in submissions.items():
         folder = course / "submitted" / student / name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.ipynb").write_text(json.dumps(nb))
     nbgrader(course, "autograde", name, "--force")
-    # the feedback a test reads: the slip's (the diagnoses)
-    nbgrader(course, "generate_feedback", name, "--force", "--student", "slip")
+    for student in readers:
+        nbgrader(course, "generate_feedback", name, "--force", "--student", student)
     scores = gradebook(course, name, list(submissions))
-    feedback = {"slip": (course / "feedback" / "slip" / name / f"{name}.html").read_text()}
+    feedback = {s: (course / "feedback" / s / name / f"{name}.html").read_text() for s in readers}
     tests = grade_ids(release, "grade")
     return {"stem": stem, "scores": scores, "feedback": feedback, "slips": slips,
             "diagnoses": diagnoses, "mistakes": by_cell, "copied": copied,
             "tests": tests, "release": course / "release" / name / f"{name}.ipynb",
-            "course": course, "ada": course / "submitted" / "ada" / name / f"{name}.ipynb"}
+            "course": course, "ada": course / "submitted" / "ada" / name / f"{name}.ipynb",
+            "autograded": {s: read(course / "autograded" / s / name / f"{name}.ipynb")
+                           for s in readers if s != "slip"}}
 
 
 def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
@@ -680,59 +689,43 @@ def test_parallel_grading_deals_every_student_to_exactly_one_process():
 #
 # The 2-2-2 chapter's backward_222, graded by nbgrader with the course's config: one test
 # cell per returned array, each decided in nbgrader's process from the record the kernel
-# made on the grader's own inputs (backprop_book.grading, codecheck.fresh_rngs).
+# made on the grader's own inputs (backprop_book.grading, codecheck.fresh_rngs). These
+# students hand in the chapter with its class above (one generate, one autograde).
 
-TWO = NAMES["two-two-two"]
+CODE_CHAPTER = "two-two-two"
 NO_TRANSPOSE = ("W2.T @ delta2", "W2 @ delta2")
 PARTS = [f"check-ex-222-backward-{p}" for p in ("dW1", "db1", "dW2", "db2")]
 
 
-@pytest.fixture(scope="module")
-def code_graded(tmp_path_factory):
-    course = tmp_path_factory.mktemp("code")
-    write_course(course)
-    nbgrader(course, "generate_assignment", TWO, "--force")
-    release = read(course / "release" / TWO / f"{TWO}.ipynb")
-    source = read(course / "source" / TWO / f"{TWO}.ipynb")
-    book = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
-            for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
+def code_exercise_class(release: dict, book: dict[str, str]) -> dict[str, dict]:
+    """Three students of the code exercise (Ada, the chapter's solutions, is the fourth)."""
     cell = next(k for k, v in book.items() if "def backward_222" in v)
     assert NO_TRANSPOSE[0] in book[cell]
     buggy = book[cell].replace(*NO_TRANSPOSE)
     students = {
-        "ada": book,  # the chapter's solutions
-        "slip": dict(book, **{cell: buggy}),  # the transpose dropped: dW1, db1 wrong
+        "tess": dict(book, **{cell: buggy}),  # the transpose dropped: dW1, db1 wrong
         # the same bug, and NumPy patched so the kernel's every comparison is equal
         "otto": dict(book, **{cell: "np.allclose = lambda *a, **k: True\n" + buggy}),
         # the same bug, and the checker redefined to say Right!
         "mal": dict(book, **{cell: buggy + "\nex.check_backward_222 = "
                                            "lambda *a, **k: 'Right!'\n"}),
     }
-    for student, code in students.items():
-        folder = course / "submitted" / student / TWO
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{TWO}.ipynb").write_text(json.dumps(with_solutions(release, code)))
-    nbgrader(course, "autograde", TWO, "--force")
-    nbgrader(course, "generate_feedback", TWO, "--force")
-    scores = gradebook(course, TWO, list(students))
-    return {"scores": {s: [scores[s][t][0] for t in PARTS] for s in students},
-            "feedback": {s: " ".join((course / "feedback" / s / TWO / f"{TWO}.html")
-                                     .read_text().split()) for s in students},
-            "autograded": {s: read(course / "autograded" / s / TWO / f"{TWO}.ipynb")
-                           for s in students}}
+    return {student: with_solutions(release, code) for student, code in students.items()}
 
 
-def test_a_code_exercise_is_graded_per_array_by_the_graders_own_run(code_graded):
-    scores, feedback = code_graded["scores"], code_graded["feedback"]
+@pytest.mark.parametrize("graded", [CODE_CHAPTER], indirect=True)
+def test_a_code_exercise_is_graded_per_array_by_the_graders_own_run(graded):
+    scores = {s: [graded["scores"][s][t][0] for t in PARTS] for s in ("ada", "tess", "otto", "mal")}
+    feedback = {s: " ".join(html.split()) for s, html in graded["feedback"].items()}
     assert scores["ada"] == [1, 1, 1, 1], scores
-    assert scores["slip"] == [0, 0, 1, 1], scores  # the output layer's arrays are right
-    assert "the transpose is missing" in feedback["slip"]
+    assert scores["tess"] == [0, 0, 1, 1], scores  # the output layer's arrays are right
+    assert "the transpose is missing" in feedback["tess"]
     assert "fresh inputs of your own" in feedback["ada"]
     # the kernel said right to Otto (its NumPy patched); the grader's own run did not
-    assert scores["otto"] == scores["slip"], scores
+    assert scores["otto"] == scores["tess"], scores
     assert "the transpose is missing" in feedback["otto"]
     # a redefined checker earns nothing: the grader checks again, and names why
     assert scores["mal"] == [0, 0, 0, 0], scores
     assert "not graded: a cell above this check" in feedback["mal"]
-    for nb in code_graded["autograded"].values():  # the records served; none is kept
+    for nb in graded["autograded"].values():  # the records served; none is kept
         assert "application/vnd.backprop-book.answer+json" not in json.dumps(nb)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from chain_widget import READ, assert_matches_numpy
 from lab_server import lab_errors, run_all_until, widget_notebook
 
 pytestmark = pytest.mark.kernel
@@ -81,21 +82,43 @@ def myst_exercise_box_renders(page) -> None:
                    for t in rendered), "a MyST directive shows as raw text"
 
 
+#: Run after the chapter's widget cell (whose widget is then IPython's ``_``): Python sets a
+#: slider, and the widget must follow.
+FROM_PYTHON = {"cell_type": "code", "execution_count": None, "id": "from-python",
+               "metadata": {}, "outputs": [],
+               "source": "nudge = _\nnudge.w2 = -0.75  # set from Python: the slider follows"}
+
+# The chain widget shows the kernel's numbers for this slider at this value.
+SHOWS_KERNEL = """([root, name, value]) => {
+  const i = root.querySelector(`input[data-param="${name}"]`);
+  return i.valueAsNumber === value
+    && root.querySelector('[data-readout=source]').dataset.value === 'kernel';
+}"""
+ACTIVE_CELL = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+    .findIndex(c => c.classList.contains('jp-mod-active'))"""
+
+
 def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_kernel(
         lab_tab, lab_folder, tmp_path):
     """One visit, as a reader of `make lab` makes it: the chapter (all its prose, the code
     its widget needs) opens with the book's figure and exercise boxes (jupyterlab-myst),
-    then Run All, then the widget's slider."""
-    notebook = widget_notebook(CHAIN_NOTEBOOK, "ChainNudge(", lab_folder, prose=True)
+    then Run All. The widget shows the kernel's numbers (the chapter's forward_backward,
+    every readout checked against NumPy written here); a slider set from Python moves; the
+    keyboard moves a slider, not the notebook's selection, and the kernel answers."""
+    notebook = widget_notebook(CHAIN_NOTEBOOK, "ChainNudge(", lab_folder, prose=True,
+                               after=(FROM_PYTHON,))
     page = lab_tab.open(notebook)
     myst_figure_renders(page)
     widget = run_all_until(page, ".bp-chain-nudge")
-    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()
+    root = widget.element_handle()
+    page.wait_for_function(SHOWS_KERNEL, arg=[root, "w2", -0.75])  # Python -> front end
+    assert_matches_numpy(widget.evaluate(READ), "Lab, as run", source="kernel")
 
     before = shown_values(widget)
     slider = widget.locator('input[data-param="w1"]')
     slider.scroll_into_view_if_needed()
     slider.focus()
+    cell = page.evaluate(ACTIVE_CELL)
     for _ in range(25):
         page.keyboard.press("ArrowRight")
     moved = round(before["w1"] + 0.25, 10)
@@ -107,7 +130,7 @@ def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_k
           const src = root.querySelector('[data-readout="source"]');
           return src.dataset.value === 'kernel' && Math.abs(Number(c.dataset.value) - want) < 1e-9;
         }""",
-        arg=[widget.element_handle(), expected]
+        arg=[root, expected]
     )
     after = shown_values(widget)
     assert after["w1"] == pytest.approx(moved, abs=1e-9)
@@ -115,6 +138,16 @@ def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_k
     assert after["C"] != pytest.approx(before["C"], abs=1e-9), (
         "the slider moved but the cost did not"
     )
+    assert_matches_numpy(widget.evaluate(READ), "Lab, after the keyboard", source="kernel")
+    b2 = widget.locator('input[data-param="b2"]')
+    b2.focus()
+    for key in ("ArrowDown", "ArrowUp", "ArrowUp", "PageUp"):  # Lab binds arrows to cell moves
+        page.keyboard.press(key)
+    assert page.evaluate(ACTIVE_CELL) == cell, "the arrow keys moved the notebook's selection"
+    page.wait_for_function(SHOWS_KERNEL, arg=[root, "b2", b2.evaluate("i => i.valueAsNumber")])
+    state = widget.evaluate(READ)
+    assert state["values"]["b2"] > before["b2"], "the keyboard did not move the b2 slider"
+    assert_matches_numpy(state, "Lab, after the arrow keys", source="kernel")
     page.screenshot(path=str(tmp_path / "lab.png"))
     myst_exercise_box_renders(page)
     page.screenshot(path=str(tmp_path / "lab-myst.png"))
