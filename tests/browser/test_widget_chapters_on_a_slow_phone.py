@@ -13,9 +13,11 @@ emulated phone (390 px, touch) whose page CPU Chromium's DevTools protocol slows
 * every widget is silent for a screen reader until the reader moves it; its first slider
   moved one step by the keyboard on the slow page, it redraws, then says what changed, with
   a number;
-* the page does not scroll sideways (every page is also checked at 390 px by narrowing a
-  desktop window, in test_pages.py), every widget is laid out in one column, and a slider
-  moves by touch and by keyboard, and the widget recomputes.
+* the page, every dropdown unfolded, does not scroll sideways (every other page is checked
+  at 390 px by narrowing a desktop window, in test_pages.py), every widget is laid out in
+  one column, and a slider moves by touch and by keyboard, and the widget recomputes. The
+  top of the page is saved as ``_build/screenshots/<page>-phone.png``, as test_pages.py saves
+  every other page's.
 
 (Three visits per chapter once did these three things; one visit does them all.) How soon
 the first widget is live is a speed, so a benchmark measures it (``make bench-pages``),
@@ -25,7 +27,17 @@ never this test.
 from __future__ import annotations
 
 import pytest
-from browser import LAY_OUT_ALL, WIDGET_ROOTS, open_logged_page, settled, widget_chapters
+from browser import (
+    LAY_OUT_ALL,
+    SIDEWAYS,
+    UNFOLD,
+    WIDGET_ROOTS,
+    open_logged_page,
+    settled,
+    widget_chapters,
+)
+
+from bookkit.paths import BUILD
 
 pytestmark = pytest.mark.browser
 
@@ -68,11 +80,6 @@ SIDE_BY_SIDE = """root => {
   const box = root.getBoundingClientRect();
   return {pairs, right: box.right, left: box.left};
 }"""
-
-# Against the document's client width: an emulated phone widens innerWidth to fit a page
-# that overflows, so innerWidth let a 14 px overflow through.
-SIDEWAYS = """() => ({page: document.documentElement.scrollWidth, body: document.body.scrollWidth,
-                     view: document.documentElement.clientWidth})"""
 
 READ_SLIDER = """input => ({value: input.valueAsNumber,
   redraws: Number(input.closest('[data-redraws]').dataset.redraws)})"""
@@ -142,8 +149,13 @@ def test_widget_chapter_on_a_slow_phone(chromium, book_server, entry):
         arg=expected, polling=250)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})  # started: the rest at full speed
     settled(page)
+    shots = BUILD / "screenshots"  # the top of the page, for a human (as test_pages.py)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / f"{entry.replace('/', '__')}-phone.png"))
     every_widget_answers_and_speaks_when_moved(page, cdp, entry)
-    page.add_style_tag(content=LAY_OUT_ALL)  # the whole page, not only what is on screen
+    # the whole page, not only what is on screen, every dropdown unfolded
+    page.add_style_tag(content=LAY_OUT_ALL)
+    page.evaluate(UNFOLD)
     sizes = page.evaluate(SIDEWAYS)
     assert max(sizes["page"], sizes["body"]) <= sizes["view"], f"{entry}: {sizes}"
     widgets_one_column(page, entry)

@@ -167,6 +167,18 @@ def shared_widget_page(path: str, root: str, as_loaded: str = "root => null"):
 
     return chapter, widget
 
+# Unfold every dropdown as a reader's click does (togglebutton.js drops the class that
+# keeps a folded dropdown's content hidden, at zero height).
+UNFOLD = """() => document.querySelectorAll('main .toggle-hidden')
+  .forEach(n => n.classList.remove('toggle-hidden'))"""
+
+# How wide the page is and how wide it shows: wider is a page that scrolls sideways.
+# Against the document's client width: an emulated phone widens innerWidth to fit a page
+# that overflows (innerWidth let a 14 px overflow through), and a scroll bar cannot hide an
+# overflow of its own width.
+SIDEWAYS = """() => ({page: document.documentElement.scrollWidth, body: document.body.scrollWidth,
+                     view: document.documentElement.clientWidth})"""
+
 # A stylesheet that lays out the whole page: the book's pages lay out what is off screen
 # only when scrolled near (content-visibility in web/src/book.css), and a check of the
 # page's width or of its code cells must see all of it.
