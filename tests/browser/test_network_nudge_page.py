@@ -1,4 +1,4 @@
-"""NetworkNudge in Chromium: the front end alone, the built chapters, and a live kernel.
+"""NetworkNudge in Chromium: the front end alone and the built chapters.
 
 1. A minimal local page loads ``network_nudge.js`` as it is today with a fake anywidget
    model (get/set/on/off/send/save_changes), for a 2-2-2 sigmoid network and for two
@@ -10,23 +10,24 @@
 2. The built chapter pages (``book/two-two-two.html``, ``book/softmax-four-layer.html``),
    drawn by the book's widget runtime (static-widgets.js) from their saved widget state, with no kernel and
    no network; skipped when the page is not in ``_build/html`` (this file never builds).
-3. JupyterLab with a notebook written here: the kernel's NumPy numbers are shown.
 
-The widget's state is read back from the page (each weight's and bias's full-precision
-value sits on its edge or neuron), so the comparison never trusts the page's own maths.
+The 2-2-2 chapter's widget with a live kernel, in JupyterLab, is tested in
+tests/class/test_lab_widgets.py.
+
+The widget's state is read back from the page and its numbers recomputed from the reference
+(tests/support/network_widget.py), so the comparison never trusts the page's own maths.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
+from network_widget import MOVE, READ, assert_matches_numpy
 
 from backprop_book import reference as ref
 from backprop_book.widgets._assets import script, stylesheet
@@ -58,31 +59,6 @@ CASES = {  # name: sizes, output, parameter nudged at first
 
 # --- reading the page -------------------------------------------------------------------
 
-# The state as the page shows it: weights and biases from the drawing's data attributes,
-# inputs, targets and Δ from the sliders' outputs, the parameter from the picker.
-READ = """root => {
-  const flat = [];
-  root.querySelectorAll('line.bp-wedge[data-index]').forEach(e => flat[+e.dataset.index] = Number(e.dataset.weight));
-  root.querySelectorAll('circle[data-index]').forEach(e => flat[+e.dataset.index] = Number(e.dataset.bias));
-  const out = key => Number(root.querySelector(`input[data-param="${key}"]`).nextElementSibling.dataset.value);
-  const vec = prefix => [...root.querySelectorAll(`input[data-param^="${prefix}"]`)]
-      .filter(i => /^[xy]\\d+$/.test(i.dataset.param)).map(i => out(i.dataset.param));
-  const cls = root.querySelector('select[data-control=class]');
-  const y = cls ? [...cls.options].map(o => o.selected ? 1 : 0) : vec('y');
-  const numbers = {};
-  root.querySelectorAll('[data-readout]').forEach(e => { numbers[e.dataset.readout] = e.dataset.value; });
-  return {state: {flat, x: vec('x'), y, step: out('step'),
-                  param: Number(root.querySelector('select[data-control=param]').value),
-                  value: out('value'), slider_value: root.querySelector('input[data-param=value]').valueAsNumber},
-          numbers, redraws: Number(root.dataset.redraws), ms: Number(root.dataset.lastUpdateMs)};
-}"""
-
-MOVE = """(root, [key, value]) => {
-  const input = root.querySelector(`input[data-param="${key}"]`);
-  input.value = String(value);
-  input.dispatchEvent(new Event('input', {bubbles: true}));
-}"""
-
 CHOOSE = """(root, [control, value]) => {
   const select = root.querySelector(`select[data-control="${control}"]`);
   select.value = String(value);
@@ -97,50 +73,6 @@ EDGE_POINT = """(root, [i, t]) => {
   const q = p.matrixTransform(line.getScreenCTM());
   return [q.x, q.y];
 }"""
-
-def expected(sizes: list[int], output: str, s: dict) -> dict[str, float]:
-    """Every number the widget shows, keyed like its data-readout, from the reference."""
-    like = shapes_like(sizes)
-    params = ref.unflatten(np.array(s["flat"]), like)
-    X, Y = np.reshape(s["x"], (-1, 1)), np.reshape(s["y"], (-1, 1))
-    acts, cost = activations(sizes, output), cost_name(output)
-    C, grads = ref.loss_and_grads(params, X, Y, acts, cost)
-    cache = ref.forward(params, X, acts)
-    deltas = ref.backward_deltas(params, cache, Y, acts, cost)
-    grad = ref.flatten(grads)
-    moved = np.array(s["flat"])
-    moved[s["param"]] += s["step"]
-    after = ref.loss(ref.unflatten(moved, like), X, Y, acts, cost)
-    p = s["param"]
-    out = {"C": C, "diagram_C": C, "gradient": grad[p], "step": s["step"],
-           "predicted_change": grad[p] * s["step"], "actual_change": after - C}  # fmt: skip
-    for layer, n in enumerate(sizes):
-        for j in range(n):
-            out[f"a{layer}_{j + 1}"] = cache.as_[layer][j, 0]
-            if layer:
-                out[f"delta{layer}_{j + 1}"] = deltas[layer][j, 0]
-    for i, name in enumerate(param_names(sizes)):
-        kind, layer, *jk = re.findall(r"[Wb]|\d+", name)
-        out[f"d{kind}{layer}_{'_'.join(jk)}"] = grad[i]
-    if output == "softmax-ce":
-        for j in range(sizes[-1]):
-            out[f"s{j + 1}"] = cache.as_[-1][j, 0]
-            out[f"s_minus_y{j + 1}"] = cache.as_[-1][j, 0] - Y[j, 0]
-    return {k: float(v) for k, v in out.items()}
-
-
-def assert_matches_numpy(read: dict, sizes, output, where: str, source: str = "browser") -> None:
-    s, shown = read["state"], read["numbers"]
-    assert len(s["flat"]) == len(param_names(sizes)) and None not in s["flat"], where
-    assert s["value"] == s["flat"][s["param"]], f"{where}: the value slider shows another value"
-    for key, want in expected(sizes, output, s).items():
-        assert key in shown, f"{where}: the widget shows no {key}"
-        got = float(shown[key])
-        assert abs(got - want) <= 1e-9 * max(1.0, abs(want)), (
-            f"{where}: {key} shows {got!r}, NumPy says {want!r}"
-        )
-    assert shown["source"] == source, f"{where}: numbers from {shown['source']}, expected {source}"
-
 
 # --- a minimal page with a fake anywidget model -------------------------------------------
 
@@ -467,108 +399,3 @@ def test_built_chapter_ships_the_current_front_end(chapter, built_book):
     assert shipped[0]["_esm"] == script("network_nudge"), (
         f"{PAGES[chapter]} carries an older network_nudge.js; rebuild (make book)"
     )
-
-
-# --- a live kernel: JupyterLab runs a notebook written here ------------------------------
-
-
-def forward_backward(params, x, y):
-    """The 2-2-2 sigmoid network, C = 1/2 sum (a2 - y)^2, one sample: the notebook's code."""
-    (W1, b1), (W2, b2) = params
-    sigma = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
-    z1 = W1 @ x + b1
-    a1 = sigma(z1)
-    z2 = W2 @ a1 + b2
-    a2 = sigma(z2)
-    delta2 = (a2 - y) * a2 * (1 - a2)
-    delta1 = (W2.T @ delta2) * a1 * (1 - a1)
-    return {
-        "C": float(0.5 * np.sum((a2 - y) ** 2)),
-        "a": [x, a1, a2],
-        "delta": [None, delta1, delta2],
-        "dW": [None, delta1 @ x.T, delta2 @ a1.T],
-        "db": [None, delta1, delta2],
-    }
-
-
-KERNEL_CELLS = [
-    "import numpy as np\nfrom backprop_book.widgets import NetworkNudge\n\n\n{source}",
-    "params = [(np.array([[0.8, -0.5], [0.3, 1.1]]), np.array([[0.1], [-0.2]])),\n"
-    "          (np.array([[-1.2, 0.7], [0.9, 0.4]]), np.array([[0.05], [-0.3]]))]\n"
-    "nudge = NetworkNudge(forward_backward, params=params, x=[0.5, -1.0], y=[0.2, 0.9],\n"
-    "                     param='W2[1,2]', step=0.3)\nnudge",
-]
-SHOWS_KERNEL_C = """([root, want]) => {
-  const c = Number(root.querySelector('[data-readout="C"]').dataset.value);
-  const src = root.querySelector('[data-readout="source"]').dataset.value;
-  return src === 'kernel' && Math.abs(c - want) <= 1e-12;
-}"""
-
-
-def numpy_cost(s: dict) -> float:
-    """C of the 2-2-2 network for the state shown, recomputed here from scratch."""
-    f = np.asarray(s["flat"])
-    W1, b1, W2, b2 = f[:4].reshape(2, 2), f[4:6], f[6:10].reshape(2, 2), f[10:12]
-    sigma = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
-    return float(0.5 * np.sum((sigma(W2 @ sigma(W1 @ s["x"] + b1) + b2) - s["y"]) ** 2))
-
-
-def write_notebook(folder: Path) -> None:
-    source = inspect.getsource(forward_backward)
-    cells = [c.replace("{source}", source) for c in KERNEL_CELLS]
-    nb = {
-        "cells": [
-            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-             "outputs": [], "source": src}
-            for i, src in enumerate(cells)
-        ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }  # fmt: skip
-    (folder / "network.ipynb").write_text(json.dumps(nb))
-
-
-def run_until_widget(page, tmp_path: Path):
-    """Run All Cells until the widget appears (see lab_server.run_all_until)."""
-    from lab_server import run_all_until
-
-    return run_all_until(page, ROOT)
-
-
-@pytest.mark.kernel
-def test_kernel_numbers_in_jupyterlab(lab_tab, lab_folder, tmp_path):
-    """In JupyterLab the widget shows the kernel's NumPy numbers and follows its sliders."""
-    write_notebook(lab_folder)
-    sizes, output = [2, 2, 2], "sigmoid-mse"
-    page = lab_tab.open(lab_folder / "network.ipynb", width=1400, height=1200)
-    widget = run_until_widget(page, tmp_path)
-    widget.locator('[data-readout="source"][data-value="kernel"]').wait_for()
-    root = widget.element_handle()
-    before = root.evaluate(READ)
-    assert (
-        "computed by the kernel (NumPy)"
-        in root.query_selector("[data-readout=source]").text_content()
-    )
-    assert float(before["numbers"]["C"]) == pytest.approx(
-        numpy_cost(before["state"]), abs=1e-12
-    )
-    assert_matches_numpy(before, sizes, output, "Lab, as run", source="kernel")
-
-    slider = root.query_selector("input[data-param=value]")
-    slider.scroll_into_view_if_needed()
-    slider.focus()
-    for _ in range(30):  # Lab binds the arrows to cell moves; the widget must keep them
-        page.keyboard.press("ArrowLeft")
-    moved = {**before["state"], "flat": list(before["state"]["flat"])}
-    moved["flat"][7] = round(round(moved["flat"][7], 2) - 0.30, 2)
-    page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost(moved)])
-    after = root.evaluate(READ)
-    assert after["state"]["flat"][7] == pytest.approx(moved["flat"][7], abs=1e-9)
-    assert_matches_numpy(after, sizes, output, "Lab, after the keyboard", source="kernel")
-
-    root.evaluate(MOVE, ["x2", 1.5])  # front end -> Python -> forward_backward -> front end
-    page.wait_for_function(SHOWS_KERNEL_C, arg=[root, numpy_cost({**moved, "x": [0.5, 1.5]})])  # fmt: skip
-    assert_matches_numpy(root.evaluate(READ), sizes, output, "Lab, after x2", source="kernel")
-    problems = [p for p in lab_tab.problems() if "favicon" not in p]
-    assert not problems, "; ".join(problems)

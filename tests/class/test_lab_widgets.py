@@ -18,6 +18,9 @@ import numpy as np
 import pytest
 from chain_widget import READ, assert_matches_numpy
 from lab_server import lab_errors, run_all_until, widget_notebook
+from network_widget import MOVE as NETWORK_MOVE
+from network_widget import READ as NETWORK_READ
+from network_widget import assert_matches_numpy as assert_network_matches
 
 pytestmark = pytest.mark.kernel
 
@@ -177,8 +180,10 @@ def network_cost(flat, x, y) -> float:
 
 
 def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folder, tmp_path):
-    """The 2-2-2 chapter's widget cell and its setup, Run All: the widget shows the cost of
-    the kernel's numbers, and after 30 steps of the first weight's slider, the new cost."""
+    """The 2-2-2 chapter's widget cell and its setup, Run All: the widget shows the kernel's
+    numbers (every readout checked against the reference); after 30 steps of the first
+    weight's slider by the keyboard (Lab binds the arrows to cell moves; the widget keeps
+    them), and after an input moved in the page, the kernel's new numbers."""
     notebook = widget_notebook(NETWORK_NOTEBOOK, "NetworkNudge(", lab_folder)
     page = lab_tab.open(notebook)
     widget = run_all_until(page, ".bp-network-nudge")
@@ -186,6 +191,9 @@ def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folde
     before = widget.evaluate(NETWORK_STATE)
     assert len(before["flat"]) == 12 and before["C"] == pytest.approx(
         network_cost(before["flat"], before["x"], before["y"]), abs=1e-12)
+    assert "computed by the kernel (NumPy)" in widget.locator("[data-readout=source]").inner_text()
+    assert_network_matches(widget.evaluate(NETWORK_READ), [2, 2, 2], "sigmoid-mse",
+                           "Lab, as run", source="kernel")
 
     slider = widget.locator('input[data-param="value"]')
     slider.scroll_into_view_if_needed()
@@ -205,5 +213,22 @@ def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folde
     assert after["flat"][0] == pytest.approx(round(before["flat"][0], 2) - 0.30, abs=0.011)
     assert after["C"] == pytest.approx(network_cost(after["flat"], after["x"], after["y"]),
                                        abs=1e-12)
+    assert_network_matches(widget.evaluate(NETWORK_READ), [2, 2, 2], "sigmoid-mse",
+                           "Lab, after the keyboard", source="kernel")
+
+    # front end -> Python -> the chapter's forward_backward -> front end
+    x2 = -1.5 if after["x"][1] > 0 else 1.5
+    widget.evaluate(NETWORK_MOVE, ["x2", x2])
+    page.wait_for_function(
+        """([root, x2, want]) => {
+          const c = Number(root.querySelector('[data-readout="C"]').dataset.value);
+          const src = root.querySelector('[data-readout="source"]').dataset.value;
+          return src === 'kernel' && Math.abs(c - want) <= 1e-12;
+        }""",
+        arg=[widget.element_handle(), x2,
+             network_cost(after["flat"], [after["x"][0], x2], after["y"])]
+    )
+    assert_network_matches(widget.evaluate(NETWORK_READ), [2, 2, 2], "sigmoid-mse",
+                           "Lab, after x2", source="kernel")
     real_errors = lab_errors(lab_tab)
     assert not real_errors, "; ".join(real_errors)
