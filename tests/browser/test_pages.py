@@ -4,10 +4,11 @@ For each page in the toc: no console error, no failed or outside request, every
 equation arrived rendered (KaTeX's HTML and MathML, made at build time) with no error box
 and no math script in the page, every image loaded and described, no WCAG
 A/AA problem that axe-core can see, no code cell wider than its column at 1280 px, nothing
-that scrolls sideways once the window is as narrow as a phone, every chapter in the
-sidebar. Search finds the chain rule. A screenshot of the top of each page, at 1280 px and
-at 390 px, is saved under ``_build/screenshots`` for a human to look at; ``make
-screenshots`` (tested here on one page) saves whole pages, as JPEG.
+that scrolls sideways once the window is as narrow as a phone (a chapter with widgets is
+opened on an emulated phone instead: test_widget_chapters_on_a_slow_phone.py), every
+chapter in the sidebar. Search finds the chain rule. A screenshot of the top of each page,
+at 1280 px and at 390 px, is saved under ``_build/screenshots`` for a human to look at;
+``make screenshots`` (tested here on one page) saves whole pages, as JPEG.
 """
 
 from __future__ import annotations

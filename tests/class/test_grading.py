@@ -315,8 +315,9 @@ def course(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module", params=CHAPTERS)
 def graded(request, course):
-    """Generate, submit for the whole simulated class, autograde, generate the slip's
-    feedback (the one a test reads; the code exercise's class below reads everyone's)."""
+    """Generate, submit for the whole simulated class, autograde, generate the feedback the
+    tests read (the slip's; on the code exercise's chapter, also that exercise's class's,
+    below)."""
     stem = request.param
     name = NAMES[stem]
     nbgrader(course, "generate_assignment", name, "--force")
