@@ -45,9 +45,14 @@ def pytest_configure(config: pytest.Config) -> None:
     cache), so the build waits for nbval to have run every chapter it collected, then writes
     the pages; meanwhile both workers run the tests that do not need it. The workers inherit
     the folder's name and wait for its ``rc`` file.
+
+    Every kernel this process starts takes its ports from a block no other process uses
+    (kernel_ports.py: a port picked free could be taken before the kernel bound it).
     """
     import nbval_run
+    from kernel_ports import use_private_kernel_ports
 
+    use_private_kernel_ports(os.environ.get("PYTEST_XDIST_WORKER"))
     if not config.pluginmanager.is_registered(nbval_run):
         config.pluginmanager.register(nbval_run, "nbval-run")
     distributed = getattr(config.option, "numprocesses", None)
