@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, shared_widget_page
+from browser import MOVE_SLIDER as MOVE
 
 from backprop_book.widgets._assets import script
 from bookkit.paths import ROOT as REPO
@@ -38,12 +39,6 @@ READ = """root => {
   root.querySelectorAll('input[data-param]').forEach(i => { sliders[i.dataset.param] = i.valueAsNumber; });
   return {numbers, shown, target, sliders, redraws: Number(root.dataset.redraws),
           arrow: root.querySelector('line.bp-arrow').style.display !== 'none'};
-}"""
-
-MOVE = """(root, [name, value]) => {
-  const input = root.querySelector(`input[data-param="${name}"]`);
-  input.value = String(value);
-  input.dispatchEvent(new Event('input', {bubbles: true}));
 }"""
 
 

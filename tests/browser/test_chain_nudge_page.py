@@ -14,7 +14,8 @@ import json
 import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, shared_widget_page
-from chain_widget import MOVE, READ, assert_matches_numpy
+from browser import MOVE_SLIDER as MOVE
+from chain_widget import READ, assert_matches_numpy
 
 from backprop_book.widgets._assets import script
 from bookkit.paths import BUILD

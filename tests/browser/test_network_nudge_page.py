@@ -27,7 +27,8 @@ import re
 import numpy as np
 import pytest
 from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
-from network_widget import MOVE, READ, assert_matches_numpy
+from browser import MOVE_SLIDER as MOVE
+from network_widget import READ, assert_matches_numpy
 
 from backprop_book import reference as ref
 from backprop_book.widgets._assets import script, stylesheet

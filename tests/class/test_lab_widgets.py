@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from browser import MOVE_SLIDER
 from chain_widget import READ, assert_matches_numpy
 from lab_server import lab_errors, run_all_until, widget_notebook
-from network_widget import MOVE as NETWORK_MOVE
 from network_widget import READ as NETWORK_READ
 from network_widget import assert_matches_numpy as assert_network_matches
 
@@ -218,7 +218,7 @@ def test_network_widget_is_driven_by_the_kernel_in_jupyterlab(lab_tab, lab_folde
 
     # front end -> Python -> the chapter's forward_backward -> front end
     x2 = -1.5 if after["x"][1] > 0 else 1.5
-    widget.evaluate(NETWORK_MOVE, ["x2", x2])
+    widget.evaluate(MOVE_SLIDER, ["x2", x2])
     page.wait_for_function(
         """([root, x2, want]) => {
           const c = Number(root.querySelector('[data-readout="C"]').dataset.value);

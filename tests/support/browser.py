@@ -197,6 +197,13 @@ WIDE_CODE = """() => [...document.querySelectorAll('main .cell_input pre')]
 
 # Page snippets shared by the widget tests (run with element_handle.evaluate).
 
+# A widget's slider ``name`` (its data-param) set to ``value``, as dragging it sets it.
+MOVE_SLIDER = """(root, [name, value]) => {
+  const input = root.querySelector(`input[data-param="${name}"]`);
+  input.value = String(value);
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+}"""
+
 # Every piece of text in a widget, with its size in CSS pixels as drawn on screen.
 TEXT_SIZES = """root => {
   const out = [];

@@ -22,11 +22,6 @@ READ = """root => {
   return {values, numbers, redraws: Number(root.dataset.redraws)};
 }"""
 
-MOVE = """(root, [name, value]) => {
-  const input = root.querySelector(`input[data-param="${name}"]`);
-  input.value = String(value);
-  input.dispatchEvent(new Event('input', {bubbles: true}));
-}"""
 
 def reference(w1, b1, w2, b2, x, y) -> dict[str, float]:
     """NumPy, float64: the 1-1-1 sigmoid chain with C = (a2 - y)^2 and its four gradients."""

@@ -36,12 +36,6 @@ READ = """root => {
           numbers, redraws: Number(root.dataset.redraws), ms: Number(root.dataset.lastUpdateMs)};
 }"""
 
-MOVE = """(root, [key, value]) => {
-  const input = root.querySelector(`input[data-param="${key}"]`);
-  input.value = String(value);
-  input.dispatchEvent(new Event('input', {bubbles: true}));
-}"""
-
 
 def expected(sizes: list[int], output: str, s: dict) -> dict[str, float]:
     """Every number the widget shows, keyed like its data-readout, from the reference."""
