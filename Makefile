@@ -28,8 +28,12 @@ book: $(STAMP)
 	$(PY) -m bookkit book
 	@echo "The book is in $(BUILD)/html/index.html"
 
+# Python may cache compiled modules (__pycache__, ignored by git) even where the
+# environment says not to (PYTHONDONTWRITEBYTECODE): the run's some 150 kernels and its
+# tools import the package, and pytest rewrites the test modules' asserts, each time again
+# without the cache.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --nbval-lax --nbval-current-env
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --nbval-lax --nbval-current-env
 
 # Readers work in lab/, a copy of book/ made on first use (never overwritten), so their
 # edits and saved outputs stay out of the committed sources.

@@ -49,8 +49,6 @@ def page_title(entry: str) -> str:
 
 def print_pages(browser, base: str, tmp: Path, solutions: bool) -> list[pe.Piece]:
     """Print every toc page (and the appendix) into ``tmp``."""
-    from pypdf import PdfReader
-
     note = (
         f"Solution: see the appendix, {pe.APPENDIX_TITLE}." if solutions
         else "The solution is left out of this edition."
@@ -59,19 +57,19 @@ def print_pages(browser, base: str, tmp: Path, solutions: bool) -> list[pe.Piece
     for index, (part, entry) in enumerate(toc.pages()):
         piece = pe.Piece(page_title(entry), tmp / f"{index:02d}.pdf", part)
         page = offline_page(browser, base)
-        piece.solutions, piece.cut = pe.print_book_page(page, f"{base}/{entry}.html",
-                                                        piece.pdf, note)
+        piece.solutions, piece.cut, piece.sections = pe.print_book_page(
+            page, f"{base}/{entry}.html", piece.pdf, note)
         page.close()
-        piece.pages = len(PdfReader(piece.pdf).pages)
+        piece.pages = len(piece.reader.pages)
         print(f"  {entry}: {piece.pages} pages, {len(piece.solutions)} solutions")
         pieces.append(piece)
     if solutions and any(p.solutions for p in pieces):
         appendix = pe.Piece(pe.APPENDIX_TITLE, tmp / "appendix.pdf", "Appendix")
         page = offline_page(browser, base)
-        appendix.cut = pe.print_appendix(page, f"{base}/{toc.pages()[0][1]}.html",
-                                         appendix.pdf, pieces)
+        appendix.cut, appendix.sections = pe.print_appendix(
+            page, f"{base}/{toc.pages()[0][1]}.html", appendix.pdf, pieces)
         page.close()
-        appendix.pages = len(PdfReader(appendix.pdf).pages)
+        appendix.pages = len(appendix.reader.pages)
         print(f"  appendix: {appendix.pages} pages")
         pieces.append(appendix)
     return pieces

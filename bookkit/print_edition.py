@@ -8,10 +8,19 @@ Before a page is printed, its solutions are lifted out and later printed in an a
 the end (their math was rendered when the book was built: the HTML moves as it is). :func:`merge` joins the pieces with
 pypdf: a title page with the contents, page numbers (printed by Chromium as an overlay,
 so their font is embedded too) and an outline with an entry per chapter and section.
+
+The outline's sections are the page's own headings (``SECTIONS``), placed where Chromium
+printed each section: every section is the target of a link, so the PDF names its place
+(a named destination). Chromium's own outline (``page.pdf(outline=True)``) needs a tagged
+PDF, a third more of the printing's CPU, and titled its entries from the tagged text: a
+heading printed on two lines lost the space between them ("holdthe rest"), many
+were doubled ("SummarySummary"), the math in a heading was left out, and the
+in-page "Contents" box got an entry of its own in every chapter.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +102,15 @@ class Piece:
     pages: int = 0
     #: What the paper cut of this piece: boxes wider than the column (see ``CUT``).
     cut: list[str] = field(default_factory=list)
+    #: Its printed sections, in order: (level, id, title), see ``SECTIONS``.
+    sections: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @functools.cached_property
+    def reader(self):
+        """The printed piece, parsed once for its page count, its outline and the merge."""
+        from pypdf import PdfReader
+
+        return PdfReader(self.pdf)
 
 
 #: Resolves after two animation frames: whatever changed before it has been laid out and
@@ -187,9 +205,40 @@ CUT = """() => {
 }"""
 
 
-def print_to_pdf(page, path: Path) -> list[str]:
-    """Print the current page with print media, A4, backgrounds, tagged and with an outline;
-    return what the paper would cut (see ``CUT``: nothing, in a well-made page).
+# The sections of the page as printed, (level, id, title) for each visible h2 and h3 in
+# order; each heading gets an id and a hidden link, so the PDF names where it was printed (Chromium writes a
+# named destination only for an element some link points to). A title is the heading's
+# text without its "#" link; its math, as the MathML KaTeX keeps beside the drawing, read
+# as a line of text (a fraction a/b, a root √x).
+SECTIONS = """() => {
+  const linear = n => n.nodeType === 3 ? n.textContent
+    : n.localName === 'annotation' ? ''
+    : n.localName === 'mfrac' ? [...n.children].map(linear).join('/')
+    : (n.localName === 'msqrt' ? '√' : '') + [...n.childNodes].map(linear).join('');
+  const found = [];
+  const links = document.createElement('div');
+  links.hidden = true;
+  for (const h of document.querySelectorAll('main section > :is(h2, h3)')) {
+    const section = h.parentElement;
+    if (!section.id || !h.checkVisibility()) continue;
+    // the heading's own place: a section can begin at the foot of a page whose last
+    // lines the heading is kept off (it moves to the next page with its first paragraph)
+    h.id ||= section.id + '-heading';
+    const copy = h.cloneNode(true);
+    copy.querySelectorAll('.headerlink, .katex-html').forEach(e => e.remove());
+    found.push([Number(h.tagName[1]), h.id, linear(copy).replace(/\\s+/g, ' ').trim()]);
+    const a = document.createElement('a');
+    a.href = '#' + h.id;
+    links.append(a);
+  }
+  document.body.append(links);
+  return found;
+}"""
+
+
+def print_to_pdf(page, path: Path) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """Print the current page with print media, A4 and backgrounds; return what the paper
+    would cut (see ``CUT``: nothing, in a well-made page) and its sections (``SECTIONS``).
 
     The viewport is first set to the printable width, so that a widget's height measured
     here is its height on paper; one taller than a page is shrunk to fit it, and so is a
@@ -204,37 +253,36 @@ def print_to_pdf(page, path: Path) -> list[str]:
             break
         next_frames(page)
     cut = page.evaluate(CUT)
-    page.pdf(
-        path=str(path), format="A4", print_background=True, margin=MARGIN, outline=True,
-        tagged=True,
-    )
-    return cut
+    sections = [tuple(s) for s in page.evaluate(SECTIONS)]
+    page.pdf(path=str(path), format="A4", print_background=True, margin=MARGIN)
+    return cut, sections
 
 
-def print_book_page(page, url: str, path: Path, note: str) -> tuple[list[str], list[str]]:
-    """Print one book page to ``path``; return its solutions' HTML (taken out of the page)
-    and what the paper cut of it (:func:`print_to_pdf`)."""
+def print_book_page(page, url: str, path: Path, note: str
+                    ) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
+    """Print one book page to ``path``; return its solutions' HTML (taken out of the page),
+    what the paper cut of it and its sections (:func:`print_to_pdf`)."""
     page.goto(url, wait_until="load", timeout=120_000)
     wait_ready(page, timeout_s=90)
     solutions = page.evaluate(PREPARE, note)
-    cut = print_to_pdf(page, path)
-    return solutions, cut
+    return (solutions, *print_to_pdf(page, path))
 
 
 def appendix_html(pieces: list[Piece]) -> str:
     """The appendix: every chapter's solutions under the chapter's title, in book order."""
     parts = [f'<section id="bp-solutions"><h1>{html.escape(APPENDIX_TITLE)}</h1>']
-    for piece in pieces:
+    for index, piece in enumerate(pieces):
         if piece.solutions:
-            parts.append(f"<section><h2>{html.escape(piece.title)}</h2>")
+            parts.append(f'<section id="bp-solutions-{index}"><h2>{html.escape(piece.title)}</h2>')
             parts += piece.solutions
             parts.append("</section>")
     return "\n".join(parts + ["</section>"])
 
 
-def print_appendix(page, url: str, path: Path, pieces: list[Piece]) -> list[str]:
+def print_appendix(page, url: str, path: Path, pieces: list[Piece]
+                   ) -> tuple[list[str], list[tuple[int, str, str]]]:
     """Print the appendix on a book page (its styles) whose article is replaced; return
-    what the paper cut of it."""
+    what the paper cut of it and its sections."""
     page.emulate_media(media="screen")
     page.goto(url, wait_until="load", timeout=120_000)
     wait_ready(page, timeout_s=90)
@@ -308,8 +356,7 @@ def print_html(page, markup: str, path: Path) -> int:
 
     page.set_content(markup)
     page.emulate_media(media="print")
-    page.pdf(path=str(path), format="A4", print_background=True, tagged=True,
-             prefer_css_page_size=True)
+    page.pdf(path=str(path), format="A4", print_background=True, prefer_css_page_size=True)
     return len(PdfReader(path).pages)
 
 
@@ -318,7 +365,7 @@ def print_html(page, markup: str, path: Path) -> int:
 
 @dataclass
 class Heading:
-    """An outline entry Chromium wrote into one printed page: level 1 is the page's title."""
+    """A section of one printed piece: its level (2 for h2), title and place."""
 
     level: int
     title: str
@@ -326,24 +373,18 @@ class Heading:
     top: float | None
 
 
-def headings(pdf: Path) -> list[Heading]:
-    """The outline of one printed page, flattened, with 0-based page numbers."""
-    from pypdf import PdfReader
-
-    reader = PdfReader(pdf)
-    found: list[Heading] = []
-
-    def walk(items, level):
-        for item in items:
-            if isinstance(item, list):
-                walk(item, level + 1)
-                continue
-            title = " ".join(str(item.title).replace("#", " ").split())
-            top = item.get("/Top")
-            found.append(Heading(level, title, reader.get_destination_page_number(item),
-                                 float(top) if top is not None else None))
-
-    walk(reader.outline, 1)
+def headings(piece: Piece) -> list[Heading]:
+    """Each of ``piece``'s sections where its PDF says it was printed (0-based page)."""
+    places = piece.reader.named_destinations
+    found = []
+    for level, section_id, title in piece.sections:
+        place = places.get(f"/{section_id}")
+        if place is None:
+            raise RuntimeError(f"{piece.title}: the PDF does not say where the section"
+                               f" {title!r} (#{section_id}) was printed")
+        top = place.get("/Top")
+        found.append(Heading(level, title, piece.reader.get_destination_page_number(place),
+                             float(top) if top is not None else None))
     return found
 
 
@@ -353,7 +394,7 @@ def add_outline(writer, piece: Piece, start: int, parent=None, max_level: int = 
 
     top = writer.add_outline_item(piece.title, start, parent=parent)
     stack = {1: top}
-    for h in headings(piece.pdf):
+    for h in headings(piece):
         if h.level < 2 or h.level > max_level:
             continue
         fit = Fit.xyz(top=h.top) if h.top is not None else Fit.fit()
@@ -372,7 +413,7 @@ def merge(front: Path, pieces: list[Piece], numbers: Path, out: Path, title: str
     starts = []
     for piece in pieces:
         starts.append(len(writer.pages))
-        writer.append(PdfReader(piece.pdf), import_outline=False)
+        writer.append(piece.reader, import_outline=False)
     stamps = PdfReader(numbers)
     if len(stamps.pages) != len(writer.pages):
         raise RuntimeError(f"{len(stamps.pages)} page numbers for {len(writer.pages)} pages")

@@ -2,7 +2,8 @@
 
 The PDF is printed from the built book (the same script as `make pdf`) and checked against
 the HTML pages it came from: every chapter in toc order, each with its own outline entry
-and starting on the page the outline says; no TeX left untypeset outside code; as many
+and starting on the page the outline says, its sections under it as the page titles them,
+each at the page that prints it; no TeX left untypeset outside code; as many
 images on a chapter's pages as its page has figures; every font embedded; every widget
 captioned; the solutions in the appendix and nowhere else. The page count and size are
 written to ``_build/pdf/report.txt``.
@@ -33,7 +34,8 @@ APPENDIX = "Solutions to the exercises"
 
 
 class Page(HTMLParser):
-    """What a built page holds: its title, figures and code outside solutions, solutions, widgets."""
+    """What a built page holds: its title, figures and code outside solutions, solutions,
+    widgets, and its sections (each h2 and h3 heading a section, outside solutions)."""
 
     def __init__(self):
         super().__init__()
@@ -42,6 +44,12 @@ class Page(HTMLParser):
         self.solutions = self.widgets = 0
         self.images: list[str] = []  # the src of every figure outside the solutions
         self.code: list[str] = []
+        #: (level, title): a heading's words, its math as the MathML beside KaTeX's drawing
+        #: read as a line of text (a fraction a/b, a root √x)
+        self.sections: list[list] = []
+        self.fractions: list[int] = []  # children seen of each open <mfrac>
+        self.in_section_heading = False
+        self.unread = 0  # inside a heading's "#" link, KaTeX's drawing or its TeX source
 
     def _in_solution(self) -> bool:
         return bool(self.stack) and self.stack[-1][1]
@@ -61,6 +69,22 @@ class Page(HTMLParser):
         if tag == "pre":
             self.in_pre += 1
             self.code.append("")
+        if (tag in {"h2", "h3"} and not solution and self.stack
+                and self.stack[-1][0] == "section"):
+            self.in_section_heading = True
+            self.sections.append([int(tag[1]), ""])
+        if self.in_section_heading and (self.unread or tag == "annotation"
+                                        or "headerlink" in classes or "katex-html" in classes):
+            self.unread += 1
+        elif self.in_section_heading:
+            if self.stack and self.stack[-1][0] == "mfrac":
+                self.fractions[-1] += 1
+                if self.fractions[-1] == 2:
+                    self.sections[-1][1] += "/"
+            if tag == "mfrac":
+                self.fractions.append(0)
+            elif tag == "msqrt":
+                self.sections[-1][1] += "√"
         if tag not in {"img", "br", "hr", "meta", "link", "input"}:
             self.stack.append((tag, solution))
 
@@ -68,8 +92,15 @@ class Page(HTMLParser):
         while self.stack:
             if self.stack.pop()[0] == tag:
                 break
+        if self.unread:
+            self.unread -= 1
+        elif tag == "mfrac" and self.in_section_heading:
+            self.fractions.pop()
         if tag == "h1" and self.in_h1:
             self.in_h1 = False
+        if tag in {"h2", "h3"} and self.in_section_heading:
+            self.in_section_heading = False
+            self.sections[-1][1] = " ".join(self.sections[-1][1].split())
         if tag == "pre":
             self.in_pre -= 1
 
@@ -78,6 +109,8 @@ class Page(HTMLParser):
             self.title += data
         if self.in_pre:
             self.code[-1] += data
+        if self.in_section_heading and not self.unread:
+            self.sections[-1][1] += data
 
 
 def read_page(built_book: Path, entry: str) -> Page:
@@ -146,6 +179,42 @@ def test_outline_has_every_chapter_in_toc_order(outline, pages):
     chapters = [children for t, _, children in outline if t not in (want[0], APPENDIX)]
     with_sections = sum(bool(c) for c in chapters)
     assert with_sections >= len(chapters) - 1, "chapters should have section bookmarks"
+
+
+def flat(items, level: int = 2):
+    """An outline entry's children as (level, title, destination), depth first."""
+    for item in items:
+        if isinstance(item, list):
+            yield from flat(item, level + 1)
+        else:
+            yield level, str(item.title), item
+
+
+def letters(words: str) -> str:
+    return re.sub(r"[\W_]+", "", words).lower()
+
+
+def test_every_section_is_in_the_outline_where_it_is_printed(pdf, outline, pages):
+    """Under each chapter, an outline entry per section (its h2, and each h3 under its h2),
+    titled as the page titles it (its math as text), at the page that prints that title.
+
+    Chromium's own outline (of a tagged PDF) failed this: "Partial derivatives: nudge one,
+    holdthe rest", "SummarySummary", a "Contents" entry in every chapter, math left out.
+    """
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    checked = 0
+    for (title, _, children), page in zip(outline[1:], pages.values(), strict=False):
+        assert title == page.title
+        got = list(flat(children))
+        assert [(lv, t) for lv, t, _ in got] == [tuple(s) for s in page.sections], title
+        for _, section, place in got:
+            n = reader.get_destination_page_number(place) + 1
+            assert letters(section)[:24] in letters(text(pdf, n, n)), (
+                f"{title}: the outline puts {section!r} on page {n}, which does not print it")
+            checked += 1
+    assert checked > 5 * len(pages), f"only {checked} sections in the outline"  # 172 today
 
 
 def test_each_chapter_starts_where_the_outline_says(pdf, outline, pages):
