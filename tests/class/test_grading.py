@@ -6,14 +6,20 @@ submits it:
 
 * the release as fetched: in the grader's kernel below every test cell fails with Not
   done yet for its untouched answer (and ``nbgrader validate`` refuses the first chapter's);
-* ``ada``: the chapter's solutions; full points (``nbgrader validate`` agrees);
 * ``slip``: every exercise that has a classic mistake (``course_mistakes.py``) makes its
   first one, the others are right: exactly those tests lose their point, and the feedback
-  HTML carries each diagnosis. Every other classic mistake is run in one kernel with the
+  HTML carries each diagnosis. Every classic mistake is run in one kernel with the
   grader's environment, each followed by its test cell, which must fail with its
   diagnosis, and so is each answer as released, which must fail with Not done yet (one
   kernel per chapter instead of one graded submission per mistake: Ada's, which also
-  prints her answers for Cy to copy);
+  prints her answers for Cy to copy). Each answer that kernel recorded, Ada's right ones
+  and every mistake, is then judged again by the grader's own verdict step
+  (``VerifyAnswers``, which decides the score from the record in nbgrader's process): Right
+  for Ada's, the mistake's diagnosis for each mistake;
+* ``ada``: the chapter's solutions, graded by nbgrader on the first chapter and the code
+  exercise's: full points (``nbgrader validate`` agrees). On the other chapters her right
+  answers pass in the grader's kernel and its verdict step (above), and the slip's right
+  answers, every exercise without a classic mistake, score their points in nbgrader;
 * ``cy``: Ada's answers copied as numbers. In the same kernel, after Ada's run, under Cy's
   id: every exercise with per-student numbers fails, and the others (a SymPy expression, a
   function) pass. On the first chapter Cy is also graded by nbgrader, with the locked
@@ -229,7 +235,8 @@ else:
 
 
 def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions: dict,
-                                by_cell: dict) -> tuple[dict[str, str], dict, dict[str, str]]:
+                                by_cell: dict
+                                ) -> tuple[dict[str, str], dict, dict[str, str], dict]:
     """Run every classic mistake in one kernel, as ``nbgrader autograde`` runs a submission.
 
     The kernel has the grader's environment (``NBGRADER_EXECUTION``), so a placeholder
@@ -243,7 +250,9 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
 
     Returns what each test cell raised, by (``"<answer cell>/<k>"`` or
     ``"<answer cell>/untouched"``, the test cell's grade id); Cy's notebook (the release
-    with Ada's answers as literals); and what each test cell raised for Cy, by grade id.
+    with Ada's answers as literals); what each test cell raised for Cy, by grade id; and
+    the grader's verdict (:func:`graders_verdicts`) on each answer Ada's run recorded, by
+    (``"ada"`` or ``"<answer cell>/<k>"``, the test cell's grade id).
     """
     release = read(course / "release" / stem / f"{stem}.ipynb")
     solved = with_solutions(release, solutions)
@@ -265,7 +274,8 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
                       nbformat.v4.new_code_cell(probe, metadata={"key": key, "test": grade_id}),
                       nbformat.v4.new_code_cell(solutions[cell_id])]
         if cell["cell_type"] == "code":
-            cells.append(nbformat.v4.new_code_cell("".join(cell["source"])))
+            mark = {"key": "ada", "test": grade_id} if grade_id in tests else {}
+            cells.append(nbformat.v4.new_code_cell("".join(cell["source"]), metadata=mark))
     cells.append(nbformat.v4.new_code_cell(dump_answers(source)))
     nb = nbformat.v4.new_notebook(cells=cells, metadata=solved["metadata"])
     client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={
@@ -292,8 +302,42 @@ def every_mistake_in_one_kernel(course: Path, stem: str, source: dict, solutions
         return "".join(o.get("text", "") for o in cell.outputs).strip()
 
     said = {(c.metadata["key"], c.metadata["test"]): printed(c)
-            for c in nb.cells if "key" in c.metadata}
-    return said, copied, {c.metadata["cy"]: printed(c) for c in cy if "cy" in c.metadata}
+            for c in nb.cells if "key" in c.metadata and c.metadata["key"] != "ada"}
+    judged = graders_verdicts(release, [c for c in nb.cells if "key" in c.metadata
+                                        and not c.metadata["key"].endswith("/untouched")])
+    return (said, copied, {c.metadata["cy"]: printed(c) for c in cy if "cy" in c.metadata},
+            judged)
+
+
+def graders_verdicts(release: dict, ran: list) -> dict[tuple[str, str], str]:
+    """The grader's own verdict step on answers recorded in the grader's kernel.
+
+    ``nbgrader autograde`` runs a submission, then ``VerifyAnswers`` (bookkit's nbgrader
+    hook) replaces each test cell's outputs with the verdict it reaches in nbgrader's
+    process from the answer the cell recorded, and nbgrader scores that. Here each cell of
+    ``ran`` (a test cell's run, its metadata naming the answer and the test) is handed to
+    VerifyAnswers as that test cell, with the outputs it had; returns what each verdict
+    raised ("NotQuiteRight: ...") or "no error", by (key, grade id).
+    """
+    from bookkit.nbgrader_hooks import VerifyAnswers
+
+    tests = {c["metadata"]["nbgrader"]["grade_id"]: c for c in release["cells"]
+             if c["metadata"].get("nbgrader", {}).get("grade")}
+    cells = []
+    for cell in ran:
+        test = tests[cell.metadata["test"]]
+        copy = nbformat.v4.new_code_cell("".join(test["source"]), metadata={
+            "nbgrader": dict(test["metadata"]["nbgrader"]), "key": cell.metadata["key"]})
+        copy.outputs = [nbformat.from_dict(o) for o in cell.outputs]
+        cells.append(copy)
+    nb = nbformat.v4.new_notebook(cells=cells)
+    VerifyAnswers().preprocess(nb, {"nbgrader": {"student": "ada"}})
+    verdicts = {}
+    for cell in nb.cells:
+        errors = [o for o in cell.outputs if o["output_type"] == "error"]
+        verdicts[cell.metadata["key"], cell.metadata["nbgrader"]["grade_id"]] = (
+            f"{errors[0]['ename']}: {errors[0]['evalue']}" if errors else "no error")
+    return verdicts
 
 
 def gradebook(course: Path, stem: str, students: list[str]) -> dict:
@@ -325,7 +369,10 @@ def graded(request, course):
     source = read(course / "source" / name / f"{name}.ipynb")
     solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
                  for c in source["cells"] if c["metadata"]["nbgrader"].get("solution")}
-    submissions = {"ada": with_solutions(release, solutions)}
+    # Ada through nbgrader where a test reads her graded notebook (the docstring says why
+    # not on every chapter)
+    submissions = ({"ada": with_solutions(release, solutions)}
+                   if stem in (CHAPTERS[0], CODE_CHAPTER) else {})
     by_cell: dict[str, list[tuple[str, str, str]]] = {}
     for cell_id, test_id, code, says in MISTAKES[stem]:
         by_cell.setdefault(cell_id, []).append((test_id, code, says))
@@ -336,8 +383,8 @@ def graded(request, course):
         test_id, code[cell_id], says = mistakes[0]
         slips.append((test_id, says))
     submissions["slip"] = with_solutions(release, code)
-    diagnoses, cy_notebook, copied = every_mistake_in_one_kernel(course, name, source,
-                                                                 solutions, by_cell)
+    diagnoses, cy_notebook, copied, judged = every_mistake_in_one_kernel(
+        course, name, source, solutions, by_cell)
     if stem == CHAPTERS[0]:  # nbgrader restores the locked cells Cy edited (graded once)
         tampered = json.loads(json.dumps(cy_notebook))
         for cell in tampered["cells"]:
@@ -365,7 +412,7 @@ def graded(request, course):
     feedback = {s: (course / "feedback" / s / name / f"{name}.html").read_text() for s in readers}
     tests = grade_ids(release, "grade")
     return {"stem": stem, "scores": scores, "feedback": feedback, "slips": slips,
-            "diagnoses": diagnoses, "mistakes": by_cell, "copied": copied,
+            "diagnoses": diagnoses, "judged": judged, "mistakes": by_cell, "copied": copied,
             "tests": tests, "release": course / "release" / name / f"{name}.ipynb",
             "course": course, "ada": course / "submitted" / "ada" / name / f"{name}.ipynb",
             "autograded": {s: read(course / "autograded" / s / name / f"{name}.ipynb")
@@ -382,10 +429,19 @@ def test_every_test_cell_is_a_locked_graded_check_worth_a_point(graded):
         assert "".join(cell["source"]).startswith("graded(")
 
 
-def test_the_solutions_score_full_points(graded):
-    scores = graded["scores"]["ada"]
-    assert set(scores) == set(graded["tests"]), scores
-    assert all(s == m == 1 for s, m in scores.values()), scores
+def test_the_solutions_pass_the_graders_verdict(graded):
+    """Each solution, run in the grader's kernel (no test cell raises there: the kernel's
+    run would stop), then judged again by the grader's verdict step from the answer it
+    recorded: Right. Graded by nbgrader (the first chapter and the code exercise's): full
+    points; on every chapter the slip's right answers score theirs (below)."""
+    verdicts = {test: said for (key, test), said in graded["judged"].items() if key == "ada"}
+    assert set(verdicts) == set(graded["tests"]), verdicts
+    wrong = {test: said for test, said in verdicts.items() if said != "no error"}
+    assert not wrong, f"{graded['stem']}: the grader's verdict on the solutions: {wrong}"
+    if graded["stem"] in (CHAPTERS[0], CODE_CHAPTER):
+        scores = graded["scores"]["ada"]
+        assert set(scores) == set(graded["tests"]), scores
+        assert all(s == m == 1 for s, m in scores.values()), scores
 
 
 def test_every_answer_as_released_fails_its_test_with_not_done_yet(graded):
@@ -416,13 +472,15 @@ def test_a_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(graded)
 
 def test_every_classic_mistake_is_diagnosed_as_the_grader_runs_it(graded):
     """Each mistake, in the assignment's kernel under autograde: its test cell fails with a
-    Not quite right (no traceback) that names the mistake; the right answer then passes."""
+    Not quite right (no traceback) that names the mistake, and so does the grader's verdict
+    step on the answer it recorded (what the score goes by); the right answer then passes."""
     for cell_id, mistakes in graded["mistakes"].items():
         for k, (test_id, _, says) in enumerate(mistakes):
-            said = graded["diagnoses"][f"{cell_id}/{k}", test_id]
-            assert said.startswith("NotQuiteRight: ") and says in said, (
-                f"{graded['stem']}, {cell_id} mistake {k + 1} ({test_id}): wanted a diagnosis"
-                f" with {says!r}, got {said!r}")
+            for where, said in (("kernel", graded["diagnoses"][f"{cell_id}/{k}", test_id]),
+                                ("verdict", graded["judged"][f"{cell_id}/{k}", test_id])):
+                assert said.startswith("NotQuiteRight: ") and says in said, (
+                    f"{graded['stem']}, {cell_id} mistake {k + 1} ({test_id}), in the grader's"
+                    f" {where}: wanted a diagnosis with {says!r}, got {said!r}")
 
 
 def test_a_neighbours_numbers_lose_their_points(graded):
@@ -466,7 +524,7 @@ def test_validate_passes_the_solutions_and_refuses_an_untouched_release(graded):
     that differs from the grader's in one way, the same for every chapter: nbgrader's mode
     (``NBGRADER_EXECUTION=validate``: the student's login, or the book's numbers, instead of
     the grader's student id; an untouched answer raises, as when graded). Every chapter's
-    solved assignment already scores full points in the grader's kernel (Ada), and every
+    solved assignment already passes in the grader's kernel and verdict (Ada), and every
     chapter's untouched answers are refused there one test cell at a time (above) and, in
     a student's kernel, by each handout's checkers (tests/class/test_handout_run.py).
     """
