@@ -535,6 +535,7 @@ Edit it freely: rebuilding the course never overwrites a file you changed.
 """
 
 import os
+import tempfile
 
 from bookkit.nbgrader_hooks import (
     FEEDBACK_TEMPLATE,
@@ -555,6 +556,14 @@ c.Autograde.autograde_preprocessors = autograde_preprocessors()
 # "not done yet"), without nbgrader's `raise`, so Run All runs the whole assignment.
 c.GenerateAssignment.preprocessors = generate_preprocessors()
 c.Execute.timeout = 120
+# Each grading kernel talks to nbgrader over local sockets named after this nbgrader
+# process (IPC), not over TCP: a port picked free for a kernel can be taken by another
+# program before the kernel binds it ("Address already in use", the kernel dies and the
+# submission is not graded), as by a second grader that `python -m bookkit autograde
+# --jobs N` runs beside this one. (Windows has no such sockets: TCP there.)
+if os.name != "nt":
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = os.path.join(tempfile.gettempdir(), f"nbgrader-kernel-{os.getpid()}")
 # Feedback: each check listed under its exercise's name.
 c.GenerateFeedback.preprocessors = feedback_preprocessors()
 c.HTMLExporter.template_file = FEEDBACK_TEMPLATE

@@ -597,6 +597,10 @@ def right_numbers_of(student: str) -> dict[str, float]:
             SENS: float(delta2_w2(sens)[0])}
 
 
+TRANSPORT = ("from ipykernel.kernelapp import IPKernelApp as _App\n"
+             "print('kernel transport:', _App.instance().transport, _App.instance().ip)\n")
+
+
 @pytest.fixture(scope="module")
 def cheats(tmp_path_factory):
     course = tmp_path_factory.mktemp("cheats")
@@ -640,7 +644,8 @@ def cheats(tmp_path_factory):
         "otto": dict(book, **{SLOPE: "np.allclose = lambda *a, **k: True\n"
                                     "np.isclose = lambda *a, **k: True\nslope = 3.0\n"}),
         # replaces the test cells' own function so they print Right! and record nothing
-        "forger": dict(book, **{SLOPE: "def graded(*a):\n    print('Right!')\n"
+        # (and prints how its kernel talks to the grader)
+        "forger": dict(book, **{SLOPE: TRANSPORT + "def graded(*a):\n    print('Right!')\n"
                                       "slope = 3.0\n"}),
         # types in Hon's right answers as numbers (the trial's stu26)
         "copier": {k: f"{n} = {v!r}\n" for (k, v), n in zip(
@@ -676,6 +681,21 @@ def cheats(tmp_path_factory):
 ])
 def test_each_cheat_scores_what_the_work_deserves(cheats, student, deserved):
     assert cheats["scores"][student] == deserved, cheats["scores"]
+
+
+def test_two_graders_at_once_give_their_kernels_local_sockets_of_their_own(cheats):
+    """The class above was graded by two nbgrader processes at once (``autograde --jobs
+    2``). Their kernels talk to them over local sockets named after each process (the
+    course's ``nbgrader_config.py``), not over TCP: a TCP port picked free for one
+    grader's kernel could be taken by the other's before it was bound, and the kernel died
+    ("Address already in use"; the suite's own grading kernels lost seven submissions to it
+    in one run before they got ports of their own, tests/support/kernel_ports.py)."""
+    nb = read(cheats["course"] / "autograded" / "forger" / FIRST / f"{FIRST}.ipynb")
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"
+                      for o in c.get("outputs", []))
+    found = re.search(r"kernel transport: (\S+) (\S+)", printed)
+    assert found, f"the forger's answer cell did not run: {printed[:500]!r}"
+    assert found[1] == "ipc" and re.fullmatch(r".*/nbgrader-kernel-\d+", found[2]), found[0]
 
 
 def test_copied_code_and_the_books_solution_are_listed_for_the_teacher(cheats):

@@ -16,9 +16,10 @@ hands out a port, from a block of its own per test process (pytest-xdist's worke
 going round the block from a place set by the process id, each port checked free by
 binding it before it is handed out. jupyter_client's own port cache
 (``LocalPortCache.find_available_port``, which every locally started kernel goes through)
-is where the ports are chosen; the rest of jupyter_client is unchanged. Kernels started by
-other processes (JupyterLab's, the hub's, ``bookkit autograde --jobs``) still get theirs
-from the OS.
+is where the ports are chosen; the rest of jupyter_client is unchanged. (nbgrader run
+with the course's ``nbgrader_config.py``, in this process or as ``bookkit autograde
+--jobs``, gives its kernels local sockets instead: no ports.) Kernels started by other
+processes (JupyterLab's, the hub's students') still get theirs from the OS.
 """
 
 from __future__ import annotations
