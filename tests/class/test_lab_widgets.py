@@ -14,6 +14,8 @@ and nbval run every chapter in full. The 1-1-1 chapter keeps all its prose, in p
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from browser import MOVE_SLIDER
@@ -102,7 +104,7 @@ ACTIVE_CELL = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
 
 
 def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_kernel(
-        lab_tab, lab_folder, tmp_path):
+        lab, lab_tab, lab_folder, tmp_path):
     """One visit, as a reader of `make lab` makes it: the chapter (all its prose, the code
     its widget needs) opens with the book's figure and exercise boxes (jupyterlab-myst),
     then Run All. The widget shows the kernel's numbers (the chapter's forward_backward,
@@ -113,6 +115,10 @@ def test_chain_chapter_in_jupyterlab_shows_its_myst_and_its_widget_follows_the_k
     page = lab_tab.open(notebook)
     myst_figure_renders(page)
     widget = run_all_until(page, ".bp-chain-nudge")
+    # its kernel talks to Lab over local sockets, not TCP ports (lab_server.jupyter_lab)
+    connections = [json.loads(f.read_text()) for f in
+                   (lab.root.parent / "jupyter_runtime_dir").glob("kernel-*.json")]
+    assert connections and {c["transport"] for c in connections} == {"ipc"}, connections
     root = widget.element_handle()
     page.wait_for_function(SHOWS_KERNEL, arg=[root, "w2", -0.75])  # Python -> front end
     assert_matches_numpy(widget.evaluate(READ), "Lab, as run", source="kernel")

@@ -18,8 +18,9 @@ binding it before it is handed out. jupyter_client's own port cache
 (``LocalPortCache.find_available_port``, which every locally started kernel goes through)
 is where the ports are chosen; the rest of jupyter_client is unchanged. (nbgrader run
 with the course's ``nbgrader_config.py``, in this process or as ``bookkit autograde
---jobs``, gives its kernels local sockets instead: no ports.) Kernels started by other
-processes (JupyterLab's, the hub's students') still get theirs from the OS.
+--jobs``, gives its kernels local sockets instead: no ports; so does the tests' JupyterLab,
+lab_server.py.) Kernels the hub's servers start (tests/class/test_hub.py) still get theirs
+from the OS.
 """
 
 from __future__ import annotations

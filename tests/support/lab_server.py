@@ -115,6 +115,8 @@ def jupyter_lab(work: Path):
             str(lab), "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--allow-root",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
             "--LabApp.news_url=", "--LabApp.expose_app_in_browser=True", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # its kernels on local sockets, not TCP ports another process can take first
+            "--KernelManager.transport=ipc", f"--KernelManager.ip={tmp / 'kernel'}",
         ],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
