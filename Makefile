@@ -29,8 +29,8 @@ book: $(STAMP)
 	@echo "The book is in $(BUILD)/html/index.html"
 
 # Python may cache compiled modules (__pycache__, ignored by git) even where the
-# environment says not to (PYTHONDONTWRITEBYTECODE): the run's some 150 kernels and its
-# tools import the package, and pytest rewrites the test modules' asserts, each time again
+# environment says not to (PYTHONDONTWRITEBYTECODE): each of the run's kernels and tools
+# imports the package, and pytest rewrites the test modules' asserts, each time again
 # without the cache.
 test: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --nbval-lax --nbval-current-env
