@@ -282,10 +282,14 @@ def run_all_until(page, selector: str):
     """Run All Cells once the session's kernel is connected and idle; ``selector``'s locator.
 
     Run All is issued once. Issued before the session had its kernel it used to be lost, so
-    it waits for the kernel itself (``KERNEL_IDLE``), not for the toolbar's word.
+    it waits for the kernel itself (``KERNEL_IDLE``), not for the toolbar's word. Its promise
+    is not handed back to Playwright: Chromium holds a promise it is asked to await only
+    weakly, and Run All's, pending for seconds on a busy machine, was once collected before
+    it settled ("Page.evaluate: Resulting promise was garbage collected", in a run with three
+    workers). What the test reads is ``selector``, which it waits for.
     """
     page.wait_for_function(KERNEL_IDLE)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     found = page.locator(selector).first
     found.wait_for()
     return found
