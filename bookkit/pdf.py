@@ -56,7 +56,7 @@ def print_pages(browser, base: str, tmp: Path, solutions: bool) -> list[pe.Piece
     pieces = []
     for index, (part, entry) in enumerate(toc.pages()):
         piece = pe.Piece(page_title(entry), tmp / f"{index:02d}.pdf", part)
-        page = offline_page(browser, base)
+        page = offline_page(browser)
         piece.solutions, piece.cut, piece.sections = pe.print_book_page(
             page, f"{base}/{entry}.html", piece.pdf, note)
         page.close()
@@ -65,7 +65,7 @@ def print_pages(browser, base: str, tmp: Path, solutions: bool) -> list[pe.Piece
         pieces.append(piece)
     if solutions and any(p.solutions for p in pieces):
         appendix = pe.Piece(pe.APPENDIX_TITLE, tmp / "appendix.pdf", "Appendix")
-        page = offline_page(browser, base)
+        page = offline_page(browser)
         appendix.cut, appendix.sections = pe.print_appendix(
             page, f"{base}/{toc.pages()[0][1]}.html", appendix.pdf, pieces)
         page.close()

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with serve(HTML) as base, chromium() as browser:
         for entry in args.pages or entries:
-            page = offline_page(browser, base, width=1280, height=900)
+            page = offline_page(browser, width=1280, height=900)
             page.goto(f"{base}/{entry}.html", wait_until="load", timeout=120_000)
             pe.wait_ready(page, timeout_s=90)
             shot = args.out / (entry.replace("/", "__") + ".jpg")

@@ -863,7 +863,7 @@ def print_all(pages: dict[str, str], out: Path) -> None:
         (html_dir / f"{name}.html").write_text(markup)
     with serve(html_dir) as base, chromium() as b:
         for name in pages:
-            page = offline_page(b, base)
+            page = offline_page(b)
             page.goto(f"{base}/{name}.html", wait_until="load", timeout=120_000)
             pe.wait_ready(page, timeout_s=90)
             page.emulate_media(media="print")

@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 import pytest
-from browser import AXE_ON_ELEMENT, TEXT_SIZES, open_logged_page, settled
+from browser import AXE_ON_ELEMENT, NO_ICON, TEXT_SIZES, open_logged_page, settled
 from browser import MOVE_SLIDER as MOVE
 from network_widget import READ, assert_matches_numpy
 
@@ -78,7 +78,7 @@ EDGE_POINT = """(root, [i, t]) => {
 # --- a minimal page with a fake anywidget model -------------------------------------------
 
 HARNESS = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>NetworkNudge test page</title>
+<html lang="en"><head><meta charset="utf-8"><title>NetworkNudge test page</title>__ICON__
 <link rel="stylesheet" href="card.css"><link rel="stylesheet" href="network_nudge.css"></head>
 <body style="margin: 12px; background: #fff"><main><h1 style="font: 600 18px sans-serif">
 NetworkNudge, front end alone</h1><div id="widget"></div></main>
@@ -133,7 +133,7 @@ def harness_state(case: str) -> dict:
 def harness_server(tmp_path_factory):
     """Serve the page and today's network_nudge.js/.css from a temp folder on 127.0.0.1."""
     folder = tmp_path_factory.mktemp("harness")
-    (folder / "index.html").write_text(HARNESS)
+    (folder / "index.html").write_text(HARNESS.replace("__ICON__", NO_ICON))
     (folder / "network_nudge.js").write_text(script("network_nudge"))
     for name in ("card.css", "network_nudge.css"):
         (folder / name).write_bytes((STATIC / name).read_bytes())

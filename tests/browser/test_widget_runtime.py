@@ -16,7 +16,7 @@ import json
 import shutil
 
 import pytest
-from browser import open_logged_page
+from browser import NO_ICON, open_logged_page
 
 from bookkit.browser import serve
 from bookkit.paths import WEB
@@ -60,7 +60,7 @@ def page_with(models: dict, views: list[str], before_runtime: str = "") -> str:
         '<div class="cell_output"><script type="application/vnd.jupyter.widget-view+json">'
         + json.dumps({"version_major": 2, "version_minor": 1, "model_id": v}) + "</script></div>"
         for v in views)
-    return ("<!doctype html><html><head>"
+    return (f"<!doctype html><html><head>{NO_ICON}"
             f'<script type="application/vnd.jupyter.widget-state+json">{state}</script>'
             '<script defer src="static-widgets.js"></script></head>'
             f"<body>{body}{before_runtime}</body></html>")

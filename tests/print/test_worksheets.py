@@ -411,7 +411,7 @@ def test_every_box_fits_the_printed_column(printed, chromium):
     from bookkit.browser import offline_page, serve
 
     with serve(printed["html"]) as base:
-        page = offline_page(chromium, base, width=round(PRINTED_COLUMN_PX))
+        page = offline_page(chromium, width=round(PRINTED_COLUMN_PX))
         for name in (ROSTER[0], "key"):
             page.goto(f"{base}/{name}.html", wait_until="load")
             page.emulate_media(media="print")

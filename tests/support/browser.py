@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bookkit import toc
-from bookkit.browser import CHROMIUM, LAUNCH_ARGS, refuse_the_network
+from bookkit.browser import CHROMIUM, LAUNCH_ARGS, note_outside_requests
 from bookkit.paths import WEB
 
 #: How long any one wait in a browser test may last before the run is taken as hung. It
@@ -22,6 +22,11 @@ from bookkit.paths import WEB
 #: two cores), and a JupyterLab Run All took more than 180 s with three test runs at once.
 #: Tests wait for conditions (a selector, a function); this only ends a hang.
 HANG_MS = 300_000
+
+
+#: For the <head> of a page a test makes: an icon that is no file. Without a <link rel=icon>
+#: the browser asks the server for /favicon.ico, and the 404 is a console error in the log.
+NO_ICON = '<link rel="icon" href="data:,">'
 
 
 @dataclass
@@ -111,7 +116,8 @@ def browser():
 
 
 def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **context):
-    """A new page that records errors and refuses every request not served by ``base_url``.
+    """A new page that records its errors and every request not served by ``base_url``
+    (which the browser refuses: it resolves no host but 127.0.0.1).
 
     ``context`` (e.g. ``has_touch=True, is_mobile=True``) opens it in a context of its own.
     """
@@ -121,7 +127,7 @@ def open_logged_page(b, base_url: str, width: int = 1280, height: int = 900, **c
     page.set_default_timeout(HANG_MS)
     page.set_default_navigation_timeout(HANG_MS)
     log = PageLog()
-    refuse_the_network(page, base_url, log.blocked_requests)
+    note_outside_requests(page, base_url, log.blocked_requests)
     page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
     page.on("pageerror", lambda e: log.page_errors.append(str(e)))
     page.on(

@@ -159,7 +159,7 @@ def test_rerun_without_train_and_bad_train(grid):
 # ------------------------------------------------------------------ the front end, in Chromium
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>TrainingCurves test</title>
+<html lang="en"><head><meta charset="utf-8"><title>TrainingCurves test</title>__ICON__
 <link rel="stylesheet" href="card.css"><link rel="stylesheet" href="training_curves.css"></head>
 <body style="margin:16px;background:#fff">
 <main><div id="host"></div></main>
@@ -208,7 +208,10 @@ def page_url(tmp_path, grid):
         shutil.copy(STATIC / name, tmp_path / name)
     widget = TrainingCurves(grid, lr_index=0, bs_index=0)
     state = {k: getattr(widget, k) for k in ("grid", "lr_index", "bs_index", "kernel")}
-    (tmp_path / "index.html").write_text(PAGE.replace("__STATE__", json.dumps(state)))
+    from browser import NO_ICON
+
+    page = PAGE.replace("__STATE__", json.dumps(state)).replace("__ICON__", NO_ICON)
+    (tmp_path / "index.html").write_text(page)
     with serve(tmp_path) as base:
         yield base
 
