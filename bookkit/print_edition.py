@@ -419,6 +419,7 @@ def merge(front: Path, pieces: list[Piece], numbers: Path, out: Path, title: str
         raise RuntimeError(f"{len(stamps.pages)} page numbers for {len(writer.pages)} pages")
     for page, stamp in zip(writer.pages, stamps.pages, strict=True):
         page.merge_page(stamp)
+        page.compress_content_streams()  # merge_page wrote the page's content uncompressed
     writer.add_outline_item("Title page and contents", 0)
     for piece, start in zip(pieces, starts, strict=True):
         add_outline(writer, piece, start)

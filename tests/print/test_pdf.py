@@ -170,6 +170,24 @@ def test_report_page_count_and_size(pdf):
     assert pages > 3 * len(toc.entries()), report
 
 
+def test_every_page_is_stored_compressed(pdf):
+    """Each page's drawing (its content stream) is stored deflated. Stamping the page
+    numbers on (pypdf's merge_page) once wrote every page out uncompressed: 37 MB, not 13."""
+    from pypdf import PdfReader
+
+    def filters(stream) -> list[str]:
+        found = stream.get_object().get("/Filter")
+        return [str(f) for f in (found if isinstance(found, list) else [found])]
+
+    plain = []
+    for number, page in enumerate(PdfReader(pdf).pages, 1):
+        contents = page["/Contents"].get_object()
+        streams = contents if isinstance(contents, list) else [contents]
+        if not all("/FlateDecode" in filters(s) for s in streams):
+            plain.append(number)
+    assert not plain, f"{len(plain)} pages stored uncompressed, e.g. {plain[:5]}"
+
+
 def test_outline_has_every_chapter_in_toc_order(outline, pages):
     titles = [t for t, _, _ in outline]
     want = ["Title page and contents", *(p.title for p in pages.values()), APPENDIX]
