@@ -9,8 +9,10 @@ the page tried.
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from browser import open_logged_page
+from browser import HANG_MS, open_logged_page
 
 from bookkit.browser import serve
 
@@ -21,10 +23,11 @@ PLANTED = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>p
 <link rel="stylesheet" href="https://cdn.example.org/theme.css"></head>
 <body><img src="missing.png" alt="a file the server does not have">
 <script>
-  fetch('http://127.0.0.1:1/other-port').catch(() => {});
-  fetch(location.href.replace('127.0.0.1', 'localhost')).catch(() => {});
   console.error('planted console error');
-  setTimeout(() => { throw new Error('planted uncaught error'); });
+  Promise.allSettled([fetch('http://127.0.0.1:1/other-port'),
+                      fetch(location.href.replace('127.0.0.1', 'localhost'))])
+    .then(() => { window.fetched = true; });
+  setTimeout(() => { window.thrown = true; throw new Error('planted uncaught error'); });
 </script></body></html>"""
 
 
@@ -36,8 +39,13 @@ def test_the_log_names_each_problem_of_a_page_and_the_browser_refuses_remote_hos
         failed = {}
         page.on("requestfailed", lambda r: failed.setdefault(r.url, r.failure))
         page.goto(f"{base}/index.html")
-        page.wait_for_function("() => document.readyState === 'complete'")
-        page.wait_for_timeout(200)  # the uncaught error is thrown by a timer
+        page.wait_for_function("() => window.fetched && window.thrown")
+        same_server = f"{base}/index.html".replace("127.0.0.1", "localhost")
+        # the browser reports the refused request and the error a moment later (the bound
+        # only ends a hang)
+        deadline = time.monotonic() + HANG_MS / 1000
+        while (same_server not in failed or not log.page_errors) and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
         problems = "\n".join(log.problems())
     assert "tried the network: https://cdn.example.org/theme.css" in problems, problems
     assert "tried the network: http://127.0.0.1:1/other-port" in problems, problems
@@ -46,7 +54,6 @@ def test_the_log_names_each_problem_of_a_page_and_the_browser_refuses_remote_hos
     assert "uncaught exception: planted uncaught error" in problems, problems
     # Refused by the browser, not fetched: no name resolves but 127.0.0.1, not even this
     # server's other name (which any machine resolves, network or not).
-    same_server = f"{base}/index.html".replace("127.0.0.1", "localhost")
     assert f"tried the network: {same_server}" in problems, problems
     assert "ERR_NAME_NOT_RESOLVED" in (failed.get(same_server) or ""), failed
 
