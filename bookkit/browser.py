@@ -77,7 +77,8 @@ def chromium() -> Iterator[object]:
 
 
 def note_outside_requests(page, base_url: str, outside: list[str]) -> None:
-    """Note in ``outside`` every request of ``page`` not served by ``base_url`` (or inline).
+    """Note in ``outside`` every request of ``page`` (a page, or a browser context: all its
+    pages) not served by ``base_url`` (or inline).
 
     The browser itself refuses the network: ``LAUNCH_ARGS`` resolve no host but 127.0.0.1,
     so such a request fails without leaving the machine; this says that the page tried.

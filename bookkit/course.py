@@ -568,6 +568,9 @@ if os.name != "nt":
 c.GenerateFeedback.preprocessors = feedback_preprocessors()
 c.HTMLExporter.template_file = FEEDBACK_TEMPLATE
 c.HTMLExporter.extra_template_basedirs = feedback_template_dirs()
+# The feedback is a page on its own, in a folder without the assignment's images: each
+# image of the notebook goes into the page itself.
+c.HTMLExporter.embed_images = True
 # Where releases and submissions meet; a hub points every server at the same folder.
 c.Exchange.root = os.environ.get("BACKPROP_BOOK_EXCHANGE", os.path.join(here, "exchange"))
 # Late work: uncomment to take one point per started hour after the due date, or write

@@ -350,13 +350,19 @@ def with_mathml(text: str, render) -> str:
     return "".join(part if k % 2 else MATH.sub(one, part) for k, part in enumerate(parts))
 
 
+#: Set in the feedback's resources once :class:`OfflineMath` has made every formula MathML.
+MATH_IS_MATHML = "backprop_book_math_is_mathml"
+
+
 class OfflineMath(NbGraderPreprocessor):
     """The feedback page's math as MathML, which the browser lays out itself.
 
     nbgrader's feedback page loads MathJax from the web, so a student's page offline (a
     class hub often is) shows raw TeX: ``$\\partial C/\\partial w_1$``. With the book's KaTeX
     (:mod:`bookkit.katex`, ``make assets``) every formula of the Markdown and every TeX
-    output (SymPy's) becomes MathML; where KaTeX is not installed the page stays as it was.
+    output (SymPy's) becomes MathML, and ``resources[MATH_IS_MATHML]`` tells the page's
+    template (:data:`FEEDBACK_TEMPLATE`) to leave out MathJax's script, a request to the
+    web that could only fail or wait; where KaTeX is not installed the page stays as it was.
     """
 
     #: configurable, as in nbgrader's GetGrades: the feedback's exporter configures it
@@ -381,6 +387,7 @@ class OfflineMath(NbGraderPreprocessor):
                     html = with_mathml(data["text/latex"], mathml.render)
                     if html != data["text/latex"]:
                         data["text/html"] = html
+        resources[MATH_IS_MATHML] = True
         return nb, resources
 
 

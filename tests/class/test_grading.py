@@ -470,6 +470,27 @@ def test_a_classic_mistake_loses_exactly_its_exercise_with_its_diagnosis(graded)
     assert "Traceback (most recent call last)" not in html
 
 
+#: What makes a browser fetch something as it shows a page: a script, a stylesheet, an
+#: image, a frame, a font or an import in CSS (a link a reader may click is not fetched).
+FETCHED = re.compile(r"<(?:script|img|iframe|source|embed)\b[^>]*\bsrc\s*=\s*[\"']?([^\"'\s>]+)"
+                     r"|<link\b[^>]*\bhref\s*=\s*[\"']?([^\"'\s>]+)"
+                     r"|url\(\s*[\"']?([^\"')]+)|@import\s+[\"']([^\"']+)", re.I)
+
+
+def test_the_feedback_pages_ask_nothing_of_the_web(graded):
+    """A student opens the feedback on a class hub that is often offline: nbgrader's page
+    asked a CDN for MathJax (the JupyterHub test's browser saw the request), which offline
+    fails or hangs. The math is MathML (OfflineMath): nothing the page fetches is remote,
+    and no TeX is left for a script to typeset."""
+    for student, html in graded["feedback"].items():
+        fetched = [next(filter(None, m.groups())) for m in FETCHED.finditer(html)]
+        remote = [u for u in fetched if re.match(r"(https?:)?//", u)]
+        assert not remote, f"{graded['stem']}, {student}'s feedback fetches {remote}"
+        assert "<math" in html, f"{graded['stem']}, {student}: no MathML in the feedback"
+        assert not re.search(r"<script[^>]*mathjax|init_mathjax", html, re.I), (
+            f"{graded['stem']}, {student}'s feedback still sets up MathJax")
+
+
 def test_every_classic_mistake_is_diagnosed_as_the_grader_runs_it(graded):
     """Each mistake, in the assignment's kernel under autograde: its test cell fails with a
     Not quite right (no traceback) that names the mistake, and so does the grader's verdict

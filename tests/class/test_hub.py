@@ -41,6 +41,7 @@ import pytest
 from browser import HANG_MS
 from lab_server import wait_until_up
 
+from bookkit.browser import note_outside_requests
 from bookkit.paths import ROOT
 
 pytestmark = pytest.mark.hub
@@ -85,7 +86,7 @@ def hub(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/hub/api/", proc, 180, "JupyterHub", state / "hub.log")
-        yield {"base": base, "state": state, "token": token}
+        yield {"base": base, "state": state, "token": token, "outside": []}
     finally:
         def stop(person: str) -> None:  # through the hub, which waits for the server to exit
             request = urllib.request.Request(f"{base}/hub/api/users/{person}/server",
@@ -107,9 +108,12 @@ def hub(tmp_path_factory):
 
 
 def log_in(b, hub, person: str):
-    """A fresh browser profile; the hub's login page; the person's own JupyterLab."""
+    """A fresh browser profile; the hub's login page; the person's own JupyterLab.
+
+    Every request the profile makes that the hub does not serve is noted in
+    ``hub["outside"]`` (the browser refuses them: it resolves no host but 127.0.0.1)."""
     context = b.new_context(viewport={"width": 1400, "height": 1000})
-    context.route(re.compile(r"^(?!http://127\.0\.0\.1)"), lambda route: route.abort())
+    note_outside_requests(context, hub["base"], hub["outside"])
     context.set_default_timeout(HANG_MS)
     context.set_default_navigation_timeout(HANG_MS)
     page = context.new_page()
@@ -344,4 +348,10 @@ def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hu
     bea.goto(f"{hub['base']}/user/bea/files/{relative}")
     body = " ".join(bea.locator("body").inner_text().split())  # a diagnosis wraps
     assert "at a = z" in body and "Not done yet" in body
+    # the assignment's picture is in the page (the feedback's folder holds no images)
+    images = bea.evaluate("() => [...document.images].map(i => [i.alt.slice(0, 30),"
+                          " i.complete && i.naturalWidth > 0, i.src.slice(0, 22)])")
+    assert images and all(shown for _, shown, _ in images), images
     bea.screenshot(path=str(tmp_path / "bea-feedback.png"))
+    # JupyterLab, nbgrader's pages and the feedback asked nothing of the network
+    assert not hub["outside"], f"the class's browsers tried the network: {sorted(set(hub['outside']))}"

@@ -607,7 +607,7 @@ def test_the_feedback_shows_math_without_the_web():
     the browser lays out itself; a dollar in code stays a dollar."""
     import nbformat
 
-    from bookkit.nbgrader_hooks import OfflineMath, with_mathml
+    from bookkit.nbgrader_hooks import MATH_IS_MATHML, OfflineMath, with_mathml
 
     nb, _ = assignment(json.loads((ROOT / "book" / "one-neuron-chain.ipynb").read_text()),
                        "one-neuron-chain.ipynb")
@@ -615,7 +615,9 @@ def test_the_feedback_shows_math_without_the_web():
     node.cells.append(nbformat.v4.new_code_cell("tanh_slope", outputs=[nbformat.v4.new_output(
         "execute_result", data={"text/latex": "$\\displaystyle 1 - \\tanh^{2}{\\left(z \\right)}$",
                                 "text/plain": "1 - tanh(z)**2"}, execution_count=1)]))
-    OfflineMath().preprocess(node, {})
+    resources = {}
+    OfflineMath().preprocess(node, resources)
+    assert resources[MATH_IS_MATHML]  # the page's template leaves MathJax's script out
     markdown = " ".join(c.source for c in node.cells if c.cell_type == "markdown")
     shown = re.sub(r"<annotation[^>]*>.*?</annotation>", "", markdown)  # MathML's own TeX
     assert "\\partial" not in shown, shown
