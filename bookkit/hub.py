@@ -35,8 +35,17 @@ STUDENT_CONFIG = PEOPLE_CONFIG + (
 # which leaves Lab's Nbgrader -> Formgrader tab blank (jupyter/nbgrader#1870); pages of the
 # same server may frame each other, as Jupyter Server itself allows.
 SERVER_CONFIG = """\
+import os
+import tempfile
+
 c = get_config()  # noqa: F821
 c.ServerApp.tornado_settings = {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}
+# Kernels talk to this server over local sockets named after it (IPC), not over TCP ports:
+# a port picked free for a kernel can be taken by another kernel of the class before this
+# one binds it, and the kernel dies ("Address already in use"). (Windows: TCP.)
+if os.name != "nt":
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = os.path.join(tempfile.gettempdir(), f"jupyter-kernel-{os.getpid()}")
 """
 
 

@@ -26,6 +26,7 @@ formgrader and the Assignment List do the same work in the person's running serv
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -327,6 +328,11 @@ def test_a_class_releases_works_submits_and_is_graded_on_jupyterhub(chromium, hu
         else:
             page.context.close()  # done for this assignment
     assert "Right!" in verdicts["ada"], verdicts
+    # each person's kernel talks to their server over local sockets, not TCP ports
+    for person in ("ada", "bea"):
+        runtime = hub["state"] / "home" / person / ".local" / "share" / "jupyter" / "runtime"
+        kernels = [json.loads(f.read_text()) for f in runtime.glob("kernel-*.json")]
+        assert kernels and {k["transport"] for k in kernels} == {"ipc"}, (person, kernels)
     assert "Not quite right" in verdicts["bea"] and "at a = z" in verdicts["bea"], verdicts
     in_terminal(teacher, hub, "teacher", "collect", f"cd ~/course && nbgrader collect {ASSIGNMENT}")
     grade_in_the_formgrader(teacher, ("ada", "bea"))
